@@ -1,0 +1,301 @@
+"""config.toml, read once into frozen, validated objects.
+
+Every error names the file, the line when it can be found, and the dotted key:
+``config.toml:14: feeds.items: Input should be a valid integer``. Unknown keys are errors,
+so a typo never silently falls back to a default. Paths are relative to config.toml.
+Secrets never live in the file: they come from the environment (see Secrets).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from publisher.errors import ConfigError
+
+DEFAULT_CONFIG = "config.toml"
+CONFIG_ENV = "PUBLISHER_CONFIG"
+
+
+def _as_path(value: Any) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ValueError("expected a path (a non-empty string)")
+    return Path(value)
+
+
+def _relative_to_config(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    return value if value.is_absolute() or base is None else base / value
+
+
+def _absolute_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an absolute http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError(f"expected an email address, got {value!r}")
+    return value
+
+
+# A path in config.toml: a string, resolved against the folder of config.toml.
+ConfigPath = Annotated[Path, BeforeValidator(_as_path), AfterValidator(_relative_to_config)]
+AbsoluteUrl = Annotated[str, AfterValidator(_absolute_url)]
+Email = Annotated[str, AfterValidator(_email)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, validate_default=True)
+
+
+class SiteConfig(Section):
+    title: str
+    base_url: AbsoluteUrl
+    description: str = ""
+    language: str = "fr"
+    timezone: str = "Europe/Paris"
+    postal_address: str
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (expected an IANA name such as Europe/Paris)") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class StoreConfig(Section):
+    path: ConfigPath = Path("publisher.db")
+
+
+class FeedsConfig(Section):
+    output_dir: ConfigPath = Path("feeds")
+    items: Annotated[int, Field(gt=0, le=1000)] = 50
+    formats: list[Literal["rss", "atom", "json"]] = ["rss", "atom", "json"]
+    websub_hub: AbsoluteUrl | None = None
+    # Public URL under which output_dir is served; default: <site.base_url>/feeds.
+    public_url: AbsoluteUrl | None = None
+    rebuild_minutes: PositiveInt = 10
+
+
+class OutboxConfig(Section):
+    path: ConfigPath = Path("outbox")
+
+
+class SendgridConfig(Section):
+    api_host: AbsoluteUrl = "https://api.sendgrid.com"
+    sandbox: bool = False
+    asm_group_id: PositiveInt | None = None
+
+
+class SmtpConfig(Section):
+    host: str = "localhost"
+    port: Annotated[int, Field(gt=0, lt=65536)] = 587
+    starttls: bool = True
+    username: str | None = None
+
+
+class DeliveryConfig(Section):
+    transport: Literal["outbox", "sendgrid", "smtp"] = "outbox"
+    from_email: Email
+    from_name: str = ""
+    reply_to: Email | None = None
+    batch_size: Annotated[int, Field(gt=0, le=1000)] = 500
+    rate_per_second: Annotated[float, Field(gt=0)] = 10.0
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig)
+    sendgrid: SendgridConfig = Field(default_factory=SendgridConfig)
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+
+
+class SegmentFilter(Section):
+    """A declarative subscriber filter; all the conditions given must hold.
+
+    ``all``/``any``/``not`` combine nested filters. Compiled to parameterised SQL by
+    publisher.segments; nothing from config ever becomes raw SQL.
+    """
+
+    interests_any: list[str] | None = None
+    interests_all: list[str] | None = None
+    attributes: dict[str, str | list[str]] | None = None
+    locale: str | list[str] | None = None
+    status: Literal["pending", "active", "unsubscribed", "bounced", "complained"] | None = None
+    subscribed_before: datetime | None = None
+    subscribed_after: datetime | None = None
+    all: list[SegmentFilter] | None = None
+    any: list[SegmentFilter] | None = None
+    not_: SegmentFilter | None = Field(default=None, alias="not")
+
+
+class SegmentConfig(SegmentFilter):
+    description: str = ""
+
+
+class NewsletterConfig(Section):
+    title: str
+    subject: str
+    template: str = "digest.mjml.j2"
+    preheader: str = ""
+    segment: str
+    schedule: str
+    selection: Literal["all", "tags", "interests"] = "all"
+    tags: list[str] = []
+    max_items: Annotated[int, Field(gt=0, le=100)] = 10
+    group_by: Literal["date", "tag"] = "date"
+    utm_campaign: str | None = None
+    from_email: Email | None = None
+    from_name: str | None = None
+    reply_to: Email | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron_shape(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"expected a 5-field cron expression (minute hour day month weekday), got {value!r}")
+        return value
+
+
+class Config(Section):
+    site: SiteConfig
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    feeds: FeedsConfig = Field(default_factory=FeedsConfig)
+    delivery: DeliveryConfig
+    segments: dict[str, SegmentConfig] = {}
+    newsletters: dict[str, NewsletterConfig] = {}
+    # Where this config was read from; not a key of the file.
+    source: Path = Field(default=Path(DEFAULT_CONFIG), exclude=True)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent
+
+    @property
+    def feeds_url(self) -> str:
+        return self.feeds.public_url or f"{self.site.base_url}/feeds"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Secrets, read only from the environment. Missing ones are None until a feature needs them."""
+
+    sendgrid_api_key: str | None = None
+    smtp_password: str | None = None
+    signing_secret: str | None = None
+    admin_password: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Secrets:
+        env = os.environ if environ is None else environ
+        return cls(
+            sendgrid_api_key=env.get("SENDGRID_API_KEY") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            signing_secret=env.get("PUBLISHER_SECRET") or None,
+            admin_password=env.get("PUBLISHER_ADMIN_PASSWORD") or None,
+        )
+
+    def require(self, name: str, env_var: str, needed_for: str) -> str:
+        value = getattr(self, name)
+        if not value:
+            raise ConfigError(f"environment variable {env_var} is not set (needed for {needed_for})")
+        return value
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to use: the explicit path, else $PUBLISHER_CONFIG, else ./config.toml."""
+    return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (use --config or {CONFIG_ENV})") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read config file: {error}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    try:
+        config = Config.model_validate({**data, "source": path}, context={"base_dir": path.parent})
+    except ValidationError as error:
+        raise _config_error(path, text, error) from None
+    _check_references(config, text)
+    return config
+
+
+def _check_references(config: Config, text: str) -> None:
+    for slug, newsletter in config.newsletters.items():
+        if newsletter.segment not in config.segments:
+            key = ("newsletters", slug, "segment")
+            known = ", ".join(sorted(config.segments)) or "none defined"
+            raise ConfigError(
+                f"{_where(config.source, text, key)}: {'.'.join(key)}: "
+                f"unknown segment {newsletter.segment!r} (segments: {known})"
+            )
+
+
+def _config_error(path: Path, text: str, error: ValidationError) -> ConfigError:
+    first = error.errors()[0]
+    key = tuple(str(part) for part in first["loc"] if _is_data_key(part))
+    message = {"extra_forbidden": "unknown key", "missing": "missing required key"}.get(first["type"], first["msg"])
+    message = message.removeprefix("Value error, ")
+    more = error.error_count() - 1
+    suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+    return ConfigError(f"{_where(path, text, key)}: {'.'.join(key) or '(top level)'}: {message}{suffix}")
+
+
+def _is_data_key(part: str | int) -> bool:
+    # pydantic adds the union member names ("str", "list[str]") to error locations.
+    return isinstance(part, int) or not re.search(r"[\[\]]|^(str|int|float|bool|none|function-after)", part)
+
+
+_TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*=")
+
+
+def _where(path: Path, text: str, key: tuple[str, ...]) -> str:
+    """``path:line`` of the deepest part of ``key`` found in the TOML text, else ``path``."""
+    best_line, best_depth = 0, 0
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        depth = 0
+        if match := _TABLE.match(line):
+            table = tuple(part.strip().strip("\"'") for part in match.group(1).split("."))
+            if key[: len(table)] == table:
+                depth = len(table)
+        elif (match := _KEY.match(line)) and key[: len(table)] == table:
+            if len(key) > len(table) and key[len(table)] == match.group(1).strip("\"'"):
+                depth = len(table) + 1
+        if depth and depth >= best_depth:
+            best_line, best_depth = number, depth
+    return f"{path}:{best_line}" if best_line else str(path)
