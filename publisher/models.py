@@ -35,3 +35,33 @@ class Article:
     status: str = "published"
     tags: tuple[Tag, ...] = field(default=())
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One person an edition is sent to."""
+
+    subscriber_id: int
+    email: str
+    name: str = ""
+    locale: str = "fr"
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One compiled digest, shared by every recipient who gets the same articles.
+
+    ``html`` and ``text`` hold the per-recipient placeholders of publisher.placeholders,
+    filled at send time; nothing is compiled per recipient.
+    """
+
+    newsletter: str
+    segment: str
+    content_key: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    article_ids: tuple[int, ...]
+    status: str = "ready"
+    id: int | None = None

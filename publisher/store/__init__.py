@@ -90,14 +90,14 @@ class Store:
 
     # --- migrations -------------------------------------------------------------------
 
-    def schema_version(self) -> int:
+    def applied_migrations(self) -> set[int]:
         if not self.db["migrations"].exists():
-            return 0
-        return self.conn.execute("SELECT coalesce(max(number), 0) FROM migrations").fetchone()[0]
+            return set()
+        return {number for (number,) in self.conn.execute("SELECT number FROM migrations")}
 
     def pending_migrations(self) -> list[tuple[int, str, str]]:
-        version = self.schema_version()
-        return [migration for migration in MIGRATIONS if migration[0] > version]
+        applied = self.applied_migrations()
+        return [migration for migration in MIGRATIONS if migration[0] not in applied]
 
     def migrate(self) -> list[str]:
         """Apply every pending migration, each in its own transaction; return their names."""
