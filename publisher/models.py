@@ -45,6 +45,8 @@ class Recipient:
     email: str
     name: str = ""
     locale: str = "fr"
+    # Tag ids of the subscriber's interests, when the caller asked for them.
+    interests: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,3 +67,15 @@ class Edition:
     article_ids: tuple[int, ...]
     status: str = "ready"
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One transactional email (e.g. a double opt-in confirmation), ready for a transport."""
+
+    to_email: str
+    subject: str
+    text: str
+    html: str | None = None
+    to_name: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
