@@ -183,6 +183,28 @@ class NewsletterConfig(Section):
         return value
 
 
+class ServiceConfig(Section):
+    """``publisher serve``: the web app and the scheduler."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, lt=65536)] = 8000
+    # A scheduled time missed by less than this (service down, machine asleep, a long job)
+    # is still run, once; an older one is skipped and logged. Also APScheduler's misfire grace time.
+    catch_up_minutes: PositiveInt = 120
+    # Proxies trusted for X-Forwarded-For / X-Forwarded-Proto ("*" trusts every client).
+    forwarded_allow_ips: str = "127.0.0.1"
+    # The HTTP basic auth user of /admin/ (the password comes from PUBLISHER_ADMIN_PASSWORD).
+    admin_user: Annotated[str, Field(min_length=1)] = "admin"
+    # Largest request body accepted by forms; the SendGrid webhook has its own limit.
+    max_form_bytes: Annotated[int, Field(ge=1024, le=1_048_576)] = 16_384
+    webhook_max_bytes: Annotated[int, Field(ge=1024, le=52_428_800)] = 5_242_880
+    # Sign-up attempts allowed per hour for one address and for one client IP.
+    subscribe_per_address_per_hour: PositiveInt = 3
+    subscribe_per_ip_per_hour: PositiveInt = 20
+    # Cache-Control max-age of the feeds, in seconds.
+    feeds_max_age: Annotated[int, Field(ge=0)] = 300
+
+
 class Config(Section):
     site: SiteConfig
     store: StoreConfig = Field(default_factory=StoreConfig)
@@ -190,6 +212,7 @@ class Config(Section):
     delivery: DeliveryConfig
     segments: dict[str, SegmentConfig] = {}
     newsletters: dict[str, NewsletterConfig] = {}
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
     # Where this config was read from; not a key of the file.
     source: Path = Field(default=Path(DEFAULT_CONFIG), exclude=True)
 

@@ -1,0 +1,104 @@
+"""What ``publisher serve`` schedules, built from config.toml, and what each run does.
+
+Every job calls the library function behind a CLI command, so plain cron can run the same
+work instead of the service (``publisher feeds build``, ``publisher run-once``):
+
+- ``feeds``: rebuild the feeds every ``[feeds] rebuild_minutes`` (and once at start);
+- ``newsletter:SLUG``: at each fire time of ``[newsletters.SLUG] schedule`` (site time zone),
+  send the newsletter if that fire time was not handled yet. A fire time missed by less than
+  ``[service] catch_up_minutes`` (the service was down, the machine asleep) is sent once, at
+  start; an older one is skipped and logged. An interrupted send is always resumed.
+
+Each run is recorded in the runs table (``publisher status`` and /admin/ show them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from publisher.app import App
+from publisher.config import Config
+from publisher.errors import PublisherError
+from publisher.scheduling import cron_trigger
+from publisher.store.runs import finish_run, start_run
+
+log = logging.getLogger(__name__)
+
+FEEDS_JOB = "feeds"
+NEWSLETTER_JOB = "newsletter:"
+# Interval fire times are counted from this moment (site time zone): every 10 minutes means
+# :00, :10, :20… whenever the service was started, and `publisher schedule` can tell them.
+_INTERVAL_ANCHOR = datetime(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    description: str
+    trigger: BaseTrigger
+    action: Callable[[App], str]
+    # Run once as soon as the service starts (catch-up), before the first fire time.
+    run_at_start: bool = True
+
+
+def build_jobs(config: Config) -> list[Job]:
+    """The jobs of a config: the feed rebuild first, then one per newsletter, in config order."""
+    tz = config.site.tz
+    minutes = config.feeds.rebuild_minutes
+    jobs = [
+        Job(
+            FEEDS_JOB,
+            f"rebuild the feeds every {minutes} min",
+            IntervalTrigger(minutes=minutes, start_date=_INTERVAL_ANCHOR.replace(tzinfo=tz), timezone=tz),
+            rebuild_feeds,
+        )
+    ]
+    for slug, newsletter in config.newsletters.items():
+        jobs.append(
+            Job(
+                f"{NEWSLETTER_JOB}{slug}",
+                f"send {slug} ({newsletter.schedule})",
+                cron_trigger(newsletter.schedule, tz),
+                partial(send_when_due, slug=slug),
+            )
+        )
+    return jobs
+
+
+def run_job(app: App, job: Job) -> str | None:
+    """Run one job, recorded as a run; errors are logged and recorded, never raised."""
+    run_id = start_run(app.store, job.id)
+    try:
+        summary = job.action(app)
+    except PublisherError as error:
+        log.error("job %s failed: %s", job.id, error)
+        finish_run(app.store, run_id, "", error=str(error))
+        return None
+    except Exception as error:
+        log.exception("job %s crashed", job.id)
+        finish_run(app.store, run_id, "", error=f"crashed: {type(error).__name__}: {error}")
+        return None
+    log.info("job %s: %s", job.id, summary)
+    finish_run(app.store, run_id, summary)
+    return summary
+
+
+def rebuild_feeds(app: App) -> str:
+    """``publisher feeds build``."""
+    from publisher.feeds import build_feeds
+
+    return build_feeds(app).summary()
+
+
+def send_when_due(app: App, slug: str) -> str:
+    """Send ``slug`` if a fire time of its schedule is due and within the catch-up window."""
+    from publisher.delivery.send import send_due_newsletter
+
+    return send_due_newsletter(app, slug, catch_up=timedelta(minutes=app.config.service.catch_up_minutes))

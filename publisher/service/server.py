@@ -1,0 +1,81 @@
+"""``publisher serve``: uvicorn serving the web app, with the scheduler running beside it.
+
+Shutdown (SIGTERM or Ctrl-C): uvicorn stops accepting connections and finishes the requests
+in flight; at the same moment running jobs are asked to stop at their next safe point (a send
+finishes and records the batch on the wire); then the scheduler is shut down, waiting for
+them. A send stopped this way is resumed by the next run, and no one gets it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+from types import FrameType
+
+import uvicorn
+
+from publisher.service.apps import AppFactory
+from publisher.service.scheduler import ServiceScheduler
+from publisher.shutdown import request_stop
+from publisher.web import create_app
+
+log = logging.getLogger(__name__)
+
+_TOKEN_PATH = re.compile(r"^(/(?:unsubscribe|preferences|confirm)/)[^/?\s]+")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling running jobs to stop as soon as the signal arrives."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        request_stop()
+        super().handle_exit(sig, frame)
+
+
+class RedactAccessLog(logging.Filter):
+    """uvicorn's access log without the tokens of signed links nor the client's address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:
+            client, method, path, version, status = args
+            record.args = ("-", method, _TOKEN_PATH.sub(r"\1…", str(path)), version, status)
+        return True
+
+
+def serve(factory: AppFactory, host: str | None = None, port: int | None = None) -> None:
+    """Run the web app and the scheduler until SIGTERM or SIGINT."""
+    settings = factory.config.service
+    with factory.opened() as app:
+        app.store  # noqa: B018  (refuse to start on a missing or unmigrated store: StoreError)
+    scheduler = ServiceScheduler(factory)
+    web = create_app(factory, scheduler)
+    config = uvicorn.Config(
+        web,
+        host=host or settings.host,
+        port=settings.port if port is None else port,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        server_header=False,
+        date_header=True,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+        lifespan="on",
+    )
+    logging.getLogger("uvicorn.access").addFilter(RedactAccessLog())
+    server = _Server(config)
+    # uvicorn re-raises the signal it caught once it has stopped; ours only lets us finish.
+    previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGTERM, signal.SIGINT)}
+    scheduler.start()
+    try:
+        server.run()
+    finally:
+        scheduler.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log.info("publisher serve stopped")
+
+
+def _ignore(sig: int, frame: FrameType | None) -> None:
+    log.info("signal %s: already stopping", sig)

@@ -1,0 +1,63 @@
+"""Queries of the web app: the tags offered in forms and the archive of sent editions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from publisher.clock import from_db
+from publisher.store import Store
+
+
+@dataclass(frozen=True)
+class TagChoice:
+    id: int
+    slug: str
+    name: str
+    articles: int
+
+
+def tag_choices(store: Store) -> list[TagChoice]:
+    """Every tag with its number of published articles (served by article_tags_tag)."""
+    rows = store.conn.execute(
+        "SELECT tags.id, tags.slug, tags.name, "
+        "(SELECT count(*) FROM article_tags JOIN articles ON articles.id = article_tags.article_id "
+        " WHERE article_tags.tag_id = tags.id AND articles.status = 'published') "
+        "FROM tags"
+    )
+    return [TagChoice(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ArchivedEdition:
+    id: int
+    newsletter: str
+    subject: str
+    sent_at: datetime
+
+
+_ARCHIVED = "SELECT id, newsletter, subject, coalesce(finished_at, created_at) FROM editions WHERE status = 'sent' "
+
+
+def archived_editions(store: Store, newsletters: list[str], limit: int = 100) -> list[ArchivedEdition]:
+    """Sent editions of these newsletters, newest first (served by editions_status)."""
+    if not newsletters:
+        return []
+    marks = ", ".join("?" for _ in newsletters)
+    rows = store.conn.execute(
+        _ARCHIVED + f"AND newsletter IN ({marks}) ORDER BY id DESC LIMIT ?", (*newsletters, limit)
+    )
+    return [ArchivedEdition(id, newsletter, subject, from_db(at)) for id, newsletter, subject, at in rows]
+
+
+def archived_edition_html(store: Store, edition_id: int) -> tuple[ArchivedEdition, str] | None:
+    """A sent edition and its HTML (placeholders still in), or None."""
+    row = store.conn.execute(
+        "SELECT id, newsletter, subject, coalesce(finished_at, created_at), html FROM editions "
+        "WHERE id = ? AND status = 'sent'",
+        (edition_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    id_, newsletter, subject, at, html = row
+    return ArchivedEdition(id_, newsletter, subject, from_db(at)), html

@@ -1,0 +1,20 @@
+"""The web app of ``publisher serve`` (Starlette, served by uvicorn): every page in French,
+usable without JavaScript.
+
+| path | what |
+| --- | --- |
+| ``/`` | home: the newsletters and feeds |
+| ``/feeds/…`` | the generated feeds, OPML and index page (ETag, 304) |
+| ``/subscribe`` | sign-up form → pending subscriber + confirmation email |
+| ``/confirm/<token>`` | double opt-in confirmation |
+| ``/preferences/<token>`` | interests, pause, leave |
+| ``/unsubscribe/<token>`` | one-button page; RFC 8058 one-click POST |
+| ``/archive/``, ``/archive/<id or newsletter>`` | web versions of sent editions |
+| ``/webhooks/sendgrid`` | SendGrid Event Webhook |
+| ``/healthz`` | liveness and store check |
+| ``/admin/`` | staff dashboard (basic auth) |
+"""
+
+from publisher.web.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,121 @@
+"""/admin/: the staff dashboard, behind HTTP basic auth (PUBLISHER_ADMIN_PASSWORD).
+
+Recent runs, recent editions with their delivery counts, what is paused or failed, batches
+whose outcome is unknown, the next scheduled runs, segment sizes, and a preview of each
+newsletter. Closed (403) when no password is configured; 401 without valid credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from publisher.app import App
+from publisher.errors import PublisherError
+from publisher.service.scheduler import Upcoming, upcoming
+from publisher.store.runs import Run, recent_runs
+from publisher.web.context import WebContext
+from publisher.web.security import basic_auth_ok
+
+log = logging.getLogger(__name__)
+
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline' https:; img-src https: data:; font-src https:; "
+    "frame-ancestors 'self'; form-action 'none'; base-uri 'none'"
+)
+REALM = 'Basic realm="publisher admin", charset="UTF-8"'
+
+
+@dataclass(frozen=True)
+class SegmentSize:
+    name: str
+    description: str
+    members: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    runs: list[Run]
+    failed_runs: list[Run]
+    editions: list[Any]
+    paused: list[Any]
+    unknown_batches: list[Any]
+    next_runs: list[Upcoming]
+    segments: list[SegmentSize]
+    newsletters: dict[str, Any]
+
+
+def _refused(request: Request) -> Response | None:
+    context = WebContext.of(request)
+    app_config = context.apps.config
+    password = context.apps.factory.secrets.admin_password
+    if not password:
+        return context.pages.message(
+            "Tableau de bord fermé",
+            "Le tableau de bord n’est pas activé sur ce serveur (variable d’environnement PUBLISHER_ADMIN_PASSWORD).",
+            status=403,
+        )
+    if not basic_auth_ok(request.headers.get("authorization"), app_config.service.admin_user, password):
+        response = context.pages.message(
+            "Identification requise", "Ce tableau de bord est réservé à l’équipe.", status=401
+        )
+        response.headers["www-authenticate"] = REALM
+        return response
+    return None
+
+
+def _dashboard(app: App, scheduler: Any) -> Dashboard:
+    from publisher.delivery.status import delivery_status
+    from publisher.segments import count_members
+
+    status = delivery_status(app, limit=20)
+    runs = recent_runs(app.store, 20)
+    segments = [
+        SegmentSize(name, segment.description, count_members(app, name))
+        for name, segment in app.config.segments.items()
+    ]
+    next_runs = scheduler.next_runs() if scheduler is not None else upcoming(app.config, app.clock)
+    return Dashboard(
+        runs=runs,
+        failed_runs=[run for run in runs if run.status == "failed"],
+        editions=status.editions,
+        paused=status.paused,
+        unknown_batches=status.unknown_batches,
+        next_runs=next_runs,
+        segments=segments,
+        newsletters=dict(app.config.newsletters),
+    )
+
+
+async def dashboard(request: Request) -> Response:
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    context = WebContext.of(request)
+    board = await context.call(_dashboard, context.scheduler)
+    return context.pages.render("admin.html.j2", board=board, live=context.scheduler is not None)
+
+
+def _preview(app: App, slug: str) -> str:
+    from publisher.digests.preview import render_preview
+
+    return render_preview(app, slug, None).html
+
+
+async def preview(request: Request) -> Response:
+    refused = _refused(request)
+    if refused is not None:
+        return refused
+    context = WebContext.of(request)
+    slug = request.path_params["slug"]
+    if slug not in context.apps.config.newsletters:
+        return context.pages.message("Lettre inconnue", "Aucune lettre ne porte ce nom dans config.toml.", status=404)
+    try:
+        html = await context.call(_preview, slug)
+    except PublisherError as error:
+        return context.pages.message("Aperçu impossible", str(error), status=500)
+    return HTMLResponse(html, headers={"content-security-policy": PREVIEW_CSP, "cache-control": "no-store"})

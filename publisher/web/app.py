@@ -1,0 +1,169 @@
+"""The Starlette application: routes, error pages, middleware."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from publisher.app import App
+from publisher.service.apps import AppFactory, ThreadApps
+from publisher.web import admin, archive, subscriptions, webhooks
+from publisher.web.context import WebContext
+from publisher.web.feeds import FeedFiles
+from publisher.web.pages import Pages
+from publisher.web.security import BodyLimit, Csrf, RateLimiter, SecurityHeaders
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/sendgrid"
+_ERRORS = {
+    400: ("Requête invalide", "Le formulaire ou l’adresse demandée n’est pas valide."),
+    404: ("Page introuvable", "L’adresse demandée n’existe pas sur ce site."),
+    405: ("Méthode non autorisée", "Cette adresse ne s’utilise pas ainsi."),
+    413: ("Requête trop volumineuse", "Le formulaire envoyé dépasse la taille autorisée."),
+}
+
+
+def feeds_path(factory: AppFactory) -> str:
+    """The URL path under which output_dir is served: that of [feeds] public_url (default /feeds)."""
+    return urlsplit(factory.config.feeds_url).path.rstrip("/") or "/feeds"
+
+
+def create_app(factory: AppFactory, scheduler: Any = None) -> Starlette:
+    """The web app for one config; ``scheduler`` (a running ServiceScheduler) feeds /admin/ and /healthz."""
+    config = factory.config
+    secret = factory.secrets.require("signing_secret", "PUBLISHER_SECRET", "the web app's signed links and forms")
+    prefix = feeds_path(factory)
+    csrf = Csrf(secret)
+    context = WebContext(
+        apps=ThreadApps(factory),
+        pages=Pages(config, csrf, prefix),
+        feeds=FeedFiles(config.feeds.output_dir, config.service.feeds_max_age),
+        signup_per_address=RateLimiter(config.service.subscribe_per_address_per_hour),
+        signup_per_ip=RateLimiter(config.service.subscribe_per_ip_per_hour),
+        scheduler=scheduler,
+    )
+    routes = [
+        Route("/", home, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route(prefix, lambda request: RedirectResponse(f"{prefix}/", status_code=308), methods=["GET"]),
+        Route(prefix + "/{path:path}", feed, methods=["GET"]),
+        Mount("/static", StaticFiles(packages=[("publisher.web", "static")]), name="static"),
+        Route("/subscribe", subscriptions.subscribe_form, methods=["GET"]),
+        Route("/subscribe", subscriptions.subscribe_submit, methods=["POST"]),
+        Route("/confirm/{token}", subscriptions.confirm_page, methods=["GET"]),
+        Route("/confirm/{token}", subscriptions.confirm_submit, methods=["POST"]),
+        Route("/unsubscribe/", link_help, methods=["GET"]),
+        Route("/unsubscribe/{token}", subscriptions.unsubscribe_page, methods=["GET"]),
+        Route("/unsubscribe/{token}", subscriptions.unsubscribe_submit, methods=["POST"]),
+        Route("/preferences/", link_help, methods=["GET"]),
+        Route("/preferences/{token}", subscriptions.preferences_page, methods=["GET"]),
+        Route("/preferences/{token}", subscriptions.preferences_submit, methods=["POST"]),
+        Route("/archive/", archive.archive_index, methods=["GET"]),
+        Route("/archive", lambda request: RedirectResponse("/archive/", status_code=308), methods=["GET"]),
+        Route("/archive/{ref}", archive.archive_item, methods=["GET"]),
+        Route(WEBHOOK_PATH, webhooks.sendgrid_events, methods=["POST"]),
+        Route("/admin/", admin.dashboard, methods=["GET"]),
+        Route("/admin", lambda request: RedirectResponse("/admin/", status_code=308), methods=["GET"]),
+        Route("/admin/preview/{slug}", admin.preview, methods=["GET"]),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            BodyLimit,
+            default=config.service.max_form_bytes,
+            limits={WEBHOOK_PATH: config.service.webhook_max_bytes},
+        ),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+        on_shutdown=[context.apps.close],
+    )
+    app.state.context = context
+    return app
+
+
+async def home(request: Request) -> Response:
+    context = WebContext.of(request)
+    return context.pages.render(
+        "home.html.j2", newsletters=list(context.apps.config.newsletters.values()), title="Accueil"
+    )
+
+
+async def feed(request: Request) -> Response:
+    context = WebContext.of(request)
+    headers = request.headers
+    wanted = {
+        name: headers[name] for name in ("if-none-match", "if-modified-since", "accept-encoding") if name in headers
+    }
+    answer = context.feeds.answer(request.path_params["path"], wanted, head=request.method == "HEAD")
+    if answer is None:
+        return _error_page(request, 404)
+    return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+
+
+async def link_help(request: Request) -> Response:
+    return WebContext.of(request).pages.message(
+        "Gérer votre abonnement",
+        "Pour choisir vos thèmes, faire une pause ou vous désabonner, utilisez les liens « Gérer mes préférences » "
+        "et « Se désabonner » présents en bas de chaque lettre que vous recevez : ils sont personnels.",
+        links=(("S’abonner", "/subscribe"), ("Lettres envoyées", "/archive/")),
+    )
+
+
+def _store_ok(app: App) -> bool:
+    app.store.conn.execute("SELECT 1 FROM migrations LIMIT 1").fetchone()
+    return True
+
+
+async def healthz(request: Request) -> Response:
+    context = WebContext.of(request)
+    body: dict[str, str] = {"status": "ok"}
+    try:
+        await context.call(_store_ok)
+        body["store"] = "ok"
+    except Exception as error:  # any failure to read the store makes the service unhealthy
+        log.error("healthz: store check failed: %s", type(error).__name__)
+        body.update(status="error", store="error")
+    if context.scheduler is not None:
+        body["scheduler"] = "running" if context.scheduler.running else "stopped"
+        if not context.scheduler.running:
+            body["status"] = "error"
+    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503, headers={"cache-control": "no-store"})
+
+
+def _error_page(request: Request, status: int) -> Response:
+    title, text = _ERRORS.get(status, ("Erreur", "La demande n’a pas pu aboutir."))
+    return WebContext.of(request).pages.message(title, text, status=status, links=(("Accueil", "/"),))
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    response = _error_page(request, error.status_code)
+    if error.headers:
+        response.headers.update(error.headers)
+    return response
+
+
+async def server_error(request: Request, error: Exception) -> Response:
+    log.error("error on %s %s: %s", request.method, _safe_path(request.url.path), type(error).__name__)
+    return _error_page(request, 500)
+
+
+def _safe_path(path: str) -> str:
+    """A path fit for logs: the token of a signed link is left out."""
+    for prefix in ("/unsubscribe/", "/preferences/", "/confirm/"):
+        if path.startswith(prefix) and len(path) > len(prefix):
+            return prefix + "…"
+    return path

@@ -1,0 +1,360 @@
+"""Sign-up, double opt-in, preferences and unsubscribing: the pages behind the links of every email.
+
+Each signed link opens only its own page (publisher.tokens scopes tokens to one purpose).
+Nothing changes on a GET: mail scanners follow links, so confirming, saving and leaving
+are POSTs from a form with a CSRF token. The one exception the standard asks for is the
+RFC 8058 one-click unsubscribe: a POST whose body is ``List-Unsubscribe=One-Click``, sent
+by mail providers without cookies; the token in the URL is what authorises it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from publisher.app import App
+from publisher.errors import DeliveryError, NotFoundError, PublisherError
+from publisher.store.web import TagChoice, tag_choices
+from publisher.web.context import WebContext, read_form
+
+log = logging.getLogger(__name__)
+
+ONE_CLICK_FIELD = "List-Unsubscribe"
+ONE_CLICK_VALUE = "One-Click"
+CONSENT_SOURCE = "formulaire d'inscription du site"
+# Tokens are URL-safe base64 and dots; anything else is not a token.
+_TOKEN = re.compile(r"[A-Za-z0-9_\-.]{10,300}")
+_EMAIL_SHAPE = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+MAX_EMAIL, MAX_NAME, MAX_INTERESTS = 254, 100, 200
+
+
+def _subscribers():
+    from publisher import subscribers
+
+    return subscribers
+
+
+def _tags(app: App) -> list[TagChoice]:
+    return sorted(tag_choices(app.store), key=lambda tag: _french_sort_key(tag.name))
+
+
+def _french_sort_key(name: str) -> tuple[str, str]:
+    plain = "".join(c for c in unicodedata.normalize("NFD", name.casefold()) if not unicodedata.combining(c))
+    return plain, name
+
+
+def _link_error(context: WebContext, purpose: str) -> Response:
+    what = {
+        "confirm": "Ce lien de confirmation n’est pas valide ou a expiré.",
+        "unsubscribe": "Ce lien de désinscription n’est pas valide.",
+        "preferences": "Ce lien de gestion des préférences n’est pas valide.",
+    }[purpose]
+    return context.pages.message(
+        "Lien non valide",
+        what,
+        "Vérifiez que l’adresse du lien a été copiée en entier depuis le courriel, ou utilisez le lien d’un courriel plus récent.",
+        status=400,
+        links=(("S’abonner à nouveau", "/subscribe"), ("Accueil", "/")),
+    )
+
+
+# --- sign-up -------------------------------------------------------------------------------
+
+
+@dataclass
+class SignupForm:
+    email: str = ""
+    name: str = ""
+    interests: list[str] = field(default_factory=list)
+    consent: bool = False
+    honeypot: str = ""
+
+    @classmethod
+    def parse(cls, form: FormData) -> SignupForm:
+        return cls(
+            email=str(form.get("email") or "").strip()[: MAX_EMAIL + 1],
+            name=" ".join(str(form.get("name") or "").split())[: MAX_NAME + 1],
+            interests=[str(value)[:120] for value in form.getlist("interests")][:MAX_INTERESTS],
+            consent=form.get("consent") == "oui",
+            honeypot=str(form.get("website") or ""),
+        )
+
+    def errors(self, known_slugs: set[str]) -> dict[str, str]:
+        errors = {}
+        if not self.email:
+            errors["email"] = "Indiquez votre adresse électronique."
+        elif len(self.email) > MAX_EMAIL or not _EMAIL_SHAPE.fullmatch(self.email):
+            errors["email"] = "Indiquez une adresse électronique valide, par exemple prenom.nom@exemple.fr."
+        if len(self.name) > MAX_NAME:
+            errors["name"] = f"Le nom ne peut pas dépasser {MAX_NAME} caractères."
+        if any(slug not in known_slugs for slug in self.interests):
+            errors["interests"] = "Choisissez les thèmes dans la liste proposée."
+        if not self.consent:
+            errors["consent"] = "Cochez la case d’accord pour recevoir nos lettres."
+        return errors
+
+
+async def subscribe_form(request: Request) -> Response:
+    context = WebContext.of(request)
+    tags = await context.call(_tags)
+    return context.pages.form(request, "subscribe.html.j2", "subscribe", form=SignupForm(), errors={}, tags=tags)
+
+
+async def subscribe_submit(request: Request) -> Response:
+    context = WebContext.of(request)
+    data = await read_form(request)
+    form = SignupForm.parse(data)
+    tags = await context.call(_tags)
+
+    def again(errors: dict[str, str], status: int = 400) -> Response:
+        return context.pages.form(
+            request, "subscribe.html.j2", "subscribe", status, form=form, errors=errors, tags=tags
+        )
+
+    if not context.pages.csrf_ok(request, data.get("csrf"), "subscribe"):
+        return again({"email": "Le formulaire a expiré : vérifiez vos réponses et envoyez-le à nouveau."})
+    if form.honeypot:
+        log.info("sign-up ignored: honeypot field filled")
+        return _check_your_inbox(context)
+    errors = form.errors({tag.slug for tag in tags})
+    if errors:
+        return again(errors)
+    client = request.client.host if request.client else "unknown"
+    if not context.signup_per_ip.allow(client) or not context.signup_per_address.allow(form.email.casefold()):
+        log.warning("sign-up refused: rate limit reached")
+        return context.pages.message(
+            "Trop de demandes",
+            "Plusieurs demandes d’abonnement viennent d’être faites pour cette adresse ou depuis votre connexion.",
+            "Réessayez dans une heure. Si vous avez déjà reçu notre courriel de confirmation, il suffit d’en suivre le lien.",
+            status=429,
+        )
+    try:
+        await context.call(_sign_up, form)
+    except NotFoundError:
+        return again({"interests": "Choisissez les thèmes dans la liste proposée."})
+    except DeliveryError as error:
+        log.error("sign-up: confirmation email not sent: %s", type(error).__name__)
+        return context.pages.message(
+            "Envoi impossible pour le moment",
+            "Nous n’avons pas pu vous envoyer le courriel de confirmation. Réessayez dans quelques minutes.",
+            status=503,
+        )
+    except PublisherError:
+        # A malformed or unusable address (publisher.addresses says why; we do not echo it).
+        return again({"email": "Cette adresse électronique ne peut pas être utilisée. Vérifiez-la."})
+    return _check_your_inbox(context)
+
+
+def _sign_up(app: App, form: SignupForm) -> None:
+    from publisher.delivery.send import send_message
+
+    message = _subscribers().subscribe(app, form.email, form.name, form.interests, CONSENT_SOURCE)
+    if message is not None:
+        send_message(app, message)
+        log.info("sign-up: confirmation email sent")
+    else:
+        log.info("sign-up: address may not be mailed again, nothing sent")
+
+
+def _check_your_inbox(context: WebContext) -> Response:
+    return context.pages.message(
+        "Vérifiez votre boîte de réception",
+        "Si l’adresse indiquée peut recevoir nos lettres, un courriel de confirmation vient de lui être envoyé.",
+        "Cliquez sur le lien qu’il contient pour confirmer votre abonnement. Pensez à regarder dans les "
+        "indésirables si vous ne le voyez pas d’ici quelques minutes.",
+    )
+
+
+# --- confirmation --------------------------------------------------------------------------
+
+
+def _valid_token(request: Request) -> str | None:
+    token = request.path_params["token"]
+    return token if _TOKEN.fullmatch(token) else None
+
+
+async def confirm_page(request: Request) -> Response:
+    context = WebContext.of(request)
+    token = _valid_token(request)
+    if token is None or not await context.call(_opens, token, "confirm"):
+        return _link_error(context, "confirm")
+    return context.pages.form(request, "confirm.html.j2", "confirm", token=token)
+
+
+async def confirm_submit(request: Request) -> Response:
+    context = WebContext.of(request)
+    token = _valid_token(request)
+    form = await read_form(request)
+    if token is None:
+        return _link_error(context, "confirm")
+    if not context.pages.csrf_ok(request, form.get("csrf"), "confirm"):
+        if not await context.call(_opens, token, "confirm"):
+            return _link_error(context, "confirm")
+        return context.pages.form(request, "confirm.html.j2", "confirm", 400, token=token)
+    try:
+        preferences = await context.call(_confirm, token)
+    except PublisherError:
+        return _link_error(context, "confirm")
+    return context.pages.message(
+        "Votre abonnement est confirmé",
+        "Merci ! Vous recevrez nos prochaines lettres d’information.",
+        "Vous pouvez choisir vos thèmes ou vous désabonner à tout moment, depuis le lien présent dans chaque lettre.",
+        links=(("Choisir mes thèmes", preferences), ("Lire les lettres déjà envoyées", "/archive/")),
+    )
+
+
+def _confirm(app: App, token: str) -> str:
+    from publisher.tokens import CONFIRM, links_for
+
+    subscribers = _subscribers()
+    target = subscribers.open_link(app, token, CONFIRM)
+    if subscribers.confirm_link(app, token):
+        log.info("subscriber %s confirmed", target.subscriber.id)
+    return urlsplit(links_for(app, target.subscriber.id).preferences_url).path
+
+
+def _opens(app: App, token: str, purpose: str) -> bool:
+    try:
+        _subscribers().open_link(app, token, purpose)
+    except PublisherError:
+        return False
+    return True
+
+
+# --- unsubscribing -------------------------------------------------------------------------
+
+
+async def unsubscribe_page(request: Request) -> Response:
+    context = WebContext.of(request)
+    token = _valid_token(request)
+    state = await context.call(_subscriber_status, token, "unsubscribe") if token else None
+    if state is None:
+        return _link_error(context, "unsubscribe")
+    return context.pages.form(request, "unsubscribe.html.j2", "unsubscribe", token=token, already=state != "active")
+
+
+async def unsubscribe_submit(request: Request) -> Response:
+    context = WebContext.of(request)
+    token = _valid_token(request)
+    form = await read_form(request)
+    if token is None:
+        return _link_error(context, "unsubscribe")
+    one_click = form.get(ONE_CLICK_FIELD) == ONE_CLICK_VALUE
+    if not one_click and not context.pages.csrf_ok(request, form.get("csrf"), "unsubscribe"):
+        state = await context.call(_subscriber_status, token, "unsubscribe")
+        if state is None:
+            return _link_error(context, "unsubscribe")
+        return context.pages.form(request, "unsubscribe.html.j2", "unsubscribe", 400, token=token, already=False)
+    source = "désinscription en un clic (List-Unsubscribe)" if one_click else "lien de désinscription"
+    try:
+        await context.call(_unsubscribe, token, source)
+    except PublisherError:
+        return _link_error(context, "unsubscribe")
+    return context.pages.message(
+        "Vous êtes désabonné·e",
+        "Vous ne recevrez plus nos lettres d’information. Votre demande est prise en compte immédiatement.",
+        links=(("Se réabonner", "/subscribe"),),
+    )
+
+
+def _unsubscribe(app: App, token: str, source: str) -> None:
+    subscribers = _subscribers()
+    try:
+        changed = subscribers.unsubscribe_link(app, token, source)
+    except NotFoundError:
+        # The subscriber was erased (GDPR): there is no one left to unsubscribe.
+        return
+    if changed:
+        log.info("unsubscribed through a link (%s)", "one-click" if "un clic" in source else "page")
+
+
+def _subscriber_status(app: App, token: str, purpose: str) -> str | None:
+    try:
+        return _subscribers().open_link(app, token, purpose).subscriber.status
+    except PublisherError:
+        return None
+
+
+# --- preferences ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreferencesView:
+    subscriber_id: int
+    status: str
+    paused: bool
+    interests: set[str]
+    tags: list[TagChoice]
+
+
+def _preferences(app: App, token: str) -> PreferencesView | None:
+    from publisher.store.subscribers import interests_of
+
+    try:
+        subscriber = _subscribers().preferences_subscriber(app, token)
+    except PublisherError:
+        return None
+    tags = _tags(app)
+    slugs = {tag.id: tag.slug for tag in tags}
+    interest_ids = interests_of(app.store.conn, [subscriber.id]).get(subscriber.id, set())
+    return PreferencesView(
+        subscriber.id,
+        subscriber.status,
+        subscriber.paused_at is not None,
+        {slugs[tag_id] for tag_id in interest_ids if tag_id in slugs},
+        tags,
+    )
+
+
+def _preferences_page(request: Request, view: PreferencesView, token: str, status: int = 200, saved: bool = False):
+    context = WebContext.of(request)
+    left = view.status not in ("active", "pending")
+    return context.pages.form(
+        request,
+        "preferences.html.j2",
+        "preferences",
+        status,
+        token=token,
+        tags=view.tags,
+        interests=view.interests,
+        paused=view.paused,
+        left=left,
+        saved=saved,
+    )
+
+
+async def preferences_page(request: Request) -> Response:
+    context = WebContext.of(request)
+    token = _valid_token(request)
+    view = await context.call(_preferences, token) if token else None
+    if view is None:
+        return _link_error(context, "preferences")
+    return _preferences_page(request, view, token, saved=request.query_params.get("enregistre") == "1")
+
+
+async def preferences_submit(request: Request) -> Response:
+    context = WebContext.of(request)
+    token = _valid_token(request)
+    form = await read_form(request)
+    view = await context.call(_preferences, token) if token else None
+    if view is None:
+        return _link_error(context, "preferences")
+    if not context.pages.csrf_ok(request, form.get("csrf"), "preferences"):
+        return _preferences_page(request, view, token, status=400)
+    if form.get("action") == "leave":
+        await context.call(_subscribers().unsubscribe, view.subscriber_id, "page de préférences")
+        log.info("subscriber %s left from the preferences page", view.subscriber_id)
+        return RedirectResponse(f"/preferences/{token}", status_code=303)
+    known = {tag.slug for tag in view.tags}
+    wanted = [str(slug) for slug in form.getlist("interests")[:MAX_INTERESTS] if slug in known]
+    paused = form.get("delivery") == "pause"
+    await context.call(_subscribers().update_preferences, view.subscriber_id, wanted, paused, "page de préférences")
+    log.info("subscriber %s saved preferences", view.subscriber_id)
+    return RedirectResponse(f"/preferences/{token}?enregistre=1", status_code=303)

@@ -1,0 +1,48 @@
+"""POST /webhooks/sendgrid: SendGrid's Event Webhook, handed raw to publisher.delivery.events.
+
+The raw body is kept for the signature check; its size is limited by ``[service]
+webhook_max_bytes`` before it is read. 403 for a bad signature, 400 for a malformed body
+(SendGrid does not retry 4xx), 503 when the store is busy (SendGrid retries).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from publisher.app import App
+from publisher.errors import PublisherError, StoreError
+from publisher.web.context import WebContext
+
+log = logging.getLogger(__name__)
+
+
+def _handle(app: App, body: bytes, headers: dict[str, str]) -> dict[str, int]:
+    from publisher.delivery.events import handle_event_webhook
+
+    report = handle_event_webhook(app, body, headers)
+    return {"received": report.received, "applied": report.applied, "duplicates": report.duplicates}
+
+
+async def sendgrid_events(request: Request) -> Response:
+    from publisher.delivery.events import WebhookPayloadError, WebhookSignatureError
+
+    context = WebContext.of(request)
+    body = await request.body()
+    try:
+        result = await context.call(_handle, body, dict(request.headers))
+    except WebhookSignatureError as error:
+        log.warning("webhook refused: %s", error)
+        return JSONResponse({"error": "invalid signature"}, status_code=403)
+    except WebhookPayloadError as error:
+        log.warning("webhook refused: %s", error)
+        return JSONResponse({"error": str(error)}, status_code=400)
+    except StoreError as error:
+        log.error("webhook not applied, SendGrid will retry: %s", error)
+        return JSONResponse({"error": "try again later"}, status_code=503)
+    except PublisherError as error:
+        log.error("webhook not applied: %s", error)
+        return JSONResponse({"error": "not applied"}, status_code=500)
+    return JSONResponse(result)
