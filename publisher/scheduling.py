@@ -46,7 +46,7 @@ class CrontabTrigger(CronTrigger):
 
 
 def _second_occurrence(moment: datetime) -> bool:
-    """True for a local wall time (in the trigger's zone) that already happened an hour earlier (the fall-back night)."""
+    """True for a local wall time (in the trigger's zone) already seen an hour earlier (the fall-back night)."""
     return moment.fold == 1 and moment.replace(fold=0).utcoffset() != moment.utcoffset()
 
 

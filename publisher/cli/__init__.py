@@ -101,7 +101,7 @@ class Counter:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import (
+from publisher.cli import (  # noqa: E402
     core,  # noqa: F401
     service,  # noqa: F401
 )

@@ -39,7 +39,7 @@ class RedactAccessLog(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) == 5:
-            client, method, path, version, status = args
+            _client, method, path, version, status = args
             record.args = ("-", method, _TOKEN_PATH.sub(r"\1…", str(path)), version, status)
         return True
 

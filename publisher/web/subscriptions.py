@@ -59,7 +59,8 @@ def _link_error(context: WebContext, purpose: str) -> Response:
     return context.pages.message(
         "Lien non valide",
         what,
-        "Vérifiez que l’adresse du lien a été copiée en entier depuis le courriel, ou utilisez le lien d’un courriel plus récent.",
+        "Vérifiez que l’adresse du lien a été copiée en entier depuis le courriel, "
+        "ou utilisez le lien d’un courriel plus récent.",
         status=400,
         links=(("S’abonner à nouveau", "/subscribe"), ("Accueil", "/")),
     )
@@ -132,7 +133,8 @@ async def subscribe_submit(request: Request) -> Response:
         return context.pages.message(
             "Trop de demandes",
             "Plusieurs demandes d’abonnement viennent d’être faites pour cette adresse ou depuis votre connexion.",
-            "Réessayez dans une heure. Si vous avez déjà reçu notre courriel de confirmation, il suffit d’en suivre le lien.",
+            "Réessayez dans une heure. Si vous avez déjà reçu notre courriel de confirmation, "
+            "il suffit d’en suivre le lien.",
             status=429,
         )
     try:
