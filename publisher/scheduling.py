@@ -23,7 +23,7 @@ _MAX_MISSED = 10_000
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _TICK = timedelta(microseconds=1)
 # How far back to look for the latest fire time of a schedule never handled.
-_LOOKBACK = (timedelta(hours=1), timedelta(days=1), timedelta(days=8), timedelta(days=32), timedelta(days=367))
+_LOOKBACK = tuple(timedelta(days=days) for days in (1 / 24, 1, 8, 32, 367, 8 * 366))
 
 
 class CrontabTrigger(CronTrigger):
@@ -42,7 +42,8 @@ class CrontabTrigger(CronTrigger):
             while _second_occurrence(end.astimezone(self.timezone)):
                 end += timedelta(minutes=1)
             fire = super().get_next_fire_time(end - 2 * _TICK, end - _TICK)
-        return fire
+        # A time in the spring-forward gap (02:30+01:00) is shown as the real one (03:30+02:00).
+        return fire.astimezone(UTC).astimezone(self.timezone) if fire is not None else None
 
 
 def _second_occurrence(moment: datetime) -> bool:

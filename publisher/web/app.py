@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -88,10 +90,19 @@ def create_app(factory: AppFactory, scheduler: Any = None) -> Starlette:
         routes=routes,
         middleware=middleware,
         exception_handlers={HTTPException: http_error, Exception: server_error},
-        on_shutdown=[context.apps.close],
+        lifespan=_closing(context),
     )
     app.state.context = context
     return app
+
+
+def _closing(context: WebContext):
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        context.apps.close()
+
+    return lifespan
 
 
 async def home(request: Request) -> Response:
