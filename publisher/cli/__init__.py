@@ -98,3 +98,4 @@ class Counter:
 
 # Command modules register themselves on ``main``.
 from publisher.cli import core  # noqa: E402, F401
+from publisher.cli import newsletters  # noqa: E402, F401
