@@ -20,8 +20,13 @@ from publisher.digests import render_preview
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 WIDTHS = (600, 375)
 # Where to keep the screenshots for a person to look at (default: the test's tmp_path).
@@ -52,10 +57,17 @@ def browser():
 def png(width: int, height: int) -> bytes:
     """A plain PNG, to stand in for the article photos (large, to test that they scale down)."""
     row = b"\x00" + bytes((92, 124, 168)) * width
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
 
 
 PHOTO = png(1600, 900)
@@ -69,8 +81,8 @@ SMALLEST_TEXT = """() => Math.min(...[...document.querySelectorAll('p, h1, h2, h
   .filter(element => [...element.childNodes].some(node => node.nodeType === 3 && node.textContent.trim()))
   .filter(element => element.offsetParent !== null)
   .map(element => parseFloat(getComputedStyle(element).fontSize)))"""
-OVERSIZED_IMAGES = """() => [...document.images].filter(image => image.getBoundingClientRect().right > window.innerWidth + 0.5)
-  .map(image => image.src)"""
+OVERSIZED_IMAGES = """() => [...document.images]
+  .filter(image => image.getBoundingClientRect().right > window.innerWidth + 0.5).map(image => image.src)"""
 
 
 @pytest.fixture
@@ -105,8 +117,10 @@ def test_no_horizontal_overflow_and_readable_text(browser, digest_html, width, t
 def test_pills_keep_their_style_without_style_elements(browser, digest_html, width, tmp_path):
     page = _page(browser, digest_html, width)
     try:
-        removed = page.evaluate("() => { const styles = [...document.querySelectorAll('style')];"
-                                " styles.forEach(style => style.remove()); return styles.length; }")
+        removed = page.evaluate(
+            "() => { const styles = [...document.querySelectorAll('style')];"
+            " styles.forEach(style => style.remove()); return styles.length; }"
+        )
         assert removed > 0
         pills = page.evaluate(PILL_STYLES)
         assert len(pills) >= 10

@@ -38,7 +38,10 @@ def test_one_edition_for_everyone_when_selection_is_all(app, clock):
     assert count(app.store, "editions") == 1
     [history] = recent_plans(app.store, "hebdo")
     assert (history.status, history.candidate_count, history.edition_count, history.recipient_count) == (
-        "planned", 12, 1, 5,
+        "planned",
+        12,
+        1,
+        5,
     )
 
 
@@ -122,9 +125,7 @@ def test_interest_selection_keeps_the_newest_max_items(app, clock):
     interest = tag_id(app.store, "apprentissage")
     [(edition, _)] = plan(app, "mes-sujets", [Recipient(1, "a@example.org", interests=(interest,))])
     assert len(edition.article_ids) == 8
-    newest = app.store.conn.execute(
-        "SELECT id FROM articles ORDER BY published_at DESC LIMIT 8"
-    ).fetchall()
+    newest = app.store.conn.execute("SELECT id FROM articles ORDER BY published_at DESC LIMIT 8").fetchall()
     assert list(edition.article_ids) == [row[0] for row in newest]
 
 

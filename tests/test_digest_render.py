@@ -104,7 +104,9 @@ def test_text_part_is_readable_text_with_links_and_footer(app, clock):
     assert f"Gérer mes préférences : {placeholders.PREFERENCES_URL}" in text
     assert "45000 Orléans" in text
     assert all(len(line) <= 72 or "http" in line for line in text.splitlines())
-    assert "des profils qualifiés, notamment en maintenance industrielle." in " ".join(text.split())  # summaries in full
+    assert "des profils qualifiés, notamment en maintenance industrielle." in " ".join(
+        text.split()
+    )  # summaries in full
 
 
 def test_group_by_tag_puts_articles_under_their_first_tag(app, clock):
@@ -154,14 +156,21 @@ def broken(app, clock, tmp_path):
 
 
 def test_jinja_syntax_error_names_file_and_line(broken):
-    run = broken("digest.mjml.j2", '{% extends "_shared/digest.mjml.j2" %}\n{% block intro %}\n{% for x in %}\n{% endblock %}\n')
+    run = broken(
+        "digest.mjml.j2", '{% extends "_shared/digest.mjml.j2" %}\n{% block intro %}\n{% for x in %}\n{% endblock %}\n'
+    )
     with pytest.raises(TemplateError, match=r"^newsletters/hebdo/digest\.mjml\.j2:3: "):
         run()
 
 
 def test_undefined_variable_names_file_and_line(broken):
-    run = broken("digest.mjml.j2", '{% extends "_shared/digest.mjml.j2" %}\n{% block intro %}\n\n<p>{{ artcle_count }}</p>\n{% endblock %}\n')
-    with pytest.raises(TemplateError, match=r"^newsletters/hebdo/digest\.mjml\.j2:4: undefined variable: 'artcle_count'"):
+    run = broken(
+        "digest.mjml.j2",
+        '{% extends "_shared/digest.mjml.j2" %}\n{% block intro %}\n\n<p>{{ artcle_count }}</p>\n{% endblock %}\n',
+    )
+    with pytest.raises(
+        TemplateError, match=r"^newsletters/hebdo/digest\.mjml\.j2:4: undefined variable: 'artcle_count'"
+    ):
         run()
 
 
@@ -178,7 +187,9 @@ def test_invalid_mjml_names_the_template_line_of_the_bad_tag(broken):
         '{% extends "_shared/digest.mjml.j2" %}\n{% block intro %}\n</mj-text></mj-column></mj-section>\n'
         "<mj-section>\n  <mj-colum><mj-text>\n{% endblock %}\n",
     )
-    with pytest.raises(TemplateError, match=r"^newsletters/hebdo/digest\.mjml\.j2:5: invalid MJML: <mj-colum> is not an MJML"):
+    with pytest.raises(
+        TemplateError, match=r"^newsletters/hebdo/digest\.mjml\.j2:5: invalid MJML: <mj-colum> is not an MJML"
+    ):
         run()
 
 
@@ -213,7 +224,9 @@ def test_subject_error_names_the_config_key_and_line(app, clock, config_file):
 
     other = App(load_config(config_file), Secrets(), clock)
     week_of_articles(other.store, clock.now(), count=1)
-    with pytest.raises(TemplateError, match=r"config\.toml:\d+: newsletters\.hebdo\.subject: undefined variable: 'edition_day'"):
+    with pytest.raises(
+        TemplateError, match=r"config\.toml:\d+: newsletters\.hebdo\.subject: undefined variable: 'edition_day'"
+    ):
         compile_digest(other)
     other.close()
 

@@ -45,7 +45,9 @@ def test_preview_as_a_subscriber_uses_their_interests(app, config_file, tmp_path
     week_of_articles(app.store, app.clock.now(), count=6)
     add_subscriber(app.store, "lea.martin@example.org", "Léa Martin", ("travaux-publics",))
     out = tmp_path / "lea.html"
-    result = run(config_file, "newsletters", "preview", "mes-sujets", "--email", "Lea.Martin@example.org", "--out", str(out))
+    result = run(
+        config_file, "newsletters", "preview", "mes-sujets", "--email", "Lea.Martin@example.org", "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     assert "articles:  2 articles" in result.output
     assert "lea.martin@example.org" in out.with_suffix(".txt").read_text(encoding="utf-8")

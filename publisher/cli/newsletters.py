@@ -47,7 +47,9 @@ def newsletters_list(lazy: Lazy) -> None:
 @click.option("--segment", metavar="NAME", help="Preview for this segment (default: the newsletter's).")
 @click.option("--email", metavar="EMAIL", help="As this subscriber would get it (their interests and links).")
 @click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.html",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.html",
     help="Where to write the HTML; the text part goes beside it as FILE.txt (default: previews/SLUG.html).",
 )
 @pass_lazy

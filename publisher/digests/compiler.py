@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from publisher.config import Config, NewsletterConfig, key_location
-from publisher.digests.content import Selection, template_context
+from publisher.digests.content import DigestArticle, Selection, template_context
 from publisher.digests.formatting import tidy_text
 from publisher.digests.renderer import InvalidMjml, mjml_to_html
 from publisher.digests.templates import newsletter_templates
 from publisher.errors import NotFoundError, TemplateError
+from publisher.models import Article
 
 PREHEADER_LENGTH = 140
 
@@ -47,10 +48,11 @@ class DigestCompiler:
         self.newsletter = newsletter_config(config, slug)
         self.templates = newsletter_templates(config.digests.templates_dir, slug, config.site, config.base_dir)
         self._where = {key: self._key(key) for key in ("subject", "preheader")}
+        self._articles: dict[Article, DigestArticle] = {}
 
     def compile(self, selection: Selection, edition_at: datetime) -> RenderedDigest:
         """Render one edition; a TemplateError (naming file and line) if any template fails."""
-        context = template_context(self.config, self.slug, selection, edition_at)
+        context = template_context(self.config, self.slug, selection, edition_at, self._articles)
         subject = " ".join(self._render_setting("subject", context).split())
         if not subject:
             raise TemplateError(f"{self._where['subject']}: the subject is empty once rendered")

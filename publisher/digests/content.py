@@ -74,12 +74,24 @@ RECIPIENT = {"name": placeholders.NAME, "email": placeholders.EMAIL}
 
 
 def template_context(
-    config: Config, slug: str, selection: Selection, edition_at: datetime
+    config: Config,
+    slug: str,
+    selection: Selection,
+    edition_at: datetime,
+    known: dict[Article, DigestArticle] | None = None,
 ) -> dict[str, Any]:
-    """The variables of the subject, preheader and templates (documented in README)."""
+    """The variables of the subject, preheader and templates (documented in README).
+
+    ``known`` caches the template view of articles across the editions of one plan.
+    """
     newsletter = config.newsletters[slug]
     site = config.site
-    articles = [_digest_article(article, config, slug) for article in selection.articles]
+    known = {} if known is None else known
+    articles = []
+    for article in selection.articles:
+        if article not in known:
+            known[article] = _digest_article(article, config, slug)
+        articles.append(known[article])
     return {
         "site": site,
         "newsletter": NewsletterView(slug, newsletter.title, newsletter.selection, newsletter.group_by),

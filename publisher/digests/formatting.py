@@ -6,7 +6,6 @@ They are the Jinja filters of the templates too (see templates.FILTERS).
 from __future__ import annotations
 
 import re
-import textwrap
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -29,7 +28,9 @@ def babel_locale(language: str) -> Locale:
         return Locale.parse("fr")
 
 
-def format_date(moment: date | datetime, pattern: str = DEFAULT_DATE, language: str = "fr", tz: tzinfo | None = None) -> str:
+def format_date(
+    moment: date | datetime, pattern: str = DEFAULT_DATE, language: str = "fr", tz: tzinfo | None = None
+) -> str:
     """A date in words, in the site's language and time zone: "5 février 2020".
 
     ``pattern`` is a CLDR pattern ("EEEE d MMMM" → "mercredi 5 février"). In French the first
@@ -39,10 +40,15 @@ def format_date(moment: date | datetime, pattern: str = DEFAULT_DATE, language: 
         if moment.tzinfo is None:
             raise ValueError(f"naive datetime {moment!r}: times must carry an offset")
         moment = (moment.astimezone(tz) if tz else moment).date()
+    return _format_day(moment, pattern, language)
+
+
+@lru_cache(maxsize=4096)
+def _format_day(day: date, pattern: str, language: str) -> str:
     locale = babel_locale(language)
-    if moment.day == 1 and locale.language == "fr":
+    if day.day == 1 and locale.language == "fr":
         pattern = _DAY.sub("'1er'", pattern)
-    return babel_format_date(moment, pattern, locale=locale)
+    return babel_format_date(day, pattern, locale=locale)
 
 
 _BEFORE_PUNCTUATION = re.compile(r"[ \t]+([:;!?»])")
@@ -84,15 +90,19 @@ def plural(count: int, singular: str, plural_form: str) -> str:
 
 
 def wrap(text: str, width: int = 72, indent: str = "", first_indent: str | None = None) -> str:
-    """Plain text wrapped at ``width`` for the text/plain part; long words (URLs) are never broken."""
-    return textwrap.fill(
-        _SPACES.sub(" ", str(text)).strip(),
-        width=width,
-        initial_indent=indent if first_indent is None else first_indent,
-        subsequent_indent=indent,
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
+    """Plain text wrapped at ``width`` for the text/plain part; long words (URLs) are never
+    broken, and no-break spaces (French typography) are kept."""
+    lines: list[str] = []
+    line = indent if first_indent is None else first_indent
+    empty = len(line)
+    for word in _SPACES.split(str(text).strip()):
+        if len(line) > empty and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = indent
+            empty = len(line)
+        line = f"{line} {word}" if len(line) > empty else line + word
+    lines.append(line)
+    return "\n".join(lines)
 
 
 def underline(text: str, char: str = "=") -> str:

@@ -82,16 +82,11 @@ def plan_editions(
 
 @dataclass
 class _Content:
-    """One distinct content: its selection, its edition once compiled, recipients waiting."""
+    """One distinct content: its selection, its edition, recipients waiting for a full batch."""
 
     selection: Selection
-    edition: Edition | None = None
+    edition: Edition
     waiting: list[Recipient] = field(default_factory=list)
-
-    @property
-    def key(self) -> str:
-        data = json.dumps([self.selection.article_ids, self.selection.more_count])
-        return hashlib.sha256(data.encode()).hexdigest()
 
 
 def _plan(
@@ -113,52 +108,68 @@ def _plan(
         selector = Selector(newsletter, articles, article_tag_ids(store, [a.id for a in articles]))
 
         contents: dict[tuple, _Content] = {}  # (article ids, more count) → content
-        by_interests: dict[tuple[int, ...] | None, _Content | None] = {}
 
         def content_for(interests: tuple[int, ...] | None) -> _Content | None:
+            """The content of recipients with these interests, compiled on first sight."""
             selection = selector.select(interests)
             if selection is None:
                 return None
-            return contents.setdefault((selection.article_ids, selection.more_count), _Content(selection))
+            key = (selection.article_ids, selection.more_count)
+            if key not in contents:
+                contents[key] = _Content(selection, _compile(app, compiler, selection, segment, plan_id, now))
+            return contents[key]
 
-        def compiled(content: _Content) -> Edition:
-            rendered = compiler.compile(content.selection, now)
-            edition = insert_edition(store, Edition(
-                newsletter=slug, segment=segment, content_key=content.key, subject=rendered.subject,
-                preheader=rendered.preheader, html=rendered.html, text=rendered.text,
-                article_ids=rendered.article_ids,
-            ))
-            attach_edition(store, edition.id, plan_id, edition.article_ids)
-            log.info("plan %s: edition %s with %d articles", plan_id, edition.id, len(edition.article_ids))
-            return edition
-
+        # The hot loop (a million members): plain locals, one dict lookup per member.
+        by_interests: dict[tuple[int, ...] | None, _Content | None] = {}
+        lookup = by_interests.get
         per_recipient = selector.per_recipient
-        recipients = waiting = 0
+        appended = handed_out = 0
         for chunk in members:
             for recipient in chunk:
                 interests = recipient.interests if per_recipient else None
-                try:
-                    content = by_interests[interests]
-                except KeyError:
+                content = lookup(interests, _UNSEEN)
+                if content is _UNSEEN:
                     content = by_interests[interests] = content_for(interests)
                 if content is None:
                     continue
-                if content.edition is None:
-                    content.edition = compiled(content)
-                content.waiting.append(recipient)
-                recipients += 1
-                waiting += 1
-                if len(content.waiting) >= batch_size:
-                    waiting -= len(content.waiting)
-                    yield content.edition, content.waiting
+                waiting = content.waiting
+                waiting.append(recipient)
+                appended += 1
+                if len(waiting) >= batch_size:
                     content.waiting = []
-            if waiting >= MAX_BUFFERED:
+                    handed_out += len(waiting)
+                    yield content.edition, waiting
+            if appended - handed_out >= MAX_BUFFERED:
+                handed_out = appended
                 yield from _hand_out(contents.values())
-                waiting = 0
         yield from _hand_out(contents.values())
-        editions = sum(content.edition is not None for content in contents.values())
-        finish_plan(store, plan_id, PLANNED if editions else NO_RECIPIENTS, editions, recipients)
-        log.info("plan %s: %d editions for %d recipients", plan_id, editions, recipients)
+        finish_plan(store, plan_id, PLANNED if contents else NO_RECIPIENTS, len(contents), appended)
+        log.info("plan %s: %d editions for %d recipients", plan_id, len(contents), appended)
+
+
+_UNSEEN = object()
+
+
+def _compile(app: App, compiler: DigestCompiler, selection: Selection, segment: str, plan_id: int, now) -> Edition:
+    """Compile one distinct content and store it as a 'ready' edition of the plan."""
+    rendered = compiler.compile(selection, now)
+    content_key = hashlib.sha256(json.dumps([selection.article_ids, selection.more_count]).encode()).hexdigest()
+    edition = insert_edition(
+        app.store,
+        Edition(
+            newsletter=compiler.slug,
+            segment=segment,
+            content_key=content_key,
+            subject=rendered.subject,
+            preheader=rendered.preheader,
+            html=rendered.html,
+            text=rendered.text,
+            article_ids=rendered.article_ids,
+        ),
+    )
+    attach_edition(app.store, edition.id, plan_id, edition.article_ids)
+    log.info("plan %s: edition %s with %d articles", plan_id, edition.id, len(edition.article_ids))
+    return edition
 
 
 def _hand_out(contents: Iterable[_Content]) -> Iterator[tuple[Edition, list[Recipient]]]:

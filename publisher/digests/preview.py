@@ -40,9 +40,12 @@ def render_preview(app: App, slug: str, recipient: Recipient | None, segment: st
     tags = newsletter.tags if newsletter.selection == "tags" else None
     interests = recipient.interests if recipient is not None else None
     fresh = True
-    selection = _select(app, compiler, new_articles(
-        store, slug, segment, audience_watermark(store, slug, segment), now, tags, CANDIDATE_LIMIT
-    ), interests)
+    selection = _select(
+        app,
+        compiler,
+        new_articles(store, slug, segment, audience_watermark(store, slug, segment), now, tags, CANDIDATE_LIMIT),
+        interests,
+    )
     if selection is None:
         fresh = False
         selection = _select(app, compiler, latest_articles(store, now, tags, CANDIDATE_LIMIT), interests)

@@ -18,21 +18,51 @@ import css_inline
 import mjml
 
 # Each MJML element and the elements it may contain ("*": anything, for mj-attributes).
-_ENDING = frozenset({  # their content is HTML or text, not MJML
-    "mj-text", "mj-button", "mj-table", "mj-raw", "mj-style", "mj-title", "mj-preview",
-    "mj-social-element", "mj-navbar-link", "mj-accordion-title", "mj-accordion-text",
-})
-_CONTENT = frozenset({
-    "mj-text", "mj-image", "mj-button", "mj-divider", "mj-spacer", "mj-table", "mj-social", "mj-navbar",
-    "mj-accordion", "mj-carousel", "mj-raw",
-})
+_ENDING = frozenset(
+    {  # their content is HTML or text, not MJML
+        "mj-text",
+        "mj-button",
+        "mj-table",
+        "mj-raw",
+        "mj-style",
+        "mj-title",
+        "mj-preview",
+        "mj-social-element",
+        "mj-navbar-link",
+        "mj-accordion-title",
+        "mj-accordion-text",
+    }
+)
+_CONTENT = frozenset(
+    {
+        "mj-text",
+        "mj-image",
+        "mj-button",
+        "mj-divider",
+        "mj-spacer",
+        "mj-table",
+        "mj-social",
+        "mj-navbar",
+        "mj-accordion",
+        "mj-carousel",
+        "mj-raw",
+    }
+)
 CHILDREN: dict[str, frozenset[str]] = {
     "#root": frozenset({"mjml"}),
     "mjml": frozenset({"mj-head", "mj-body"}),
-    "mj-head": frozenset({
-        "mj-attributes", "mj-breakpoint", "mj-font", "mj-html-attributes", "mj-preview", "mj-style",
-        "mj-title", "mj-raw",
-    }),
+    "mj-head": frozenset(
+        {
+            "mj-attributes",
+            "mj-breakpoint",
+            "mj-font",
+            "mj-html-attributes",
+            "mj-preview",
+            "mj-style",
+            "mj-title",
+            "mj-raw",
+        }
+    ),
     "mj-attributes": frozenset({"*"}),
     "mj-html-attributes": frozenset({"mj-selector"}),
     "mj-selector": frozenset({"mj-html-attribute"}),
@@ -48,9 +78,19 @@ CHILDREN: dict[str, frozenset[str]] = {
     "mj-accordion-element": frozenset({"mj-accordion-title", "mj-accordion-text", "mj-raw"}),
     "mj-carousel": frozenset({"mj-carousel-image"}),
 }
-KNOWN = (frozenset(CHILDREN) - {"#root"}) | _ENDING | _CONTENT | {
-    "mj-breakpoint", "mj-font", "mj-html-attribute", "mj-carousel-image", "mj-all", "mj-class",
-}
+KNOWN = (
+    (frozenset(CHILDREN) - {"#root"})
+    | _ENDING
+    | _CONTENT
+    | {
+        "mj-breakpoint",
+        "mj-font",
+        "mj-html-attribute",
+        "mj-carousel-image",
+        "mj-all",
+        "mj-class",
+    }
+)
 
 _TAG = re.compile(r"<(/?)(mjml|mj-[A-Za-z0-9-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>")
 _INLINE_STYLE = re.compile(
@@ -84,7 +124,7 @@ def mjml_to_html(source: str) -> str:
     try:
         return _inliner(inline_css).inline(html)
     except (css_inline.InlineError, ValueError) as error:
-        raise InvalidMjml(f"invalid CSS in <mj-style inline=\"inline\">: {error}") from None
+        raise InvalidMjml(f'invalid CSS in <mj-style inline="inline">: {error}') from None
 
 
 @lru_cache(maxsize=8)

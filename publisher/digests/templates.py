@@ -80,11 +80,15 @@ class NewsletterTemplates:
     def render_string(self, source: str, context: Mapping[str, Any], where: str) -> str:
         """Render a template string from config.toml (``where`` names its key)."""
         try:
-            return self.strings.from_string(source).render(context)
+            return self._compiled_string(source).render(context)
         except jinja2.TemplateSyntaxError as error:
             raise TemplateError(f"{where}: {error.message}") from None
         except Exception as error:
             raise TemplateError(f"{where}: {_describe(error)}") from None
+
+    @lru_cache(maxsize=16)  # noqa: B019 -- one small cache per newsletter, kept as long as it is
+    def _compiled_string(self, source: str) -> jinja2.Template:
+        return self.strings.from_string(source)
 
     # --- locating ---------------------------------------------------------------------
 

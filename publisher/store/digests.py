@@ -66,7 +66,9 @@ def new_articles(
     return _published(store, since, until, tag_slugs, limit, audience=(newsletter, segment))
 
 
-def latest_articles(store: Store, until: datetime, tag_slugs: list[str] | None = None, limit: int = 500) -> list[Article]:
+def latest_articles(
+    store: Store, until: datetime, tag_slugs: list[str] | None = None, limit: int = 500
+) -> list[Article]:
     """The newest published articles up to ``until``, sent or not (for previews when nothing is new)."""
     return _published(store, None, until, tag_slugs, limit, audience=None)
 
@@ -125,8 +127,12 @@ def start_plan(
             "INSERT INTO digest_plans (newsletter, segment, planned_at, status, watermark, candidate_count) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (
-                newsletter, segment, to_db(store.clock.now()), status,
-                to_db(watermark) if watermark else None, candidate_count,
+                newsletter,
+                segment,
+                to_db(store.clock.now()),
+                status,
+                to_db(watermark) if watermark else None,
+                candidate_count,
             ),
         )
     return cursor.lastrowid
@@ -164,9 +170,15 @@ def recent_plans(store: Store, newsletter: str | None = None, limit: int = 20) -
         )
     return [
         DigestPlan(
-            id=id_, newsletter=name, segment=segment, planned_at=from_db(planned_at), status=status,
-            watermark=from_db(watermark) if watermark else None, candidate_count=candidates,
-            edition_count=editions, recipient_count=recipients,
+            id=id_,
+            newsletter=name,
+            segment=segment,
+            planned_at=from_db(planned_at),
+            status=status,
+            watermark=from_db(watermark) if watermark else None,
+            candidate_count=candidates,
+            edition_count=editions,
+            recipient_count=recipients,
         )
         for id_, name, segment, planned_at, status, watermark, candidates, editions, recipients in rows
     ]
