@@ -67,7 +67,10 @@ def test_every_link_and_image_is_absolute_and_only_article_links_carry_utm(app, 
 
 def test_utm_can_be_switched_off_and_the_campaign_renamed(config_file, clock):
     text = config_file.read_text(encoding="utf-8")
-    config_file.write_text(text.replace('group_by = "date"\n', 'group_by = "date"\nutm = false\n', 1), encoding="utf-8")
+    text = text.replace("utm = true", "utm = false", 1).replace(
+        'utm_campaign = "mes-sujets"', 'utm_campaign = "sujets-2026"'
+    )
+    config_file.write_text(text, encoding="utf-8")
     from publisher.app import App
     from publisher.config import Secrets
     from publisher.store import Store
@@ -78,6 +81,7 @@ def test_utm_can_be_switched_off_and_the_campaign_renamed(config_file, clock):
     app = App(config, Secrets(), clock)
     week_of_articles(app.store, clock.now(), count=2)
     assert "utm_" not in compile_digest(app).html
+    assert "utm_campaign=sujets-2026" in compile_digest(app, "mes-sujets").html
     app.close()
 
 
@@ -218,7 +222,7 @@ def test_missing_template_is_named(app, clock, config_file):
 
 def test_subject_error_names_the_config_key_and_line(app, clock, config_file):
     text = config_file.read_text(encoding="utf-8")
-    config_file.write_text(text.replace("{{ edition_date }}", "{{ edition_day }}", 1))
+    config_file.write_text(text.replace("semaine du {{ edition_date }}", "semaine du {{ edition_day }}", 1))
     from publisher.app import App
     from publisher.config import Secrets
 

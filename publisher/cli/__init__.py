@@ -101,5 +101,4 @@ class Counter:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import core  # noqa: E402, F401
-from publisher.cli import newsletters  # noqa: E402, F401
+from publisher.cli import core, newsletters  # noqa: E402, F401
