@@ -14,9 +14,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-from digest_helpers import week_of_articles
 
-from publisher.digests import render_preview
+from publisher.demo import load_demo
+from publisher.digests import write_preview
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -29,7 +29,7 @@ ARGS = [
     "--no-first-run",
 ]
 WIDTHS = (600, 375)
-# Where to keep the screenshots for a person to look at (default: the test's tmp_path).
+# Where to keep full-page screenshots for a person to look at (none are taken without it).
 SCREENSHOTS = os.environ.get("PUBLISHER_SCREENSHOTS")
 
 
@@ -81,14 +81,47 @@ SMALLEST_TEXT = """() => Math.min(...[...document.querySelectorAll('p, h1, h2, h
   .filter(element => [...element.childNodes].some(node => node.nodeType === 3 && node.textContent.trim()))
   .filter(element => element.offsetParent !== null)
   .map(element => parseFloat(getComputedStyle(element).fontSize)))"""
+# The lowest contrast ratio (WCAG) between a visible text and the first opaque background behind it.
+LOWEST_CONTRAST = """() => {
+  const rgb = value => (value.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => [r, g, b].map(channel => {
+    const c = channel / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  }).reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = element => {
+    for (let node = element; node && node.nodeType === 1; node = node.parentElement) {
+      const [r, g, b, a = 1] = rgb(getComputedStyle(node).backgroundColor);
+      if (a > 0 && getComputedStyle(node).backgroundColor !== 'rgba(0, 0, 0, 0)') return [r, g, b];
+      if (node.getAttribute('bgcolor')) return rgb(node.style.backgroundColor || 'rgb(255,255,255)');
+    }
+    return [255, 255, 255];
+  };
+  let lowest = [21, ''];
+  for (const element of document.body.querySelectorAll('*')) {
+    const text = [...element.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim();
+    if (!text || element.offsetParent === null) continue;
+    const [l1, l2] = [luminance(rgb(getComputedStyle(element).color)), luminance(background(element))];
+    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    if (ratio < lowest[0]) lowest = [ratio, text.slice(0, 40)];
+  }
+  return lowest;
+}"""
 OVERSIZED_IMAGES = """() => [...document.images]
   .filter(image => image.getBoundingClientRect().right > window.innerWidth + 0.5).map(image => image.src)"""
 
 
-@pytest.fixture
-def digest_html(app, clock):
-    week_of_articles(app.store, clock.now(), count=10)
-    return render_preview(app, "mes-sujets", None).html
+@pytest.fixture(params=["hebdo", "mes-sujets"])
+def digest_html(request, app, tmp_path):
+    """What `publisher newsletters preview SLUG` writes for the demo data."""
+    load_demo(app)
+    return write_preview(app, request.param, out=tmp_path / f"{request.param}.html").html_path.read_text()
+
+
+def _keep_screenshot(page, request, label: str) -> None:
+    """Full-page PNG in $PUBLISHER_SCREENSHOTS, for a person to look at (not taken otherwise: slow)."""
+    if SCREENSHOTS:
+        newsletter = request.node.callspec.params["digest_html"]
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{newsletter}-{label}.png"), full_page=True)
 
 
 def _page(browser, html: str, width: int):
@@ -99,7 +132,7 @@ def _page(browser, html: str, width: int):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_no_horizontal_overflow_and_readable_text(browser, digest_html, width, tmp_path):
+def test_no_horizontal_overflow_and_readable_text(browser, digest_html, width, request):
     page = _page(browser, digest_html, width)
     try:
         document_width, body_width, viewport = page.evaluate(OVERFLOW)
@@ -108,13 +141,15 @@ def test_no_horizontal_overflow_and_readable_text(browser, digest_html, width, t
         assert page.evaluate("document.documentElement.lang") == "fr"
         assert page.evaluate("[...document.images].every(image => image.alt.trim().length > 0)")
         assert page.evaluate(SMALLEST_TEXT) >= 13
-        page.screenshot(path=str(Path(SCREENSHOTS or tmp_path) / f"digest-{width}.png"), full_page=True)
+        ratio, text = page.evaluate(LOWEST_CONTRAST)
+        assert ratio >= 4.5, f"contrast {ratio:.2f} for {text!r}"
+        _keep_screenshot(page, request, f"{width}")
     finally:
         page.close()
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_pills_keep_their_style_without_style_elements(browser, digest_html, width, tmp_path):
+def test_pills_keep_their_style_without_style_elements(browser, digest_html, width, request):
     page = _page(browser, digest_html, width)
     try:
         removed = page.evaluate(
@@ -130,6 +165,6 @@ def test_pills_keep_their_style_without_style_elements(browser, digest_html, wid
             assert color == "rgb(29, 78, 137)"
         document_width, body_width, viewport = page.evaluate(OVERFLOW)
         assert document_width <= viewport and body_width <= viewport
-        page.screenshot(path=str(Path(SCREENSHOTS or tmp_path) / f"digest-{width}-no-style.png"), full_page=True)
+        _keep_screenshot(page, request, f"{width}-no-style")
     finally:
         page.close()
