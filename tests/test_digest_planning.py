@@ -200,3 +200,24 @@ def test_unknown_newsletter_or_segment_fails_before_iterating(app):
         plan_editions(app, "nope", [])
     with pytest.raises(NotFoundError, match="no segment 'nope'"):
         plan_editions(app, "hebdo", [], segment="nope")
+
+
+def test_partial_batches_are_handed_out_when_too_many_recipients_wait(app, clock, monkeypatch):
+    from publisher.digests import planner
+
+    week_of_articles(app.store, clock.now(), count=6)
+    apprentissage, bassin = tag_id(app.store, "apprentissage"), tag_id(app.store, "bassin-d-emploi")
+    monkeypatch.setattr(planner, "MAX_BUFFERED", 4)
+    chunks = [
+        [Recipient(n, f"{n}@example.org", interests=(apprentissage if n % 2 else bassin,)) for n in range(k, k + 3)]
+        for k in (1, 4, 7)
+    ]
+    with app.store.transaction():
+        batches = list(plan_editions(app, "mes-sujets", chunks, batch_size=100))
+    # held back until 4 wait (after the 2nd chunk), then the rest at the end; nobody lost or repeated
+    assert [len(batch) for _, batch in batches] == [3, 3, 2, 1]
+    assert sorted(r.subscriber_id for _, batch in batches for r in batch) == list(range(1, 10))
+    assert all(
+        {r.interests for r in batch} == {(apprentissage,)} or {r.interests for r in batch} == {(bassin,)}
+        for _, batch in batches
+    )
