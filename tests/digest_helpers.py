@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from publisher.app import App
+from publisher.clock import Clock
+from publisher.config import Secrets, load_config
 from publisher.models import Article, Recipient, Tag
 from publisher.store import Store
 from publisher.store.articles import upsert_articles
@@ -72,3 +78,16 @@ def members(count: int, interests: tuple[int, ...] = (), start: int = 1) -> list
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+@contextmanager
+def app_with(config_file: Path, clock: Clock) -> Iterator[App]:
+    """An App on config_file as it is now (after a test edited it), with a migrated store."""
+    config = load_config(config_file)
+    with Store(config.store.path, clock) as store:
+        store.migrate()
+    app = App(config, Secrets(signing_secret="test-secret"), clock)
+    try:
+        yield app
+    finally:
+        app.close()

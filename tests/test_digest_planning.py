@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from digest_helpers import add_articles, article, members, tag_id, week_of_articles
+from digest_helpers import add_articles, app_with, article, members, tag_id, week_of_articles
 
 from publisher.digests import needs_interests, plan_editions
 from publisher.errors import NotFoundError, TemplateError
@@ -174,25 +174,17 @@ def test_no_member_gets_anything_is_recorded_and_consumes_the_articles(app, cloc
 
 
 def test_tags_selection_only_takes_articles_with_those_tags(config_file, clock):
-    from publisher.app import App
-    from publisher.config import Secrets, load_config
-    from publisher.store import Store
-
     text = config_file.read_text(encoding="utf-8")
     config_file.write_text(
         text + '\n[newsletters.btp]\ntitle = "BTP"\nsubject = "BTP {{ edition_date }}"\nsegment = "tous"\n'
         'schedule = "0 9 * * 1"\nselection = "tags"\ntags = ["travaux publics"]\ngroup_by = "tag"\n',
         encoding="utf-8",
     )
-    config = load_config(config_file)
-    with Store(config.store.path, clock) as store:
-        store.migrate()
-    app = App(config, Secrets(), clock)
-    week_of_articles(app.store, clock.now(), count=6)
-    [(edition, _)] = plan(app, "btp")
+    with app_with(config_file, clock) as app:
+        week_of_articles(app.store, clock.now(), count=6)
+        [(edition, _)] = plan(app, "btp")
     assert len(edition.article_ids) == 2
     assert "Travaux publics\n===============" in edition.text
-    app.close()
 
 
 def test_unknown_newsletter_or_segment_fails_before_iterating(app):

@@ -6,10 +6,9 @@ import re
 import shutil
 
 import pytest
-from digest_helpers import LONG_SUMMARY, add_subscriber, article, week_of_articles
+from digest_helpers import LONG_SUMMARY, add_articles, add_subscriber, app_with, article, week_of_articles
 
 from publisher import placeholders
-from publisher.config import load_config
 from publisher.digests import render_preview
 from publisher.digests.compiler import DigestCompiler
 from publisher.digests.content import Selection
@@ -70,18 +69,10 @@ def test_utm_can_be_switched_off_and_the_campaign_renamed(config_file, clock):
         'utm_campaign = "mes-sujets"', 'utm_campaign = "sujets-2026"'
     )
     config_file.write_text(text, encoding="utf-8")
-    from publisher.app import App
-    from publisher.config import Secrets
-    from publisher.store import Store
-
-    config = load_config(config_file)
-    with Store(config.store.path, clock) as store:
-        store.migrate()
-    app = App(config, Secrets(), clock)
-    week_of_articles(app.store, clock.now(), count=2)
-    assert "utm_" not in compile_digest(app).html
-    assert "utm_campaign=sujets-2026" in compile_digest(app, "mes-sujets").html
-    app.close()
+    with app_with(config_file, clock) as app:
+        week_of_articles(app.store, clock.now(), count=2)
+        assert "utm_" not in compile_digest(app).html
+        assert "utm_campaign=sujets-2026" in compile_digest(app, "mes-sujets").html
 
 
 def test_pills_are_styled_inline_and_media_queries_stay_in_the_head(app, clock):
@@ -135,8 +126,6 @@ def test_preview_fills_placeholders_with_the_subscribers_links(app, clock):
 
 def test_dates_are_written_in_french_in_the_site_time_zone(app, clock):
     late_evening = clock.now().replace(year=2020, month=2, day=4, hour=23, minute=30)  # 5 February in Paris
-    from digest_helpers import add_articles
-
     add_articles(app.store, article(1, late_evening, summary=LONG_SUMMARY))
     html = compile_digest(app, count=1).html
     assert "5 février 2020" in html and "Mercredi 5 février" in html
@@ -209,29 +198,21 @@ def test_mjml_in_the_wrong_parent_is_an_error(broken):
 def test_missing_template_is_named(app, clock, config_file):
     text = config_file.read_text(encoding="utf-8")
     config_file.write_text(text.replace('template = "digest.mjml.j2"', 'template = "hebdo.mjml.j2"', 1))
-    from publisher.app import App
-    from publisher.config import Secrets
-
-    other = App(load_config(config_file), Secrets(), clock)
-    week_of_articles(other.store, clock.now(), count=1)
-    with pytest.raises(TemplateError, match=r"template 'hebdo\.mjml\.j2' not found \(looked in newsletters/hebdo"):
-        compile_digest(other)
-    other.close()
+    with app_with(config_file, clock) as other:
+        week_of_articles(other.store, clock.now(), count=1)
+        with pytest.raises(TemplateError, match=r"template 'hebdo\.mjml\.j2' not found \(looked in newsletters/hebdo"):
+            compile_digest(other)
 
 
 def test_subject_error_names_the_config_key_and_line(app, clock, config_file):
     text = config_file.read_text(encoding="utf-8")
     config_file.write_text(text.replace("semaine du {{ edition_date }}", "semaine du {{ edition_day }}", 1))
-    from publisher.app import App
-    from publisher.config import Secrets
-
-    other = App(load_config(config_file), Secrets(), clock)
-    week_of_articles(other.store, clock.now(), count=1)
-    with pytest.raises(
-        TemplateError, match=r"config\.toml:\d+: newsletters\.hebdo\.subject: undefined variable: 'edition_day'"
-    ):
-        compile_digest(other)
-    other.close()
+    with app_with(config_file, clock) as other:
+        week_of_articles(other.store, clock.now(), count=1)
+        with pytest.raises(
+            TemplateError, match=r"config\.toml:\d+: newsletters\.hebdo\.subject: undefined variable: 'edition_day'"
+        ):
+            compile_digest(other)
 
 
 def test_templates_of_a_clone_without_newsletter_folder_fall_back_to_shared(app, clock, tmp_path):
@@ -242,8 +223,6 @@ def test_templates_of_a_clone_without_newsletter_folder_fall_back_to_shared(app,
 
 
 def test_first_of_month_is_premier(app, clock):
-    from digest_helpers import add_articles
-
     add_articles(app.store, article(1, clock.now().replace(day=1)))
     assert "1er novembre 2026" in compile_digest(app, count=1).html
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-from digest_helpers import add_subscriber, week_of_articles
+from digest_helpers import add_subscriber, members, week_of_articles
 
 from publisher.cli import main
+from publisher.digests import plan_editions
 
 
 def run(config_file, *args):
@@ -66,10 +67,6 @@ def test_preview_errors_are_one_line(app, config_file):
 
 
 def test_preview_falls_back_to_the_latest_articles_when_nothing_is_new(app, config_file):
-    from digest_helpers import members
-
-    from publisher.digests import plan_editions
-
     week_of_articles(app.store, app.clock.now(), count=3)
     with app.store.transaction():
         list(plan_editions(app, "hebdo", [members(1)]))
