@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import timedelta
 
 import pytest
 from digest_helpers import LONG_SUMMARY, add_articles, add_subscriber, app_with, article, week_of_articles
@@ -233,3 +234,21 @@ def test_mrml_parse_error_is_located_in_the_overriding_file(broken):
         TemplateError, match=r"^newsletters/hebdo/responsive\.css:2: invalid MJML: unexpected token .*'<head'"
     ):
         run()
+
+
+def test_article_text_cannot_inject_markup(app, clock):
+    title = 'Salaires & « primes » </mj-text></mj-column><mj-raw><script>alert("x")</script></mj-raw>'
+    add_articles(app.store, article(1, clock.now() - timedelta(hours=1), title=title, summary="<b>gras</b> & co"))
+    digest = compile_digest(app, count=1)
+    assert "<script" not in re.sub(r'"[^"]*"', '""', digest.html)  # only inside (quoted) attribute values
+    assert "<b>gras</b>" not in digest.html
+    assert "Salaires &amp; «&nbsp;primes&nbsp;» &lt;/mj-text&gt;" in digest.html
+    assert "<b>gras</b> & co" in digest.text  # the text part is not HTML: nothing to escape
+
+
+def test_no_break_spaces_in_attributes_stay_readable(app, clock):
+    add_articles(app.store, article(1, clock.now() - timedelta(hours=1), title="Emploi : « oui »"))
+    html = compile_digest(app, count=1).html
+    assert 'alt="Emploi&nbsp;: «&nbsp;oui&nbsp;»"' in html
+    assert 'aria-label="Lire la suite : Emploi&nbsp;: «&nbsp;oui&nbsp;»"' in html
+    assert "\\u{" not in html

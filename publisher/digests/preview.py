@@ -12,10 +12,11 @@ from pathlib import Path
 
 from publisher.app import App
 from publisher.digests.compiler import DigestCompiler, RenderedDigest
+from publisher.digests.content import Selection
 from publisher.digests.planner import CANDIDATE_LIMIT, segment_of
 from publisher.digests.selection import Selector
 from publisher.errors import NotFoundError, PublisherError
-from publisher.models import Recipient
+from publisher.models import Article, Recipient
 from publisher.placeholders import RecipientValues, fill
 from publisher.store.digests import (
     article_tag_ids,
@@ -62,7 +63,9 @@ def render_preview(app: App, slug: str, recipient: Recipient | None, segment: st
     )
 
 
-def _select(app: App, compiler: DigestCompiler, articles, interests):
+def _select(
+    app: App, compiler: DigestCompiler, articles: list[Article], interests: tuple[int, ...] | None
+) -> Selection | None:
     if not articles:
         return None
     selector = Selector(compiler.newsletter, articles, article_tag_ids(app.store, [a.id for a in articles]))

@@ -114,7 +114,7 @@ def mjml_to_html(source: str) -> str:
     """Check, compile and inline one MJML document; InvalidMjml when it is not valid MJML."""
     check_mjml(source)
     inline_css = "\n".join(match.group(1) for match in _INLINE_STYLE.finditer(source))
-    source = _INLINE_STYLE.sub("", source)
+    source = _protect_attributes(_INLINE_STYLE.sub("", source))
     try:
         html = mjml.mjml2html(source, fonts={})  # fonts={}: no Google Fonts <link> (a third-party request)
     except ValueError as error:
@@ -135,6 +135,20 @@ def _inliner(css: str) -> css_inline.CSSInliner:
         load_remote_stylesheets=False,
         extra_css=css,
     )
+
+
+# Spaces and invisible characters that MRML writes Rust-escaped in attribute values
+# (alt="a\u{a0}b"): a French no-break space before « : » in a title would show so.
+_INVISIBLE = re.compile(r"[\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff]")
+_ANY_TAG = re.compile(r"<[A-Za-z][^<>]*>")
+
+
+def _protect_attributes(source: str) -> str:
+    """Write those characters as numeric references inside tags (their text elsewhere is fine)."""
+    if not _INVISIBLE.search(source):
+        return source
+    reference = lambda match: f"&#{ord(match.group(0))};"  # noqa: E731
+    return _ANY_TAG.sub(lambda tag: _INVISIBLE.sub(reference, tag.group(0)), source)
 
 
 def check_mjml(source: str) -> None:
