@@ -139,16 +139,15 @@ def _inliner(css: str) -> css_inline.CSSInliner:
 
 # Spaces and invisible characters that MRML writes Rust-escaped in attribute values
 # (alt="a\u{a0}b"): a French no-break space before « : » in a title would show so.
-_INVISIBLE = re.compile(r"[\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff]")
-_ANY_TAG = re.compile(r"<[A-Za-z][^<>]*>")
+_INVISIBLE_CHARS = "\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff"
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
+_TAG_WITH_INVISIBLE = re.compile(f"<[A-Za-z][^<>{_INVISIBLE_CHARS}]*[{_INVISIBLE_CHARS}][^<>]*>")
 
 
 def _protect_attributes(source: str) -> str:
     """Write those characters as numeric references inside tags (their text elsewhere is fine)."""
-    if not _INVISIBLE.search(source):
-        return source
     reference = lambda match: f"&#{ord(match.group(0))};"  # noqa: E731
-    return _ANY_TAG.sub(lambda tag: _INVISIBLE.sub(reference, tag.group(0)), source)
+    return _TAG_WITH_INVISIBLE.sub(lambda tag: _INVISIBLE.sub(reference, tag.group(0)), source)
 
 
 def check_mjml(source: str) -> None:
