@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from publisher.app import App
 from publisher.digests.compiler import DigestCompiler, newsletter_config
@@ -150,7 +151,9 @@ def _plan(
 _UNSEEN = object()
 
 
-def _compile(app: App, compiler: DigestCompiler, selection: Selection, segment: str, plan_id: int, now) -> Edition:
+def _compile(
+    app: App, compiler: DigestCompiler, selection: Selection, segment: str, plan_id: int, now: datetime
+) -> Edition:
     """Compile one distinct content and store it as a 'ready' edition of the plan."""
     rendered = compiler.compile(selection, now)
     content_key = hashlib.sha256(json.dumps([selection.article_ids, selection.more_count]).encode()).hexdigest()
