@@ -8,7 +8,6 @@ Images are served by the test itself: nothing leaves the machine.
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -46,7 +45,7 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("the playwright package is not installed")
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+    if not Path(CHROMIUM).exists():
         _unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
