@@ -101,7 +101,4 @@ class Counter:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import (  # noqa: E402
-    core,  # noqa: F401
-    service,  # noqa: F401
-)
+from publisher.cli import core, newsletters, service  # noqa: E402, F401
