@@ -3,8 +3,8 @@
 import gzip
 import http.client
 import os
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,9 +14,11 @@ from webserver import served
 from publisher.service.apps import AppFactory
 from publisher.web import create_app
 
-RSS = '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Apprentissage</title>' + (
-    "<item><title>Offre d’apprentissage « travaux publics »</title></item>" * 40
-) + "</channel></rss>\n"
+RSS = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Apprentissage</title>'
+    + ("<item><title>Offre d’apprentissage « travaux publics »</title></item>" * 40)
+    + "</channel></rss>\n"
+)
 
 
 @pytest.fixture

@@ -54,7 +54,9 @@ def test_post_without_csrf_token_is_refused(web):
 
 
 def test_oversized_bodies_are_refused_before_being_read(web):
-    response = web.post("/subscribe", content=b"email=" + b"a" * 20_000, headers={"content-type": "application/x-www-form-urlencoded"})
+    response = web.post(
+        "/subscribe", content=b"email=" + b"a" * 20_000, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert response.status_code == 413
 
     def chunks():

@@ -48,10 +48,10 @@ def upcoming(config: Config, clock: Clock) -> list[Upcoming]:
 class ServiceScheduler:
     """The jobs of one config in a BackgroundScheduler (a thread pool, one worker per job)."""
 
-    def __init__(self, factory: AppFactory) -> None:
+    def __init__(self, factory: AppFactory, jobs: list[Job] | None = None) -> None:
         self.factory = factory
         config = factory.config
-        self.jobs = build_jobs(config)
+        self.jobs = build_jobs(config) if jobs is None else jobs
         self._scheduler = BackgroundScheduler(
             timezone=config.site.tz,
             executors={"default": ThreadPoolExecutor(max_workers=max(1, len(self.jobs)))},

@@ -1,0 +1,133 @@
+"""The jobs of `publisher serve`: built from config, listed by `publisher schedule`, run by APScheduler
+coalesced and never overlapping, recorded in the runs table."""
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.triggers.interval import IntervalTrigger
+from click.testing import CliRunner
+
+from publisher.cli import main
+from publisher.clock import FixedClock, SystemClock
+from publisher.errors import DeliveryError
+from publisher.service.apps import AppFactory
+from publisher.service.jobs import Job, build_jobs, run_job
+from publisher.service.scheduler import ServiceScheduler, upcoming
+from publisher.shutdown import clear_stop, stop_requested
+from publisher.store.runs import recent_runs
+
+
+def test_jobs_come_from_config(config):
+    jobs = build_jobs(config)
+    assert [job.id for job in jobs] == ["feeds", "newsletter:hebdo", "newsletter:mes-sujets"]
+    assert jobs[0].description == "rebuild the feeds every 10 min"
+    assert jobs[1].description == "send hebdo (0 8 * * 1)"
+
+
+def test_upcoming_fire_times_in_the_site_time_zone(config):
+    thursday = FixedClock(datetime(2026, 11, 26, 9, 3, tzinfo=UTC))  # 10:03 in Paris
+    runs = {job.id: job.next_run.isoformat() for job in upcoming(config, thursday)}
+    assert runs == {
+        "feeds": "2026-11-26T10:10:00+01:00",
+        "newsletter:hebdo": "2026-11-30T08:00:00+01:00",
+        "newsletter:mes-sujets": "2026-12-03T07:30:00+01:00",
+    }
+
+
+def test_upcoming_across_the_march_dst_change(config):
+    saturday = FixedClock(datetime(2027, 3, 27, 12, 0, tzinfo=UTC))
+    runs = {job.id: job.next_run.isoformat() for job in upcoming(config, saturday)}
+    assert runs["newsletter:hebdo"] == "2027-03-29T08:00:00+02:00"
+    assert runs["newsletter:mes-sujets"] == "2027-04-01T07:30:00+02:00"
+
+
+def test_schedule_command_lists_every_job(config_file, monkeypatch):
+    monkeypatch.chdir(config_file.parent)
+    result = CliRunner().invoke(main, ["schedule"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [line.split()[0] for line in lines] == ["feeds", "newsletter:hebdo", "newsletter:mes-sujets"]
+    assert "08:00" in lines[1] and ("CET" in lines[1] or "CEST" in lines[1])
+
+
+def test_run_job_records_the_run_and_its_failure(app):
+    assert run_job(app, Job("ok", "ok", IntervalTrigger(minutes=1), lambda app: "done")) == "done"
+
+    def failing(app):
+        raise DeliveryError("SendGrid said no")
+
+    assert run_job(app, Job("bad", "bad", IntervalTrigger(minutes=1), failing)) is None
+    runs = {run.kind: run for run in recent_runs(app.store)}
+    assert (runs["ok"].status, runs["ok"].summary) == ("ok", "done")
+    assert (runs["bad"].status, runs["bad"].error) == ("failed", "SendGrid said no")
+
+
+def test_live_jobs_coalesce_never_overlap_and_have_a_grace_time(app):
+    factory = AppFactory(app.config, app.secrets, SystemClock())
+    calls, running, overlaps = [], [], []
+    lock = threading.Lock()
+
+    def slow(app):
+        with lock:
+            if running:
+                overlaps.append(time.monotonic())
+            running.append(1)
+        time.sleep(1.2)  # longer than the 0.3 s interval: later fire times are missed, then coalesced
+        with lock:
+            running.pop()
+            calls.append(time.monotonic())
+        return "ok"
+
+    job = Job("slow", "slow", IntervalTrigger(seconds=0.3), slow)
+    scheduler = ServiceScheduler(factory, [job])
+    scheduler.start()
+    try:
+        [live] = scheduler._scheduler.get_jobs()
+        assert (live.coalesce, live.max_instances, live.misfire_grace_time) == (True, 1, 120 * 60)
+        time.sleep(2.0)
+    finally:
+        scheduler.stop()
+        clear_stop()
+    assert overlaps == []
+    assert 1 <= len(calls) <= 2  # one run at start, at most one more: the missed ones coalesced
+    assert not scheduler.running
+
+
+def test_stop_asks_running_jobs_to_stop_and_waits_for_them(app):
+    factory = AppFactory(app.config, app.secrets, SystemClock())
+    seen = []
+
+    def cooperative(app):
+        started = time.monotonic()
+        while not stop_requested() and time.monotonic() - started < 10:
+            time.sleep(0.02)
+        seen.append(stop_requested())
+        return "stopped"
+
+    scheduler = ServiceScheduler(factory, [Job("long", "long", IntervalTrigger(hours=1), cooperative)])
+    scheduler.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    scheduler.stop()
+    clear_stop()
+    assert seen == [True]
+    assert time.monotonic() - started < 5
+    with factory.opened() as fresh:
+        [run] = recent_runs(fresh.store)
+    assert (run.kind, run.status, run.summary) == ("long", "ok", "stopped")
+
+
+def test_next_runs_of_the_live_scheduler(app):
+    factory = AppFactory(app.config, app.secrets, SystemClock())
+    never = Job("later", "later", IntervalTrigger(hours=5), lambda app: "x", run_at_start=False)
+    scheduler = ServiceScheduler(factory, [never])
+    scheduler.start()
+    try:
+        [next_run] = scheduler.next_runs()
+    finally:
+        scheduler.stop()
+        clear_stop()
+    assert next_run.id == "later"
+    delay = next_run.next_run - datetime.now(UTC)
+    assert timedelta(hours=4, minutes=59) < delay <= timedelta(hours=5)
