@@ -64,7 +64,9 @@ def unsubscribe_paths(folder: Path) -> list[str]:
 
     app = App(load_config(folder / "config.toml"), Secrets(signing_secret=SECRET))
     try:
-        ids = [row[0] for row in app.store.conn.execute("SELECT id FROM subscribers WHERE email LIKE 'banc%' ORDER BY id")]
+        ids = [
+            row[0] for row in app.store.conn.execute("SELECT id FROM subscribers WHERE email LIKE 'banc%' ORDER BY id")
+        ]
         base = len(app.config.site.base_url)
         return [links_for(app, subscriber_id).unsubscribe_url[base:] for subscriber_id in ids]
     finally:
@@ -187,7 +189,9 @@ def main() -> None:
                 return post
 
             load(base_url, 500, args.threads, args.seconds, conditional_get)  # warm-up
-            gets = [load(base_url, args.requests, args.threads, args.seconds, conditional_get) for _ in range(args.runs)]
+            gets = [
+                load(base_url, args.requests, args.threads, args.seconds, conditional_get) for _ in range(args.runs)
+            ]
             clicks = [
                 load(base_url, args.unsubscribes, args.threads, args.seconds, one_click(run * args.unsubscribes))
                 for run in range(args.runs)

@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, Response
 
 from publisher.app import App
 from publisher.errors import PublisherError
+from publisher.service.jobs import FEEDS_JOB, NEWSLETTER_JOB
 from publisher.service.scheduler import Upcoming, upcoming
 from publisher.store.runs import Run, recent_runs
 from publisher.web.context import WebContext
@@ -28,6 +29,24 @@ PREVIEW_CSP = (
     "frame-ancestors 'self'; form-action 'none'; base-uri 'none'"
 )
 REALM = 'Basic realm="publisher admin", charset="UTF-8"'
+# The words of the dashboard for the states the library reports in English.
+LABELS = {
+    "ok": "réussie",
+    "failed": "échec",
+    "running": "en cours",
+    "ready": "prête",
+    "sending": "en cours d’envoi",
+    "paused": "en pause",
+    "sent": "envoyée",
+    "pending": "en attente",
+    "unknown": "issue inconnue",
+    "skipped": "écartés",
+    "in_flight": "en vol",
+    "active": "actifs",
+    "unsubscribed": "désabonnés",
+    "bounced": "adresses en erreur",
+    "complained": "plaintes pour spam",
+}
 
 
 @dataclass(frozen=True)
@@ -38,14 +57,21 @@ class SegmentSize:
 
 
 @dataclass(frozen=True)
+class NextRun:
+    label: str
+    next_run: object
+
+
+@dataclass(frozen=True)
 class Dashboard:
     runs: list[Run]
     failed_runs: list[Run]
     editions: list[Any]
     paused: list[Any]
     unknown_batches: list[Any]
-    next_runs: list[Upcoming]
+    next_runs: list[NextRun]
     segments: list[SegmentSize]
+    subscribers: dict[str, int]
     newsletters: dict[str, Any]
 
 
@@ -71,6 +97,7 @@ def _refused(request: Request) -> Response | None:
 def _dashboard(app: App, scheduler: Any) -> Dashboard:
     from publisher.delivery.status import delivery_status
     from publisher.segments import count_members
+    from publisher.store.subscribers import count_by_status
 
     status = delivery_status(app, limit=20)
     runs = recent_runs(app.store, 20)
@@ -85,10 +112,19 @@ def _dashboard(app: App, scheduler: Any) -> Dashboard:
         editions=status.editions,
         paused=status.paused,
         unknown_batches=status.unknown_batches,
-        next_runs=next_runs,
+        next_runs=[NextRun(_job_label(app, job), job.next_run) for job in next_runs],
         segments=segments,
+        subscribers=count_by_status(app.store.conn),
         newsletters=dict(app.config.newsletters),
     )
+
+
+def _job_label(app: App, job: Upcoming) -> str:
+    if job.id == FEEDS_JOB:
+        return f"Mise à jour des flux (toutes les {app.config.feeds.rebuild_minutes} min)"
+    slug = job.id.removeprefix(NEWSLETTER_JOB)
+    newsletter = app.config.newsletters.get(slug)
+    return f"Envoi de « {newsletter.title} » ({newsletter.schedule})" if newsletter else job.id
 
 
 async def dashboard(request: Request) -> Response:
@@ -97,7 +133,7 @@ async def dashboard(request: Request) -> Response:
         return refused
     context = WebContext.of(request)
     board = await context.call(_dashboard, context.scheduler)
-    return context.pages.render("admin.html.j2", board=board, live=context.scheduler is not None)
+    return context.pages.render("admin.html.j2", board=board, live=context.scheduler is not None, labels=LABELS)
 
 
 def _preview(app: App, slug: str) -> str:

@@ -1,0 +1,152 @@
+"""`publisher serve` as a real process: it catches up a missed send at start, answers HTTP, and on
+SIGTERM finishes the batch on the wire, records it and exits; the next run resumes the send and
+nobody gets it twice."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from webserver import free_port
+
+from publisher.app import App
+from publisher.config import Secrets, load_config
+
+pytest.importorskip("publisher.delivery.send")
+pytest.importorskip("publisher.subscribers")
+
+from publisher.store import deliveries as ledger
+from publisher.store.runs import recent_runs
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "test-secret"
+
+
+def configure(folder: Path, rate: int, batch: int) -> Path:
+    """The demo config with one newsletter due every minute, sent slowly enough to be interrupted."""
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    text = text[: text.index("[newsletters.mes-sujets]")]
+    text = re.sub(r'(\[newsletters\.hebdo\][^\[]*?)schedule = "[^"]*"', r'\1schedule = "* * * * *"', text, flags=re.S)
+    text = re.sub(r"(?m)^rate_per_second = .*$", f"rate_per_second = {rate}", text)
+    text = re.sub(r"(?m)^batch_size = .*$", f"batch_size = {batch}", text)
+    text = re.sub(r"(?m)^concurrency = .*\n", "", text).replace("[delivery]\n", "[delivery]\nconcurrency = 1\n", 1)
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    if (ROOT / "newsletters").is_dir() and not (folder / "newsletters").exists():
+        shutil.copytree(ROOT / "newsletters", folder / "newsletters")
+    return path
+
+
+def cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", "--config", str(folder / "config.toml"), *args],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PUBLISHER_SECRET": SECRET, "PUBLISHER_ADMIN_PASSWORD": "admin-pass"}
+
+
+def sent_files(folder: Path) -> list[Path]:
+    return sorted((folder / "outbox").glob("hebdo-*.eml"))
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_sigterm_stops_after_the_batch_on_the_wire_and_the_send_resumes(tmp_path):
+    configure(tmp_path, rate=40, batch=10)
+    assert cli(tmp_path, "init").returncode == 0
+    assert cli(tmp_path, "demo", "load").returncode == 0
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "publisher",
+            "--config",
+            str(tmp_path / "config.toml"),
+            "-v",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def answers() -> bool:
+            try:
+                return httpx.get(base + "/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(answers, 30, "the web app")
+        assert httpx.get(base + "/admin/").status_code == 401
+        feed = httpx.get(base + "/feeds/all.rss.xml")
+        assert feed.status_code == 200
+        assert (
+            httpx.get(base + "/feeds/all.rss.xml", headers={"if-none-match": feed.headers["etag"]}).status_code == 304
+        )
+        # The schedule fired less than a minute ago: within the catch-up window, so it is sent at start.
+        wait_for(lambda: len(sent_files(tmp_path)) >= 20, 60, "the first batches")
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert server.returncode == 0, output
+    assert time.monotonic() - started < 10
+    assert "Traceback" not in output
+    assert SECRET not in output and "@" not in output.replace("@example", "")
+
+    config = load_config(tmp_path / "config.toml")
+    app = App(config, Secrets(signing_secret=SECRET))
+    try:
+        [edition_id] = ledger.unfinished_editions(app.store, "hebdo")
+        counts = ledger.delivery_counts(app.store, edition_id)
+        assert counts.get("in_flight", 0) == 0 and counts["unknown"] == 0  # the batch on the wire was recorded
+        assert counts["sent"] == len(sent_files(tmp_path))
+        assert counts["pending"] > 0  # it stopped before the end
+        assert ledger.edition_statuses(app.store, [edition_id]) == {edition_id: "sending"}  # resumable, not paused
+        recipients = counts["sent"] + counts["pending"]
+        assert any(run.kind == "newsletter:hebdo" and run.status == "ok" for run in recent_runs(app.store))
+    finally:
+        app.close()
+
+    configure(tmp_path, rate=10_000, batch=100)
+    resumed = cli(tmp_path, "run-once")
+    assert resumed.returncode == 0, resumed.stderr
+    app = App(load_config(tmp_path / "config.toml"), Secrets(signing_secret=SECRET))
+    try:
+        counts = ledger.delivery_counts(app.store, edition_id)
+        assert ledger.unfinished_editions(app.store, "hebdo") == []
+    finally:
+        app.close()
+    assert counts["pending"] == 0 and counts["unknown"] == 0
+    assert counts["sent"] == recipients == len(sent_files(tmp_path))
+    subscribers = [re.search(r"-s(\d+)\.eml$", path.name).group(1) for path in sent_files(tmp_path)]
+    assert len(subscribers) == len(set(subscribers))  # one message per subscriber

@@ -1,0 +1,206 @@
+"""Sign-up, confirmation, preferences and unsubscribing over real HTTP, with the outbox transport."""
+
+import email
+import logging
+import re
+from email import policy
+from pathlib import Path
+
+import httpx
+import pytest
+from webserver import served
+
+from publisher.articles import import_files
+from publisher.demo import demo_file
+from publisher.service.apps import AppFactory
+from publisher.service.server import RedactAccessLog
+from publisher.web import create_app
+
+subscribers = pytest.importorskip("publisher.subscribers")
+pytest.importorskip("publisher.delivery.send")
+
+from publisher.tokens import confirm_url, links_for  # noqa: E402
+
+ADDRESS = "camille.martin@example.org"
+
+
+@pytest.fixture
+def site(app):
+    import_files(app.store, [demo_file("articles.jsonl")], "fr")  # the demo's tags
+    with served(create_app(AppFactory.like(app))) as url:
+        yield url
+
+
+@pytest.fixture
+def web(site):
+    with httpx.Client(base_url=site) as client:
+        yield client
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def path_of(url: str, app) -> str:
+    assert url.startswith(app.config.site.base_url)
+    return url[len(app.config.site.base_url) :]
+
+
+def outbox_messages(app) -> list[email.message.EmailMessage]:
+    folder = Path(app.config.delivery.outbox.path)
+    return [email.message_from_bytes(path.read_bytes(), policy=policy.default) for path in sorted(folder.glob("*.eml"))]
+
+
+def link_in(message, app, kind: str) -> str:
+    text = message.get_body(("plain",)).get_content()
+    return path_of(re.search(rf"https?://\S+/{kind}/\S+", text).group(0), app)
+
+
+def sign_up(web, **fields) -> httpx.Response:
+    csrf = csrf_of(web.get("/subscribe").text)
+    data = {"email": ADDRESS, "name": "Camille Martin", "consent": "oui", "csrf": csrf} | fields
+    return web.post("/subscribe", data=data)
+
+
+def active_subscriber(app, address: str = ADDRESS) -> int:
+    subscribers.subscribe(app, address, "Camille", [], "test")
+    subscriber = subscribers.find_subscriber(app, address)
+    subscribers.confirm(app, subscriber.id, "test")
+    return subscriber.id
+
+
+def status_of(app, address: str = ADDRESS) -> str:
+    return subscribers.find_subscriber(app, address).status
+
+
+def test_sign_up_sends_the_confirmation_email_and_its_link_confirms(app, web):
+    page = web.get("/subscribe").text
+    assert 'value="bassin-d-emploi"' in page and "bassin d&#39;emploi</label>" in page
+    response = sign_up(web, interests=["apprentissage", "bassin-d-emploi"])
+    assert response.status_code == 200
+    assert "Vérifiez votre boîte de réception" in response.text
+    assert status_of(app) == "pending"
+    [message] = outbox_messages(app)
+    assert message["To"].addresses[0].addr_spec == ADDRESS
+    confirm_path = link_in(message, app, "confirm")
+
+    page = web.get(confirm_path)  # a mail scanner following the link changes nothing
+    assert page.status_code == 200 and "Confirmer mon abonnement" in page.text
+    assert status_of(app) == "pending"
+    done = web.post(confirm_path, data={"csrf": csrf_of(page.text)})
+    assert done.status_code == 200
+    assert "Votre abonnement est confirmé" in done.text
+    assert status_of(app) == "active"
+    preferences = re.search(r'href="(/preferences/[^"]+)"', done.text).group(1)
+    assert web.get(preferences).status_code == 200
+
+
+def test_sign_up_errors_are_explained_and_the_answers_kept(app, web):
+    response = sign_up(web, email="pas-une-adresse", consent="", name="Camille")
+    assert response.status_code == 400
+    assert "Indiquez une adresse électronique valide" in response.text
+    assert "Cochez la case d’accord" in response.text
+    assert 'value="pas-une-adresse"' in response.text
+    assert 'aria-invalid="true"' in response.text
+    assert outbox_messages(app) == []
+
+
+def test_honeypot_sign_ups_are_answered_but_ignored(app, web):
+    response = sign_up(web, website="https://spam.example.com")
+    assert response.status_code == 200
+    assert subscribers.find_subscriber(app, ADDRESS) is None
+    assert outbox_messages(app) == []
+
+
+def test_sign_ups_are_rate_limited_per_address(app, web):
+    for _ in range(app.config.service.subscribe_per_address_per_hour):
+        assert sign_up(web).status_code == 200
+    refused = sign_up(web, email=ADDRESS.upper())
+    assert refused.status_code == 429
+    assert "Trop de demandes" in refused.text
+    assert sign_up(web, email="dominique.petit@example.org").status_code == 200
+
+
+def test_one_click_unsubscribe_needs_no_csrf_and_is_idempotent(app, site):
+    subscriber_id = active_subscriber(app)
+    path = path_of(links_for(app, subscriber_id).unsubscribe_url, app)
+    for _ in range(2):  # a mail provider may POST more than once
+        response = httpx.post(site + path, data={"List-Unsubscribe": "One-Click"})
+        assert response.status_code == 200
+        assert status_of(app) == "unsubscribed"
+    multipart = httpx.post(site + path, files={"List-Unsubscribe": (None, "One-Click")})
+    assert multipart.status_code == 200
+    assert "déjà désabonné" in httpx.get(site + path).text
+
+
+def test_unsubscribe_button_is_a_csrf_protected_form(app, web):
+    subscriber_id = active_subscriber(app)
+    path = path_of(links_for(app, subscriber_id).unsubscribe_url, app)
+    page = web.get(path)
+    assert page.status_code == 200 and page.text.count("<button") == 1
+    assert status_of(app) == "active"  # a GET changes nothing
+    assert web.post(path, data={}).status_code == 400
+    assert status_of(app) == "active"
+    done = web.post(path, data={"csrf": csrf_of(page.text)})
+    assert done.status_code == 200 and "Vous êtes désabonné·e" in done.text
+    assert status_of(app) == "unsubscribed"
+
+
+def test_tokens_open_only_their_own_page(app, web):
+    subscriber_id = active_subscriber(app)
+    links = links_for(app, subscriber_id)
+    unsubscribe, preferences = path_of(links.unsubscribe_url, app), path_of(links.preferences_url, app)
+    confirm = path_of(confirm_url(app, subscriber_id), app)
+    token = {"unsubscribe": unsubscribe, "preferences": preferences, "confirm": confirm}
+    for page, owner in [("preferences", "unsubscribe"), ("unsubscribe", "preferences"), ("unsubscribe", "confirm")]:
+        foreign = f"/{page}/" + token[owner].rsplit("/", 1)[1]
+        assert web.get(foreign).status_code == 400, (page, owner)
+        assert web.post(foreign, data={"List-Unsubscribe": "One-Click"}).status_code == 400
+    tampered = unsubscribe[:-3] + ("AAA" if not unsubscribe.endswith("AAA") else "BBB")
+    assert web.post(tampered, data={"List-Unsubscribe": "One-Click"}).status_code == 400
+    assert status_of(app) == "active"
+
+
+def test_preferences_choose_interests_pause_and_leave(app, web):
+    subscriber_id = active_subscriber(app)
+    path = path_of(links_for(app, subscriber_id).preferences_url, app)
+    page = web.get(path)
+    assert page.status_code == 200
+    form = {"csrf": csrf_of(page.text), "interests": ["apprentissage", "jeunes"], "delivery": "pause", "action": "save"}
+    saved = web.post(path, data=form)
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"{path}?enregistre=1"
+    again = web.get(saved.headers["location"])
+    assert "Vos préférences sont enregistrées" in again.text
+    assert re.search(r'value="apprentissage" checked', again.text)
+    assert re.search(r'id="pause" name="delivery" value="pause" checked', again.text)
+    subscriber = subscribers.get_subscriber(app, subscriber_id)
+    assert subscriber.paused_at is not None
+    left = web.post(path, data={"csrf": csrf_of(again.text), "action": "leave"})
+    assert left.status_code == 303
+    assert status_of(app) == "unsubscribed"
+    assert "Vous êtes désabonné·e" in web.get(path).text
+
+
+def test_no_address_nor_token_reaches_the_logs(app, web, caplog):
+    caplog.set_level(logging.DEBUG)
+    sign_up(web)
+    [message] = outbox_messages(app)
+    confirm_path = link_in(message, app, "confirm")
+    web.post(confirm_path, data={"csrf": csrf_of(web.get(confirm_path).text)})
+    subscriber_id = subscribers.find_subscriber(app, ADDRESS).id
+    unsubscribe = path_of(links_for(app, subscriber_id).unsubscribe_url, app)
+    web.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})
+    text = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("publisher"))
+    assert ADDRESS not in text and "camille" not in text.lower()
+    assert confirm_path.rsplit("/", 1)[1] not in text
+    assert unsubscribe.rsplit("/", 1)[1] not in text
+
+
+def test_access_log_leaves_out_tokens_and_client_addresses():
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+        ("203.0.113.7:5000", "POST", "/unsubscribe/eyJ0b2tlbiI.abc.def?x=1", "1.1", 200), None,
+    )  # fmt: skip
+    RedactAccessLog().filter(record)
+    assert record.getMessage() == '- - "POST /unsubscribe/…?x=1 HTTP/1.1" 200'
