@@ -20,7 +20,7 @@ from publisher.app import App
 from publisher.service.apps import AppFactory, ThreadApps
 from publisher.web import admin, archive, subscriptions, webhooks
 from publisher.web.context import WebContext
-from publisher.web.feeds import FeedFiles
+from publisher.web.feeds import FeedFiles, FeedsFirst
 from publisher.web.pages import Pages
 from publisher.web.security import BodyLimit, Csrf, RateLimiter, SecurityHeaders
 
@@ -40,7 +40,7 @@ def feeds_path(factory: AppFactory) -> str:
     return urlsplit(factory.config.feeds_url).path.rstrip("/") or "/feeds"
 
 
-def create_app(factory: AppFactory, scheduler: Any = None) -> Starlette:
+def create_app(factory: AppFactory, scheduler: Any = None) -> FeedsFirst:
     """The web app for one config; ``scheduler`` (a running ServiceScheduler) feeds /admin/ and /healthz."""
     config = factory.config
     secret = factory.secrets.require("signing_secret", "PUBLISHER_SECRET", "the web app's signed links and forms")
@@ -58,7 +58,6 @@ def create_app(factory: AppFactory, scheduler: Any = None) -> Starlette:
         Route("/", home, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route(prefix, lambda request: RedirectResponse(f"{prefix}/", status_code=308), methods=["GET"]),
-        Route(prefix + "/{path:path}", feed, methods=["GET"]),
         Mount("/static", StaticFiles(packages=[("publisher.web", "static")]), name="static"),
         Route("/subscribe", subscriptions.subscribe_form, methods=["GET"]),
         Route("/subscribe", subscriptions.subscribe_submit, methods=["POST"]),
@@ -93,7 +92,7 @@ def create_app(factory: AppFactory, scheduler: Any = None) -> Starlette:
         lifespan=_closing(context),
     )
     app.state.context = context
-    return app
+    return FeedsFirst(app, context.feeds, prefix)
 
 
 def _closing(context: WebContext):
@@ -110,18 +109,6 @@ async def home(request: Request) -> Response:
     return context.pages.render(
         "home.html.j2", newsletters=list(context.apps.config.newsletters.values()), title="Accueil"
     )
-
-
-async def feed(request: Request) -> Response:
-    context = WebContext.of(request)
-    headers = request.headers
-    wanted = {
-        name: headers[name] for name in ("if-none-match", "if-modified-since", "accept-encoding") if name in headers
-    }
-    answer = context.feeds.answer(request.path_params["path"], wanted, head=request.method == "HEAD")
-    if answer is None:
-        return _error_page(request, 404)
-    return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
 
 
 async def link_help(request: Request) -> Response:

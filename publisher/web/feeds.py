@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
+from publisher.web.security import security_headers
+
 CONTENT_TYPES = (
     (".rss.xml", "application/rss+xml; charset=utf-8"),
     (".atom.xml", "application/atom+xml; charset=utf-8"),
@@ -55,6 +57,39 @@ class CachedFile:
             body = gzip.compress(self.body, compresslevel=6, mtime=0)
             self._gzip = (body, f'"{self.etag.strip(chr(34))}-gz"')
         return self._gzip
+
+
+class FeedsFirst:
+    """ASGI: GET and HEAD requests for the feeds are answered before routing and middleware.
+
+    Feed readers poll; this is the hot path, so it does only what it must: the file's cached
+    answer and the security headers. Anything it does not find goes on to the app (its 404
+    page, its redirects).
+    """
+
+    def __init__(self, app, feeds: FeedFiles, prefix: str) -> None:
+        self.app = app
+        self.feeds = feeds
+        self.prefix = prefix.rstrip("/") + "/"
+        self._headers = {https: security_headers(https, FEED_CSP.encode()) for https in (False, True)}
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and scope["path"].startswith(self.prefix):
+            wanted = {}
+            for name, value in scope["headers"]:
+                if name in _CONDITIONAL:
+                    wanted[name.decode()] = value.decode("latin-1")
+            answer = self.feeds.answer(scope["path"][len(self.prefix) :], wanted, head=scope["method"] == "HEAD")
+            if answer is not None:
+                headers = [(name.encode(), value.encode("latin-1")) for name, value in answer.headers]
+                headers.extend(self._headers[scope.get("scheme") == "https"])
+                await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+                await send({"type": "http.response.body", "body": answer.body})
+                return
+        await self.app(scope, receive, send)
+
+
+_CONDITIONAL = (b"if-none-match", b"if-modified-since", b"accept-encoding")
 
 
 @dataclass(frozen=True)
@@ -92,7 +127,7 @@ class FeedFiles:
         ]
         if _not_modified(headers, etag, cached.mtime):
             return FeedResponse(304, common, b"")
-        extra = [("content-type", cached.content_type), ("content-security-policy", FEED_CSP)]
+        extra = [("content-type", cached.content_type)]
         if use_gzip:
             extra.append(("content-encoding", "gzip"))
         extra.append(("content-length", str(len(body))))

@@ -24,6 +24,7 @@ class Pages:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # package files: no stat() per page
         )
         self.env.filters["date_fr"] = self.date_fr
         self.env.filters["datetime_fr"] = self.datetime_fr

@@ -47,6 +47,14 @@ HEADERS = (
 )
 
 
+def security_headers(https: bool, csp: bytes | None = None) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries (``csp`` replaces the pages' policy)."""
+    headers = [*HEADERS, (b"content-security-policy", csp or PAGE_CSP.encode())]
+    if https:
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
+    return headers
+
+
 class SecurityHeaders:
     """Adds the security headers to every response (a pure ASGI middleware: no per-request cost
     beyond the headers). A response that sets its own Content-Security-Policy keeps it."""
