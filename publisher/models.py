@@ -79,3 +79,25 @@ class Message:
     html: str | None = None
     to_name: str = ""
     headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One stored subscriber; times are timezone-aware UTC."""
+
+    id: int
+    email: str
+    name: str
+    locale: str
+    status: str
+    consent_source: str
+    consent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    status_at: datetime | None
+    paused_at: datetime | None
+
+    @property
+    def mailable(self) -> bool:
+        """Receives newsletters: active and not paused."""
+        return self.status == "active" and self.paused_at is None
