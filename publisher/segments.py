@@ -91,10 +91,8 @@ def stream_members(
 
 def stream_matches(app: App, segment_name: str | None, chunk_size: int = 1000) -> Iterator[list[dict]]:
     """Every subscriber the filter selects (any status; ``None``: everyone), as column dicts."""
-    if segment_name is None:
-        compiled = sql.CompiledFilter("1", {}, "1")
-    else:
-        compiled = compile_segment(app, segment_name)
+    everyone = sql.CompiledFilter("1", {}, "1")
+    compiled = everyone if segment_name is None else compile_segment(app, segment_name)
     rows = (
         dict(zip(sql.MEMBER_COLUMNS, row, strict=True))
         for window in sql.stream(app.store.conn, compiled, mailable_only=False, window=max(8 * chunk_size, 4096))

@@ -52,7 +52,11 @@ pass_lazy = click.make_pass_decorator(Lazy)
 
 @click.group(cls=PublisherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--config", "config", metavar="PATH", envvar=CONFIG_ENV, default=None,
+    "--config",
+    "config",
+    metavar="PATH",
+    envvar=CONFIG_ENV,
+    default=None,
     help="config.toml to use (default ./config.toml, or $PUBLISHER_CONFIG).",
 )
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
@@ -97,7 +101,7 @@ class Counter:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import (
-    core,  # noqa: F401
-    subscribers,  # noqa: F401
-)
+from publisher.cli import core  # noqa: E402, F401
+
+# isort: split
+from publisher.cli import subscribers  # noqa: E402, F401
