@@ -345,9 +345,13 @@ def _where(path: Path, text: str, key: tuple[str, ...]) -> str:
             table = tuple(part.strip().strip("\"'") for part in match.group(1).split("."))
             if key[: len(table)] == table:
                 depth = len(table)
-        elif (match := _KEY.match(line)) and key[: len(table)] == table:
-            if len(key) > len(table) and key[len(table)] == match.group(1).strip("\"'"):
-                depth = len(table) + 1
+        elif (
+            (match := _KEY.match(line))
+            and key[: len(table)] == table
+            and len(key) > len(table)
+            and key[len(table)] == match.group(1).strip("\"'")
+        ):
+            depth = len(table) + 1
         if depth and depth >= best_depth:
             best_line, best_depth = number, depth
     return f"{path}:{best_line}" if best_line else str(path)
