@@ -328,7 +328,10 @@ def _config_error(path: Path, text: str, error: ValidationError) -> ConfigError:
 
 def _is_data_key(part: str | int) -> bool:
     # pydantic adds the union member names ("str", "list[str]") to error locations.
-    return isinstance(part, int) or not re.search(r"[\[\]]|^(str|int|float|bool|none|function-after)", part)
+    # Whole names only: "interests_any" is a key, "int" and "constrained-str" are not.
+    return isinstance(part, int) or not re.search(
+        r"[\[\]]|^(str|int|float|bool|none|date|datetime|constrained-[a-z]+|function-[a-z-]+)$", part
+    )
 
 
 _TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
