@@ -73,32 +73,35 @@ def stream_members(
 ) -> Iterator[list[Recipient]]:
     """The segment's members who receive newsletters, ordered by id, in lists of ``chunk_size``.
 
-    ``interests`` holds each recipient's tag ids when ``with_interests`` is true.
+    ``interests`` holds each recipient's tag ids when ``with_interests`` is true. The segment
+    is checked at once (NotFoundError, ConfigError), before the first chunk is asked for.
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
     compiled = compile_segment(app, segment_name)
     windows = sql.stream(
-        app.store.conn, compiled, mailable_only=True, window=max(8 * chunk_size, 4096), with_interests=with_interests
+        app.store.conn, compiled, mailable_only=True, window=_window(chunk_size), with_interests=with_interests
     )
     recipients = (
         Recipient(subscriber_id=row[0], email=row[1], name=row[2], locale=row[3], interests=interests)
         for window in windows
         for row, interests in window
     )
-    yield from chunks(recipients, chunk_size)
+    return chunks(recipients, chunk_size)
 
 
 def stream_matches(app: App, segment_name: str | None, chunk_size: int = 1000) -> Iterator[list[dict]]:
     """Every subscriber the filter selects (any status; ``None``: everyone), as column dicts."""
     everyone = sql.CompiledFilter("1", {}, "1")
     compiled = everyone if segment_name is None else compile_segment(app, segment_name)
-    rows = (
-        dict(zip(sql.MEMBER_COLUMNS, row, strict=True))
-        for window in sql.stream(app.store.conn, compiled, mailable_only=False, window=max(8 * chunk_size, 4096))
-        for row, _ in window
-    )
-    yield from chunks(rows, chunk_size)
+    windows = sql.stream(app.store.conn, compiled, mailable_only=False, window=_window(chunk_size))
+    rows = (dict(zip(sql.MEMBER_COLUMNS, row, strict=True)) for window in windows for row, _ in window)
+    return chunks(rows, chunk_size)
+
+
+def _window(chunk_size: int) -> int:
+    """Ids per streaming query: a few chunks' worth, so sparse segments need few queries."""
+    return max(8 * chunk_size, 4096)
 
 
 def list_segments(app: App) -> list[SegmentSummary]:

@@ -281,7 +281,8 @@ class _Merger:
                         self.source,
                         1,
                         "forgotten",
-                        f"{stale} forgotten addresses were hashed under another PUBLISHER_SECRET and cannot be recognised",
+                        f"{stale} forgotten addresses were hashed under another PUBLISHER_SECRET "
+                        "and cannot be recognised",
                     )
                 )
 

@@ -241,13 +241,14 @@ def subscribe(
             current = db.interests_of(conn, [subscriber.id])[subscriber.id]
             db.remove_interests(conn, [(subscriber.id, tag_id) for tag_id in current - wanted])
             db.add_interests(conn, [(subscriber.id, tag_id) for tag_id in wanted - current])
+            subscriber = get_subscriber(app, subscriber.id)
         if subscriber.status in ("bounced", "complained"):
             return None
         if subscriber.status == "active":
             url = links_for(app, subscriber.id).preferences_url
             return already_subscribed_message(app.config, subscriber.email, subscriber.name, subscriber.locale, url)
         return confirmation_message(
-            app.config, subscriber.email, name or subscriber.name, subscriber.locale, confirm_url(app, subscriber.id)
+            app.config, subscriber.email, subscriber.name, subscriber.locale, confirm_url(app, subscriber.id)
         )
 
 
@@ -384,6 +385,7 @@ def export(app: App, out: TextIO, segment: str | None = None, format: ExportForm
     if format not in ("csv", "jsonl"):
         raise PublisherError(f"--format: unknown export format {format!r} (expected csv or jsonl)")
     conn = app.store.conn
+    chunks = stream_matches(app, segment)  # checks the segment before anything is written
     tags = db.tags_by_id(conn)
     attribute_names = db.attribute_names(conn)
     tz = app.config.site.tz
@@ -392,7 +394,7 @@ def export(app: App, out: TextIO, segment: str | None = None, format: ExportForm
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([*KNOWN_COLUMNS, *attribute_names])
     written = 0
-    for chunk in stream_matches(app, segment):
+    for chunk in chunks:
         ids = [row["id"] for row in chunk]
         interests = db.interests_of(conn, ids)
         attributes = db.attributes_of(conn, ids)

@@ -26,9 +26,29 @@ def test_normal_form(given, expected):
 
 @pytest.mark.parametrize(
     "given",
-    ["", "   ", "marie", "marie@", "@example.org", "a..b@example.org", "a@b", "a@localhost", "a@b.c0", "a b@c.fr",
-     "a@-b.fr", "a@b-.fr", "a@ab--cd.fr", "a@example.local", "x@y.test", ".a@b.fr", "a.@b.fr", "a@b..fr",
-     "Marie <marie@example.org>", "a@" + "b" * 64 + ".fr", "a" * 250 + "@b.fr"],
+    [
+        "",
+        "   ",
+        "marie",
+        "marie@",
+        "@example.org",
+        "a..b@example.org",
+        "a@b",
+        "a@localhost",
+        "a@b.c0",
+        "a b@c.fr",
+        "a@-b.fr",
+        "a@b-.fr",
+        "a@ab--cd.fr",
+        "a@example.local",
+        "x@y.test",
+        ".a@b.fr",
+        "a.@b.fr",
+        "a@b..fr",
+        "Marie <marie@example.org>",
+        "a@" + "b" * 64 + ".fr",
+        "a" * 250 + "@b.fr",
+    ],
 )
 def test_invalid_addresses_are_refused_with_a_reason(given):
     with pytest.raises(InvalidAddress) as error:

@@ -55,7 +55,7 @@ def members(app, name, **options):
 CASES = {
     'interests_any = ["apprentissage", "VAE"]': "abceg",
     'interests_all = ["apprentissage", "jeunes"]': "ag",
-    "interests_all = [\"bassin d'emploi\"]": "",
+    'interests_all = ["bassin d\'emploi"]': "",
     'attributes = { bassin = "Tours" }': "acg",
     'attributes = { bassin = ["Tours", "Blois"], role = "formateur" }': "bg",
     'locale = "en"': "c",
@@ -92,7 +92,7 @@ def test_paused_subscribers_are_not_members(people, segment_app, store):
 
 
 def test_stream_in_chunks_by_id_with_interests(people, segment_app, store, monkeypatch):
-    app = segment_app("[segments.all]\ndescription = \"tous\"\n")
+    app = segment_app('[segments.all]\ndescription = "tous"\n')
     tag = dict(store.conn.execute("SELECT slug, id FROM tags"))
     chunks = list(stream_members(app, "all", chunk_size=2, with_interests=True))
     assert [len(chunk) for chunk in chunks] == [2, 2, 1]
@@ -115,7 +115,9 @@ def test_unknown_segment_and_unknown_tag_are_named(people, segment_app):
     app = segment_app('[segments.faute]\ninterests_any = ["aprentissage"]\n')
     with pytest.raises(NotFoundError, match="unknown segment 'nope'"):
         count_members(app, "nope")
-    with pytest.raises(ConfigError, match=r"config\.toml:\d+: segments\.faute\.interests_any: unknown tag 'aprentissage'"):
+    with pytest.raises(
+        ConfigError, match=r"config\.toml:\d+: segments\.faute\.interests_any: unknown tag 'aprentissage'"
+    ):
         count_members(app, "faute")
 
 
@@ -123,8 +125,8 @@ def test_unknown_segment_and_unknown_tag_are_named(people, segment_app):
     ("text", "message"),
     [
         ("[segments.x]\ninterests_any = []\n", r"segments\.x\.interests_any: List should have at least 1 item"),
-        ("[segments.x]\nbassin = \"Tours\"\n", r"segments\.x\.bassin: unknown key"),
-        ("[segments.x]\nstatus = \"actif\"\n", r"segments\.x\.status: "),
+        ('[segments.x]\nbassin = "Tours"\n', r"segments\.x\.bassin: unknown key"),
+        ('[segments.x]\nstatus = "actif"\n', r"segments\.x\.status: "),
         ("[segments.x]\nnot = {}\n", r"segments\.x\.not: empty filter"),
         ("[segments.x]\nattributes = { bassin = 3 }\n", r"segments\.x\.attributes\.bassin"),
     ],

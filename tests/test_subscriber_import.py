@@ -3,10 +3,10 @@
 from datetime import UTC, datetime
 
 import pytest
+from subscriber_helpers import add_tags, write_csv
 
 from publisher.errors import PublisherError
 from publisher.subscribers import find_subscriber, forget, import_csv, show, suppress, unsubscribe
-from subscriber_helpers import add_tags, write_csv
 
 
 @pytest.fixture
@@ -21,7 +21,8 @@ def statuses(store):
 def test_malformed_and_duplicate_rows_good_ones_imported_others_reported_by_line(app, store, tags, tmp_path):
     path = write_csv(
         tmp_path / "contacts.csv",
-        "marie.dupont@example.org,Marie Dupont,fr,apprentissage|bassin d'emploi,active,salon,2026-03-01,Tours,conseiller",
+        "marie.dupont@example.org,Marie Dupont,fr,apprentissage|bassin d'emploi,active,salon,2026-03-01,Tours,"
+        "conseiller",
         "pas-une-adresse,Jean,fr,,active,,,,",  # line 3: malformed address
         "  Marie.Dupont@EXAMPLE.org ,,,VAE,,,,,formateur",  # line 4: duplicate, other case: merged
         "luc@exämple.fr,Luc,fr,jeunes|inconnu,active,,,Blois,",  # line 5: IDN, one unknown tag
@@ -76,7 +77,9 @@ def test_reimport_after_unsubscribe_bounce_and_complaint_reactivates_nobody(app,
     report = import_csv(app, again)
 
     assert statuses(store) == {
-        "un@example.org": "unsubscribed", "deux@example.org": "bounced", "trois@example.org": "complained",
+        "un@example.org": "unsubscribed",
+        "deux@example.org": "bounced",
+        "trois@example.org": "complained",
     }
     assert [str(note) for note in report.skipped] == [
         f"{again}:2: status: unsubscribed since 2026-11-26; not re-activated",
@@ -103,28 +106,39 @@ def test_reimport_after_forget_is_refused(app, store, tags, tmp_path):
 
 
 def test_import_applies_leaving_and_confirms_pending_but_never_downgrades(app, store, tags, tmp_path):
-    import_csv(app, write_csv(
-        tmp_path / "a.csv",
-        "actif@example.org,,,,active,,,,",
-        "attente@example.org,,,,pending,,,,",
-        "part@example.org,,,,active,,,,",
-        "plainte@example.org,,,,unsubscribed,,,,",
-    ))
-    report = import_csv(app, write_csv(
-        tmp_path / "b.csv",
-        "actif@example.org,,,,pending,,,,",  # no downgrade to pending
-        "attente@example.org,,,,active,salon 2026,2026-05-01T10:00:00+02:00,,",  # confirmed by staff
-        "part@example.org,,,,unsubscribed,,,,",  # leaving is always applied
-        "plainte@example.org,,,,complained,,,,",  # a stronger reason replaces a weaker one
-    ))
+    import_csv(
+        app,
+        write_csv(
+            tmp_path / "a.csv",
+            "actif@example.org,,,,active,,,,",
+            "attente@example.org,,,,pending,,,,",
+            "part@example.org,,,,active,,,,",
+            "plainte@example.org,,,,unsubscribed,,,,",
+        ),
+    )
+    report = import_csv(
+        app,
+        write_csv(
+            tmp_path / "b.csv",
+            "actif@example.org,,,,pending,,,,",  # no downgrade to pending
+            "attente@example.org,,,,active,salon 2026,2026-05-01T10:00:00+02:00,,",  # confirmed by staff
+            "part@example.org,,,,unsubscribed,,,,",  # leaving is always applied
+            "plainte@example.org,,,,complained,,,,",  # a stronger reason replaces a weaker one
+        ),
+    )
     assert statuses(store) == {
-        "actif@example.org": "active", "attente@example.org": "active",
-        "part@example.org": "unsubscribed", "plainte@example.org": "complained",
+        "actif@example.org": "active",
+        "attente@example.org": "active",
+        "part@example.org": "unsubscribed",
+        "plainte@example.org": "complained",
     }
     assert (report.updated, report.unchanged) == (3, 1)
     confirmed = show(app, "attente@example.org")
     assert confirmed["consent"] == {"source": "salon 2026", "at": "2026-05-01T10:00:00+02:00"}
-    assert [(entry["from"], entry["to"]) for entry in confirmed["history"]] == [(None, "pending"), ("pending", "active")]
+    assert [(entry["from"], entry["to"]) for entry in confirmed["history"]] == [
+        (None, "pending"),
+        ("pending", "active"),
+    ]
 
 
 def test_merge_adds_interests_and_attributes_never_removes(app, store, tags, tmp_path):
@@ -140,12 +154,15 @@ def test_merge_adds_interests_and_attributes_never_removes(app, store, tags, tmp
 
 
 def test_in_file_duplicate_that_left_wins_over_an_earlier_active_row(app, store, tags, tmp_path):
-    report = import_csv(app, write_csv(
-        tmp_path / "a.csv",
-        "m@example.org,,,,active,,,,",
-        "m@example.org,,,,unsubscribed,,,,",
-        "m@example.org,,,,active,,,,",
-    ))
+    report = import_csv(
+        app,
+        write_csv(
+            tmp_path / "a.csv",
+            "m@example.org,,,,active,,,,",
+            "m@example.org,,,,unsubscribed,,,,",
+            "m@example.org,,,,active,,,,",
+        ),
+    )
     assert statuses(store) == {"m@example.org": "unsubscribed"}
     assert report.inserted == 1 and report.merged == 1
     assert [note.line for note in report.skipped] == [4]
@@ -153,13 +170,16 @@ def test_in_file_duplicate_that_left_wins_over_an_earlier_active_row(app, store,
 
 def test_duplicates_across_chunks_are_merged(app, store, tags, tmp_path, monkeypatch):
     monkeypatch.setattr("publisher.subscriber_import.CHUNK", 2)
-    report = import_csv(app, write_csv(
-        tmp_path / "a.csv",
-        "a@example.org,,,apprentissage,,,,,",
-        "b@example.org,,,,,,,,",
-        "c@example.org,,,,,,,,",
-        "A@example.org,,,VAE,,,,,",
-    ))
+    report = import_csv(
+        app,
+        write_csv(
+            tmp_path / "a.csv",
+            "a@example.org,,,apprentissage,,,,,",
+            "b@example.org,,,,,,,,",
+            "c@example.org,,,,,,,,",
+            "A@example.org,,,VAE,,,,,",
+        ),
+    )
     assert (report.inserted, report.merged) == (3, 1)
     assert [interest["slug"] for interest in show(app, "a@example.org")["interests"]] == ["apprentissage", "vae"]
 
@@ -190,9 +210,9 @@ def test_semicolons_bom_header_case_french_dates_and_defaults(app, store, tags, 
 
 
 def test_consent_at_defaults_to_the_import_time_and_refuses_the_future(app, store, tags, tmp_path):
-    report = import_csv(app, write_csv(
-        tmp_path / "a.csv", "a@example.org,,,,,,,,", "b@example.org,,,,,,2030-01-01T00:00:00Z,,"
-    ))
+    report = import_csv(
+        app, write_csv(tmp_path / "a.csv", "a@example.org,,,,,,,,", "b@example.org,,,,,,2030-01-01T00:00:00Z,,")
+    )
     assert [error.field for error in report.rejected] == ["consent_at"]
     assert find_subscriber(app, "a@example.org").consent_at == datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 

@@ -57,6 +57,8 @@ def subscribers_export(lazy: Lazy, segment: str | None, fmt: str, out: Path | No
     Example:
       publisher subscribers export --segment apprentissage-tours --format csv --out tours.csv
     """
+    if segment is not None:
+        segment_queries.segment_config(lazy.app, segment)  # an unknown name fails before --out is created
     if out is None:
         count = subscriber_ops.export(lazy.app, sys.stdout, segment, fmt)  # type: ignore[arg-type]
     else:
