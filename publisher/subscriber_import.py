@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from publisher.addresses import InvalidAddress, address_key, normalize_email
 from publisher.app import App
+from publisher.clock import to_db
 from publisher.errors import PublisherError, RecordError
 from publisher.forget_list import AddressHasher, hasher_for
 from publisher.slugs import slugify
@@ -41,6 +43,7 @@ STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
 # Leaving outranks staying; a stronger reason to leave replaces a weaker one.
 RANK = {"pending": 0, "active": 1, "unsubscribed": 2, "bounced": 3, "complained": 4}
 CHUNK = 2000
+IMPORT_CACHE_MB = 256  # SQLite page cache during an import (released afterwards)
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|[0-9]{3}))?")
 _FRENCH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2})[:h](\d{2})(?::(\d{2}))?)?")
 
@@ -82,7 +85,7 @@ class SubscriberImportReport:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One valid CSV row. ``None`` means the cell was empty or the column absent."""
 
@@ -117,6 +120,7 @@ class RowParser:
         self.allow_test_domains = app.config.subscribers.allow_test_domains
         self.tags = tags
         self._interest_cells: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
+        self._names: dict[str, int | None] = {}
 
     def parse(self, line: int, cells: dict[str, str], warnings: list[RowNote]) -> Row:
         try:
@@ -152,10 +156,15 @@ class RowParser:
         """(tag ids, unknown names) of an interests cell."""
         if cell not in self._interest_cells:
             names = [name.strip() for name in cell.split("|") if name.strip()]
-            ids = {self.tags[slugify(name)] for name in names if slugify(name) in self.tags}
-            unknown = tuple(name for name in names if slugify(name) not in self.tags)
+            ids = {tag_id for name in names if (tag_id := self._tag_id(name)) is not None}
+            unknown = tuple(name for name in names if self._tag_id(name) is None)
             self._interest_cells[cell] = (tuple(sorted(ids)), unknown)
         return self._interest_cells[cell]
+
+    def _tag_id(self, name: str) -> int | None:
+        if name not in self._names:
+            self._names[name] = self.tags.get(slugify(name))
+        return self._names[name]
 
     def moment(self, text: str) -> datetime:
         """consent_at: ISO 8601 or French dd/mm/yyyy [hh:mm[:ss]]; no offset means the site time zone."""
@@ -254,6 +263,7 @@ class _State:
     added_interests: set[int] = field(default_factory=set)
     changed_attributes: dict[str, str] = field(default_factory=dict)
     history: list[db.HistoryEntry] = field(default_factory=list)
+    history_rows: list[tuple] = field(default_factory=list)  # already as stored rows
 
     @property
     def status(self) -> str:
@@ -264,8 +274,9 @@ class _Merger:
     def __init__(self, app: App, conn, path: Path, report: SubscriberImportReport) -> None:
         self.conn = conn
         self.now = app.clock.now()
-        self.file = path.name
+        self.now_text = to_db(self.now)
         self.language = app.config.site.language
+        self.default_source = f"import {path.name}"
         self.slugs = {tag_id: slug for slug, tag_id in db.tag_ids(conn).items()}
         self.source = str(path)
         self.report = report
@@ -289,7 +300,15 @@ class _Merger:
     def merge(self, rows: list[Row]) -> None:
         rows = self._without_forgotten(rows)
         states = self._stored_states([row.key for row in rows])
+        repeated = {key for key, count in Counter(row.key for row in rows).items() if count > 1}
+        batch = _Batch()
         for row in rows:
+            if row.key not in states and row.key not in repeated:
+                # The common case, kept lean: an address seen for the first time, once in this chunk.
+                self.first_line[row.key] = row.line
+                self._add_new(row, batch)
+                self.report.inserted += 1
+                continue
             duplicate_of = self.first_line.setdefault(row.key, row.line)
             state = states.get(row.key)
             if state is None:
@@ -306,7 +325,28 @@ class _Merger:
                 )
             else:
                 setattr(self.report, outcome, getattr(self.report, outcome) + 1)
-        self._write(states.values())
+        self._write(states.values(), batch)
+
+    def _add_new(self, row: Row, batch: _Batch) -> db.NewSubscriber:
+        """Queue a new subscriber (plain tuples: this runs once per row of a large import)."""
+        subscriber_id = self.next_id
+        self.next_id += 1
+        status = row.status or "active"
+        source = row.consent_source or self.default_source
+        consent_at = row.consent_at or (self.now if status == "active" else None)
+        new = db.NewSubscriber(
+            subscriber_id, row.email, row.name or "", row.locale or self.language, status, source, consent_at
+        )
+        consent_text = to_db(consent_at) if consent_at else None
+        detail = f"consent: {source}, {consent_text}" if consent_text else f"consent: {source}"
+        now = self.now_text
+        batch.subscribers.append(
+            (subscriber_id, new.email, new.name, new.locale, status, source, consent_text, now, now, now, None)
+        )
+        batch.interests.extend((subscriber_id, tag_id) for tag_id in row.interests)
+        batch.attributes.extend((subscriber_id, name, value) for name, value in row.attributes.items())
+        batch.history.append((subscriber_id, now, "status", None, status, f"{self.default_source}:{row.line}", detail))
+        return new
 
     def _without_forgotten(self, rows: list[Row]) -> list[Row]:
         if self.hasher is None:
@@ -347,15 +387,11 @@ class _Merger:
         }
 
     def _new_state(self, row: Row) -> _State:
-        status = row.status or "active"
-        consent_source = row.consent_source or f"import {self.file}"
-        consent_at = row.consent_at or (self.now if status == "active" else None)
-        subscriber = db.NewSubscriber(
-            self.next_id, row.email, row.name or "", row.locale or self.language, status, consent_source, consent_at
-        )
-        self.next_id += 1
+        """A new subscriber that later rows of this chunk may merge into (written by _write)."""
+        first = _Batch()
+        subscriber = self._add_new(row, first)
         state = _State(subscriber, set(row.interests), dict(row.attributes), self.now, is_new=True)
-        state.history.append(self._entry(state, "status", None, status, row, _consent(consent_source, consent_at)))
+        state.history_rows.extend(first.history)
         return state
 
     def _merge_row(self, state: _State, row: Row) -> str:
@@ -372,7 +408,7 @@ class _Merger:
                 return "skipped"
         else:
             if row.status in db.LEFT or (row.status == "active" and state.status == "pending"):
-                consent_source = row.consent_source or f"import {self.file}"
+                consent_source = row.consent_source or self.default_source
                 consent_at = row.consent_at or self.now
                 if row.status == "active":
                     state.changed.update(consent_source=consent_source, consent_at=consent_at)
@@ -405,39 +441,48 @@ class _Merger:
 
     def _entry(self, state: _State, change: str, old: str | None, new: str, row: Row, detail: str) -> db.HistoryEntry:
         return db.HistoryEntry(
-            state.subscriber.id, self.now, change, old, new, f"import {self.file}:{row.line}", detail
+            state.subscriber.id, self.now, change, old, new, f"{self.default_source}:{row.line}", detail
         )
 
-    def _write(self, states) -> None:
-        new, interests, attributes, history = [], [], [], []
+    def _write(self, states, batch: _Batch) -> None:
         for state in states:
             subscriber_id = state.subscriber.id
-            history.extend(state.history)
+            batch.history.extend(state.history_rows)
+            batch.history.extend(entry.row() for entry in state.history)
             if state.is_new:
-                new.append(_with_changes(state))
-                interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.interests))
-                attributes.extend((subscriber_id, name, value) for name, value in state.attributes.items())
+                batch.subscribers.append(_with_changes(state).row(self.now_text))
+                batch.interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.interests))
+                batch.attributes.extend((subscriber_id, name, value) for name, value in state.attributes.items())
                 continue
             if state.changed:
                 db.update_subscriber(self.conn, subscriber_id, self.now, **state.changed)
-            interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.added_interests))
-            attributes.extend((subscriber_id, name, value) for name, value in state.changed_attributes.items())
+            batch.interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.added_interests))
+            batch.changed_attributes.extend(
+                (subscriber_id, name, value) for name, value in state.changed_attributes.items()
+            )
             if state.added_interests:
-                history.append(
-                    db.HistoryEntry(
-                        subscriber_id,
-                        self.now,
-                        "interests",
-                        None,
-                        None,
-                        f"import {self.file}",
-                        "added " + ", ".join(sorted(self.slugs[tag_id] for tag_id in state.added_interests)),
-                    )
+                added = ", ".join(sorted(self.slugs[tag_id] for tag_id in state.added_interests))
+                entry = db.HistoryEntry(
+                    subscriber_id, self.now, "interests", None, None, self.default_source, f"added {added}"
                 )
-        db.insert_subscribers(self.conn, new, self.now)
-        db.add_interests(self.conn, interests)
-        db.set_attributes(self.conn, attributes)
-        db.add_history(self.conn, history)
+                batch.history.append(entry.row())
+        batch.subscribers.sort()
+        db.insert_subscriber_rows(self.conn, batch.subscribers)
+        db.add_interests(self.conn, batch.interests)
+        db.add_attributes(self.conn, batch.attributes)
+        db.set_attributes(self.conn, batch.changed_attributes)
+        db.add_history_rows(self.conn, batch.history)
+
+
+@dataclass
+class _Batch:
+    """The rows one chunk writes, as tuples for executemany."""
+
+    subscribers: list[tuple] = field(default_factory=list)
+    interests: list[tuple[int, int]] = field(default_factory=list)
+    attributes: list[tuple[int, str, str]] = field(default_factory=list)  # of new subscribers
+    changed_attributes: list[tuple[int, str, str]] = field(default_factory=list)
+    history: list[tuple] = field(default_factory=list)
 
 
 def _with_changes(state: _State) -> db.NewSubscriber:
@@ -447,7 +492,7 @@ def _with_changes(state: _State) -> db.NewSubscriber:
 
 
 def _consent(source: str, at: datetime | None) -> str:
-    return f"consent: {source}" + (f", {at.astimezone(UTC).isoformat()}" if at else "")
+    return f"consent: {source}, {to_db(at)}" if at else f"consent: {source}"
 
 
 def import_csv(
@@ -456,7 +501,7 @@ def import_csv(
     """Import a subscriber CSV; see the module docstring for the rules."""
     path = Path(path)
     report = SubscriberImportReport(dry_run=dry_run)
-    with db.write(app.store, dry_run) as conn:
+    with db.write(app.store, dry_run, cache_mb=IMPORT_CACHE_MB) as conn:
         parser = RowParser(app, str(path), db.tag_ids(conn))
         merger = _Merger(app, conn, path, report)
         for chunk in chunks(_good_rows(read_rows(path, parser, report.warnings), report, on_row), CHUNK):

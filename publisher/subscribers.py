@@ -22,6 +22,7 @@ from typing import Literal, TextIO
 
 from publisher.addresses import address_key, normalize_email
 from publisher.app import App
+from publisher.clock import to_db
 from publisher.errors import NotFoundError, PublisherError
 from publisher.forget_list import hasher_for
 from publisher.models import Message, Subscriber
@@ -127,7 +128,7 @@ def confirm(app: App, subscriber_id: int, source: str, token_signed_at: datetime
             if not came_back:
                 return False
         now = app.clock.now()
-        detail = f"consent: {subscriber.consent_source}, {now.isoformat()}"
+        detail = f"consent: {subscriber.consent_source}, {to_db(now)}"
         _set_status(app, conn, subscriber, "active", source, detail, consent_at=now)
         return True
 

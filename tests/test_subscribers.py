@@ -210,7 +210,7 @@ def test_show_everything_held_and_forget_keeps_only_a_hash(app, store, tags):
     assert held["email"] == "marie@example.org" and held["name"] == "Marie"
     assert held["consent"] == {"source": "salon", "at": "2026-03-01T10:00:00+01:00"}
     assert held["attributes"] == {"bassin": "Tours", "role": "conseiller"}
-    assert held["history"][0]["detail"] == "consent: salon, 2026-03-01T09:00:00+00:00"
+    assert held["history"][0]["detail"] == "consent: salon, 2026-03-01T09:00:00Z"
     json.dumps(held)  # JSON-ready
 
     result = forget(app, "marie@example.org")
