@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -377,14 +378,18 @@ def forget(app: App, email: str, source: str = "demande d'effacement (RGPD)") ->
 # --- export -------------------------------------------------------------------------------
 
 
-def export(app: App, out: TextIO, segment: str | None = None, format: ExportFormat = "csv") -> int:
-    """Write the subscribers the segment's filter selects (any status; all without a segment).
+def export(
+    app: App, segment: str | None = None, format: ExportFormat = "csv", out: TextIO | None = None
+) -> int:
+    """Write the subscribers the segment's filter selects (any status; all without a segment) to
+    ``out`` (default stdout).
 
     CSV has the import columns plus one per attribute, so an export can be imported again;
     JSON Lines has one object per subscriber with everything but the history. Returns the count.
     """
     if format not in ("csv", "jsonl"):
         raise PublisherError(f"--format: unknown export format {format!r} (expected csv or jsonl)")
+    out = sys.stdout if out is None else out
     conn = app.store.conn
     chunks = stream_matches(app, segment)  # checks the segment before anything is written
     tags = db.tags_by_id(conn)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from subscriber_helpers import add_tags, write_csv
 
+from publisher.config import Secrets
 from publisher.errors import PublisherError
 from publisher.subscribers import find_subscriber, forget, import_csv, show, suppress, unsubscribe
 
@@ -238,3 +239,12 @@ def test_multiline_quoted_fields_keep_line_numbers(app, store, tags, tmp_path):
     )
     report = import_csv(app, path)
     assert [error.line for error in report.rejected] == [4]
+
+
+def test_a_changed_secret_is_reported_because_forgotten_hashes_no_longer_match(app, store, tags, tmp_path):
+    forget(app, "marie@example.org")
+    app.secrets = Secrets(signing_secret="a new secret")
+    report = import_csv(app, write_csv(tmp_path / "a.csv", "autre@example.org,,,,,,,,"))
+    assert [note.message for note in report.warnings] == [
+        "1 forgotten addresses were hashed under another PUBLISHER_SECRET and cannot be recognised"
+    ]

@@ -231,7 +231,7 @@ def test_export_csv_round_trips_and_jsonl_has_everything(app, tags, tmp_path):
     )
     import_csv(app, path)
     out = io.StringIO()
-    assert export(app, out) == 2
+    assert export(app, out=out) == 2
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert rows[0] == {
         "email": "a@example.org",
@@ -252,7 +252,7 @@ def test_export_csv_round_trips_and_jsonl_has_everything(app, tags, tmp_path):
     assert (report.unchanged, report.ok) == (2, True)
 
     lines = io.StringIO()
-    export(app, lines, segment="apprentissage-tours", format="jsonl")
+    export(app, "apprentissage-tours", "jsonl", lines)
     records = [json.loads(line) for line in lines.getvalue().splitlines()]
     assert [record["email"] for record in records] == ["a@example.org"]
     assert records[0]["interests"] == ["apprentissage", "bassin d'emploi"]

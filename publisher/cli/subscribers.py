@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -60,10 +59,10 @@ def subscribers_export(lazy: Lazy, segment: str | None, fmt: str, out: Path | No
     if segment is not None:
         segment_queries.segment_config(lazy.app, segment)  # an unknown name fails before --out is created
     if out is None:
-        count = subscriber_ops.export(lazy.app, sys.stdout, segment, fmt)  # type: ignore[arg-type]
+        count = subscriber_ops.export(lazy.app, segment, fmt)  # type: ignore[arg-type]
     else:
         with out.open("w", encoding="utf-8", newline="") as handle:
-            count = subscriber_ops.export(lazy.app, handle, segment, fmt)  # type: ignore[arg-type]
+            count = subscriber_ops.export(lazy.app, segment, fmt, handle)  # type: ignore[arg-type]
     click.echo(f"{count} subscribers exported", err=True)
 
 
