@@ -21,15 +21,13 @@
 from __future__ import annotations
 
 import csv
-import queue
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from publisher.addresses import InvalidAddress, normalize_email
@@ -41,13 +39,11 @@ from publisher.slugs import slugify
 from publisher.store import chunks
 from publisher.store import subscribers as db
 
-T = TypeVar("T")
 KNOWN_COLUMNS = ("email", "name", "locale", "interests", "status", "consent_source", "consent_at")
 STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
 # Leaving outranks staying; a stronger reason to leave replaces a weaker one.
 RANK = {"pending": 0, "active": 1, "unsubscribed": 2, "bounced": 3, "complained": 4}
 CHUNK = 2000
-IMPORT_CACHE_MB = 256  # SQLite page cache during an import (released afterwards)
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|[0-9]{3}))?")
 _FRENCH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2})[:h](\d{2})(?::(\d{2}))?)?")
 
@@ -125,18 +121,16 @@ class RowParser:
         self.tags = tags
         self._interest_cells: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
         self._names: dict[str, int | None] = {}
+        self._locales: dict[str, str | None] = {}
 
     def parse(self, line: int, cells: list[str], layout: _Layout, warnings: list[RowNote]) -> Row:
-        email_cell = cells[layout.email]
+        cells.append("")  # what absent columns read (see _Layout)
+        email_cell, name, locale, interests_cell, status, source, consent_at = layout.known(cells)
         try:
             email = normalize_email(email_cell, self.allow_test_domains)
         except InvalidAddress as error:
             raise _FieldError("email", f"{email_cell.strip()!r}: {error}") from None
-        count = len(cells)
-        name, locale, interests_cell, status, consent_source, consent_at = (
-            cells[index].strip() if index is not None and index < count else "" for index in layout.known
-        )
-        if status:
+        if status := status.strip():
             status = status.lower()
             if status not in RANK:
                 raise _FieldError("status", f"unknown status {status!r} (expected {', '.join(STATUSES)})")
@@ -145,20 +139,26 @@ class RowParser:
             warnings.append(RowNote(self.source, line, "interests", f"unknown tag {tag!r}, ignored"))
         attributes = {}
         for attribute, index in layout.attributes:
-            if index < count and (value := cells[index].strip()):
+            if value := cells[index].strip():
                 attributes[attribute] = value
+        consent_at = consent_at.strip()
         return Row(
             line,
             email,
             email.lower(),  # publisher.addresses.address_key
-            name or None,
-            _locale(locale) if locale else None,
+            name.strip() or None,
+            self.locale(locale.strip()),
             status or None,
-            consent_source or None,
+            source.strip() or None,
             self.moment(consent_at) if consent_at else None,
             interests,
             attributes,
         )
+
+    def locale(self, text: str) -> str | None:
+        if text not in self._locales:
+            self._locales[text] = _locale(text) if text else None
+        return self._locales[text]
 
     def interests(self, cell: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
         """(tag ids, unknown names) of an interests cell."""
@@ -177,20 +177,27 @@ class RowParser:
     def moment(self, text: str) -> datetime:
         """consent_at: ISO 8601 or French dd/mm/yyyy [hh:mm[:ss]]; no offset means the site time zone."""
         try:
-            if match := _FRENCH_DATE.fullmatch(text):
-                day, month, year, hour, minute, second = (int(part or 0) for part in match.groups())
-                moment = datetime(year, month, day, hour, minute, second)
-            else:
-                moment = datetime.fromisoformat(text)
+            moment = datetime.fromisoformat(text)
         except ValueError:
-            raise _FieldError(
-                "consent_at", f"{text!r} is not a date (expected ISO 8601, e.g. 2026-03-28T14:00:00+01:00)"
-            ) from None
+            moment = self._french(text)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=self.tz)
         if moment > self.latest:
             raise _FieldError("consent_at", f"{text!r} is in the future")
         return moment.astimezone(UTC)
+
+    @staticmethod
+    def _french(text: str) -> datetime:
+        match = _FRENCH_DATE.fullmatch(text)
+        try:
+            if match is None:
+                raise ValueError(text)
+            day, month, year, hour, minute, second = (int(part or 0) for part in match.groups())
+            return datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            raise _FieldError(
+                "consent_at", f"{text!r} is not a date (expected ISO 8601, e.g. 2026-03-28T14:00:00+01:00)"
+            ) from None
 
 
 def _stored(moment: datetime) -> str:
@@ -208,19 +215,19 @@ def _locale(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where each column is: ``known`` holds the indexes of name, locale, interests, status,
-    consent_source and consent_at (None when absent); ``attributes`` (name, index) pairs."""
+    """Where each column is. ``known`` picks email, name, locale, interests, status,
+    consent_source and consent_at from a row, with one "" appended for absent columns;
+    ``attributes`` holds (name, index) pairs for the other columns."""
 
-    email: int
-    known: tuple[int | None, ...]
+    known: Callable[[list[str]], tuple[str, ...]]
     attributes: tuple[tuple[str, int], ...]
 
     @classmethod
     def of(cls, columns: list[str]) -> _Layout:
         position = {name: index for index, name in enumerate(columns)}
+        absent = len(columns)
         return cls(
-            email=position["email"],
-            known=tuple(position.get(name) for name in KNOWN_COLUMNS[1:]),
+            known=itemgetter(*(position.get(name, absent) for name in KNOWN_COLUMNS)),
             attributes=tuple((name, index) for index, name in enumerate(columns) if name and name not in KNOWN_COLUMNS),
         )
 
@@ -248,6 +255,8 @@ def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterato
                 if len(cells) > len(columns):
                     yield RecordError(source, line, "row", f"{len(cells)} fields, the header has {len(columns)}")
                 else:
+                    if len(cells) < len(columns):  # trailing empty cells left out
+                        cells.extend([""] * (len(columns) - len(cells)))
                     try:
                         yield parser.parse(line, cells, layout, warnings)
                     except _FieldError as error:
@@ -355,26 +364,39 @@ class _Merger:
                 setattr(self.report, outcome, getattr(self.report, outcome) + 1)
         self._write(states.values(), batch)
 
-    def _add_new(self, row: Row, batch: _Batch) -> db.NewSubscriber:
-        """Queue a new subscriber (plain tuples: this runs once per row of a large import)."""
+    def _add_new(self, row: Row, batch: _Batch) -> None:
+        """Queue a new subscriber as plain tuples: this runs once per row of a large import."""
         subscriber_id = self.next_id
         self.next_id += 1
-        status = row.status or "active"
-        source = row.consent_source or self.default_source
-        consent_at = row.consent_at or (self.now if status == "active" else None)
-        new = db.NewSubscriber(
-            subscriber_id, row.email, row.name or "", row.locale or self.language, status, source, consent_at
-        )
+        status, source, consent_at = self._initial(row)
         consent_text = _stored(consent_at) if consent_at else None
-        detail = f"consent: {source}, {consent_text}" if consent_text else f"consent: {source}"
         now = self.now_text
         batch.subscribers.append(
-            (subscriber_id, new.email, new.name, new.locale, status, source, consent_text, now, now, now, None)
+            (
+                subscriber_id,
+                row.email,
+                row.name or "",
+                row.locale or self.language,
+                status,
+                source,
+                consent_text,
+                now,
+                now,
+                now,
+                None,
+            )
         )
-        batch.interests.extend((subscriber_id, tag_id) for tag_id in row.interests)
-        batch.attributes.extend((subscriber_id, name, value) for name, value in row.attributes.items())
+        batch.interests.extend([(subscriber_id, tag_id) for tag_id in row.interests])
+        if row.attributes:
+            batch.attributes.extend([(subscriber_id, name, value) for name, value in row.attributes.items()])
+        detail = f"consent: {source}, {consent_text}" if consent_text else f"consent: {source}"
         batch.history.append((subscriber_id, now, "status", None, status, f"{self.default_source}:{row.line}", detail))
-        return new
+
+    def _initial(self, row: Row) -> tuple[str, str, datetime | None]:
+        """Status, consent source and consent time of a new subscriber (defaults filled in)."""
+        status = row.status or "active"
+        consent_at = row.consent_at or (self.now if status == "active" else None)
+        return status, row.consent_source or self.default_source, consent_at
 
     def _without_forgotten(self, rows: list[Row]) -> list[Row]:
         if self.hasher is None:
@@ -417,7 +439,12 @@ class _Merger:
     def _new_state(self, row: Row) -> _State:
         """A new subscriber that later rows of this chunk may merge into (written by _write)."""
         first = _Batch()
-        subscriber = self._add_new(row, first)
+        subscriber_id = self.next_id
+        self._add_new(row, first)
+        status, source, consent_at = self._initial(row)
+        subscriber = db.NewSubscriber(
+            subscriber_id, row.email, row.name or "", row.locale or self.language, status, source, consent_at
+        )
         state = _State(subscriber, set(row.interests), dict(row.attributes), self.now, is_new=True)
         state.history_rows.extend(first.history)
         return state
@@ -526,21 +553,13 @@ def _consent(source: str, at: datetime | None) -> str:
 def import_csv(
     app: App, path: str | Path, dry_run: bool = False, on_row: Callable[[], None] | None = None
 ) -> SubscriberImportReport:
-    """Import a subscriber CSV; see the module docstring for the rules.
-
-    The file is read and validated in a background thread while this one merges and writes:
-    SQLite releases the GIL while it works, so both cores are used.
-    """
+    """Import a subscriber CSV; see the module docstring for the rules."""
     path = Path(path)
     report = SubscriberImportReport(dry_run=dry_run)
-    with db.write(app.store, dry_run, cache_mb=IMPORT_CACHE_MB) as conn:
+    with db.write(app.store, dry_run, bulk=True) as conn:
         parser = RowParser(app, str(path), db.tag_ids(conn))
         merger = _Merger(app, conn, path, report)
-
-        def parsed_chunks() -> Iterator[list[Row]]:
-            return chunks(_good_rows(read_rows(path, parser, report.warnings), report, on_row), CHUNK)
-
-        for chunk in in_background(parsed_chunks):
+        for chunk in chunks(_good_rows(read_rows(path, parser, report.warnings), report, on_row), CHUNK):
             merger.merge(chunk)
     report.warnings.sort(key=lambda note: note.line)
     report.skipped.sort(key=lambda note: note.line)
@@ -557,45 +576,3 @@ def _good_rows(
             report.rejected.append(row)
         else:
             yield row
-
-
-_DONE = object()
-
-
-def in_background(produce: Callable[[], Iterator[T]], depth: int = 4) -> Iterator[T]:
-    """The items of ``produce()``, computed in a thread at most ``depth`` items ahead.
-
-    An exception in the thread is raised here; leaving the loop early stops the thread.
-    """
-    items: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                items.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run() -> None:
-        try:
-            for item in produce():
-                if not put(item):
-                    return
-        except BaseException as error:  # handed to the consumer, which raises it
-            put(error)
-            return
-        put(_DONE)
-
-    thread = threading.Thread(target=run, name="subscriber-import-reader", daemon=True)
-    thread.start()
-    try:
-        while (item := items.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()

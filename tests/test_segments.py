@@ -168,5 +168,10 @@ def test_query_plans_use_the_indexes(people, segment_app, store):
         assert "subscriber_attributes_value" in plan, plan
         # Never a full scan of the interests or attributes tables.
         assert not re.search(r"SCAN (subscriber_interests|subscriber_attributes)\b", plan), plan
-        # The subscribers are reached through an index or by id, never by a scan of the table.
+        # The subscribers are reached through the index of mailable subscribers, never by a scan.
+        assert "USING INDEX subscribers_mailable" in plan, plan
         assert not re.search(r"SCAN (s|subscribers)\b", plan), plan
+    # Each streaming window reads only its own slice of the interest and attribute indexes.
+    windowed = _plan(store, compiled, windowed=True)
+    assert "subscriber_interests_tag (tag_id=? AND subscriber_id>? AND subscriber_id<?)" in windowed
+    assert "subscriber_attributes_value (name=? AND value=? AND subscriber_id>? AND subscriber_id<?)" in windowed

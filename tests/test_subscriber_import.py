@@ -7,7 +7,6 @@ from subscriber_helpers import add_tags, write_csv
 
 from publisher.config import Secrets
 from publisher.errors import PublisherError
-from publisher.subscriber_import import in_background
 from publisher.subscribers import find_subscriber, forget, import_csv, show, suppress, unsubscribe
 
 
@@ -249,29 +248,3 @@ def test_a_changed_secret_is_reported_because_forgotten_hashes_no_longer_match(a
     assert [note.message for note in report.warnings] == [
         "1 forgotten addresses were hashed under another PUBLISHER_SECRET and cannot be recognised"
     ]
-
-
-def test_background_reader_hands_over_errors_and_stops_when_left_early():
-    def failing():
-        yield 1
-        raise PublisherError("broken at item 2")
-
-    seen = []
-    with pytest.raises(PublisherError, match="broken at item 2"):
-        for item in in_background(failing):
-            seen.append(item)
-    assert seen == [1]
-
-    produced = []
-
-    def endless():
-        number = 0
-        while True:
-            produced.append(number)
-            yield number
-            number += 1
-
-    for item in in_background(endless, depth=2):
-        if item == 3:
-            break
-    assert len(produced) < 10  # the thread stopped instead of running on

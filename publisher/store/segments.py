@@ -24,6 +24,9 @@ from publisher.clock import to_db
 from publisher.config import SegmentFilter
 
 MAILABLE = "s.status = 'active' AND s.paused_at IS NULL"
+# The partial index of mailable subscribers. Named, because without statistics SQLite prefers
+# subscribers_status and then reads every candidate's row for paused_at (twice as slow).
+FROM_MAILABLE = "subscribers s INDEXED BY subscribers_mailable"
 _BOUNDS = " AND subscriber_id >= :window_lo AND subscriber_id < :window_hi"
 
 # Resolves a tag name or slug to its id; raises (naming the config key) for an unknown tag.
@@ -122,8 +125,12 @@ def compile_filter(flt: SegmentFilter, key: tuple[str, ...], resolve_tag: TagRes
 
 
 def count(conn: sqlite3.Connection, compiled: CompiledFilter, mailable_only: bool = True) -> int:
-    sql = f"SELECT count(*) FROM subscribers s WHERE {compiled.sql(mailable_only)}"
+    sql = f"SELECT count(*) FROM {_source(mailable_only)} WHERE {compiled.sql(mailable_only)}"
     return conn.execute(sql, compiled.params).fetchone()[0]
+
+
+def _source(mailable_only: bool) -> str:
+    return FROM_MAILABLE if mailable_only else "subscribers s"
 
 
 def explain(
@@ -132,7 +139,8 @@ def explain(
     """SQLite's query plan of the count (or of one streaming window), one step a line."""
     columns = "count(*)" if not windowed else "s.id, s.email"
     params = {**compiled.params, "window_lo": 0, "window_hi": 1} if windowed else compiled.params
-    sql = f"EXPLAIN QUERY PLAN SELECT {columns} FROM subscribers s WHERE {compiled.sql(mailable_only, windowed)}"
+    where = compiled.sql(mailable_only, windowed)
+    sql = f"EXPLAIN QUERY PLAN SELECT {columns} FROM {_source(mailable_only)} WHERE {where}"
     return "\n".join(row[3] for row in conn.execute(sql, params))
 
 
@@ -165,7 +173,8 @@ def stream(
     if low is None:
         return
     columns = ", ".join(f"s.{column}" for column in MEMBER_COLUMNS)
-    sql = f"SELECT {columns} FROM subscribers s WHERE {compiled.sql(mailable_only, windowed=True)} ORDER BY s.id"
+    where = compiled.sql(mailable_only, windowed=True)
+    sql = f"SELECT {columns} FROM {_source(mailable_only)} WHERE {where} ORDER BY s.id"
     for start in range(low, high + 1, window):
         bounds = {"window_lo": start, "window_hi": start + window}
         rows = conn.execute(sql, {**compiled.params, **bounds}).fetchall()
