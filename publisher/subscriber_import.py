@@ -249,7 +249,7 @@ def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterato
             layout = _Layout.of(columns)
             for cells in reader:
                 line, end = line + 1, reader.line_num
-                if not any(cell.strip() for cell in cells):
+                if not "".join(cells).strip():
                     line = end
                     continue
                 if len(cells) > len(columns):
@@ -339,12 +339,12 @@ class _Merger:
         states = self._stored_states([row.key for row in rows])
         repeated = {key for key, count in Counter(row.key for row in rows).items() if count > 1}
         batch = _Batch()
+        first_time = []  # the common case: an address seen for the first time, once in this chunk
         for row in rows:
             if row.key not in states and row.key not in repeated:
-                # The common case, kept lean: an address seen for the first time, once in this chunk.
                 self.first_line[row.key] = row.line
-                self._add_new(row, batch)
-                self.report.inserted += 1
+                first_time.append((self.next_id, row))
+                self.next_id += 1
                 continue
             duplicate_of = self.first_line.setdefault(row.key, row.line)
             state = states.get(row.key)
@@ -362,35 +362,43 @@ class _Merger:
                 )
             else:
                 setattr(self.report, outcome, getattr(self.report, outcome) + 1)
+        self._add_new(first_time, batch)
+        self.report.inserted += len(first_time)
         self._write(states.values(), batch)
 
-    def _add_new(self, row: Row, batch: _Batch) -> None:
-        """Queue a new subscriber as plain tuples: this runs once per row of a large import."""
-        subscriber_id = self.next_id
-        self.next_id += 1
-        status, source, consent_at = self._initial(row)
-        consent_text = _stored(consent_at) if consent_at else None
-        now = self.now_text
-        batch.subscribers.append(
-            (
-                subscriber_id,
-                row.email,
-                row.name or "",
-                row.locale or self.language,
-                status,
-                source,
-                consent_text,
-                now,
-                now,
-                now,
-                None,
-            )
+    def _add_new(self, numbered_rows: list[tuple[int, Row]], batch: _Batch) -> None:
+        """Queue new subscribers as plain tuples: this loop runs once per row of a large import."""
+        now, language, source_line = self.now_text, self.language, f"{self.default_source}:"
+        subscribers, interests, attributes, history = (
+            batch.subscribers,
+            batch.interests,
+            batch.attributes,
+            batch.history,
         )
-        batch.interests.extend([(subscriber_id, tag_id) for tag_id in row.interests])
-        if row.attributes:
-            batch.attributes.extend([(subscriber_id, name, value) for name, value in row.attributes.items()])
-        detail = f"consent: {source}, {consent_text}" if consent_text else f"consent: {source}"
-        batch.history.append((subscriber_id, now, "status", None, status, f"{self.default_source}:{row.line}", detail))
+        for subscriber_id, row in numbered_rows:
+            status, source, consent_at = self._initial(row)
+            consent_text = _stored(consent_at) if consent_at else None
+            subscribers.append(
+                (
+                    subscriber_id,
+                    row.email,
+                    row.name or "",
+                    row.locale or language,
+                    status,
+                    source,
+                    consent_text,
+                    now,
+                    now,
+                    now,
+                    None,
+                )
+            )
+            for tag_id in row.interests:
+                interests.append((subscriber_id, tag_id))
+            for name, value in row.attributes.items():
+                attributes.append((subscriber_id, name, value))
+            detail = f"consent: {source}, {consent_text}" if consent_text else f"consent: {source}"
+            history.append((subscriber_id, now, "status", None, status, f"{source_line}{row.line}", detail))
 
     def _initial(self, row: Row) -> tuple[str, str, datetime | None]:
         """Status, consent source and consent time of a new subscriber (defaults filled in)."""
@@ -440,7 +448,8 @@ class _Merger:
         """A new subscriber that later rows of this chunk may merge into (written by _write)."""
         first = _Batch()
         subscriber_id = self.next_id
-        self._add_new(row, first)
+        self.next_id += 1
+        self._add_new([(subscriber_id, row)], first)
         status, source, consent_at = self._initial(row)
         subscriber = db.NewSubscriber(
             subscriber_id, row.email, row.name or "", row.locale or self.language, status, source, consent_at
