@@ -52,7 +52,8 @@ def compile_segment(app: App, name: str) -> sql.CompiledFilter:
     def resolve(tag: str, key: tuple[str, ...]) -> int:
         slug = slugify(tag)
         if slug not in known:
-            raise ConfigError(f"{key_location(app.config, key)}: unknown tag {tag!r} (no tag with slug {slug!r})")
+            where = f"{key_location(app.config, key)}: {'.'.join(key)}"
+            raise ConfigError(f"{where}: unknown tag {tag!r} (no tag with slug {slug!r})")
         return known[slug]
 
     return sql.compile_filter(segment, ("segments", name), resolve, app.config.site.tz)

@@ -378,9 +378,7 @@ def forget(app: App, email: str, source: str = "demande d'effacement (RGPD)") ->
 # --- export -------------------------------------------------------------------------------
 
 
-def export(
-    app: App, segment: str | None = None, format: ExportFormat = "csv", out: TextIO | None = None
-) -> int:
+def export(app: App, segment: str | None = None, format: ExportFormat = "csv", out: TextIO | None = None) -> int:
     """Write the subscribers the segment's filter selects (any status; all without a segment) to
     ``out`` (default stdout).
 

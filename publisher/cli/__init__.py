@@ -101,7 +101,4 @@ class Counter:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import core  # noqa: E402, F401
-
-# isort: split
-from publisher.cli import subscribers  # noqa: E402, F401
+from publisher.cli import core, newsletters, subscribers  # noqa: E402, F401
