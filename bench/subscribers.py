@@ -199,6 +199,8 @@ def main() -> None:
             f"over {len(streams)} runs in a separate process"
         )
         print(f"store size: {(workdir / 'publisher.db').stat().st_size / 1e6:.0f} MB")
+        # Wall times above CPU times mean the machine was busy with other work.
+        print(f"cores: {os.cpu_count()}, load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         if args.keep:
             print(f"kept {workdir}")
