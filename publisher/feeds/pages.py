@@ -1,0 +1,120 @@
+"""The two files that list the feeds: index.opml (OPML 2.0, to subscribe to all at once) and
+index.html (a French page with a subscribe link for the site and every tag).
+
+Both are rendered from what the build published, with Jinja2 autoescaping every value, and
+contain no build time: they change only when a feed appears, disappears or gets a new article.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from publisher.clock import from_db
+from publisher.feeds.content import as_uri, plain_text
+from publisher.feeds.settings import FORMATS, SITE_FEED, FeedSettings
+from publisher.models import Tag
+from publisher.slugs import slugify
+
+OPML_FILE = "index.opml"
+HTML_FILE = "index.html"
+_OPML_VERSIONS = {"rss": "RSS", "atom": None, "json": None}
+
+_environment = Environment(
+    loader=PackageLoader("publisher.feeds", "templates"),
+    autoescape=select_autoescape(["html.j2", "opml.j2"], default=True),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True)
+class ListedFeed:
+    """A published feed as the index pages list it."""
+
+    name: str
+    tag: Tag | None  # None for the site feed
+    items: int
+    updated_at: str  # store time of its newest article
+
+
+def render_pages(settings: FeedSettings, feeds: list[ListedFeed]) -> dict[str, bytes]:
+    """index.opml and index.html for the published feeds."""
+    site = next((feed for feed in feeds if feed.name == SITE_FEED), None)
+    tags = sorted(
+        (feed for feed in feeds if feed.tag is not None), key=lambda feed: (slugify(feed.tag.name), feed.name)
+    )
+    return {
+        OPML_FILE: _opml(settings, site, tags).encode(),
+        HTML_FILE: _html(settings, site, tags).encode(),
+    }
+
+
+def _opml(settings: FeedSettings, site: ListedFeed | None, tags: list[ListedFeed]) -> str:
+    fmt = settings.formats[0]
+    listed = [feed for feed in (site, *tags) if feed is not None]
+    outlines = [
+        {
+            "text": "Tous les articles" if feed.tag is None else plain_text(feed.tag.name),
+            "version": _OPML_VERSIONS[fmt],
+            "xml_url": settings.url(settings.file_name(feed.name, fmt)),
+            "html_url": _page_url(settings, feed),
+        }
+        for feed in listed
+    ]
+    newest = max((from_db(feed.updated_at) for feed in listed), default=None)
+    return _environment.get_template("index.opml.j2").render(
+        site_title=plain_text(settings.site_title),
+        language=settings.language,
+        date_modified=format_datetime(newest.astimezone(settings.tz)) if newest else "",
+        feeds=outlines,
+    )
+
+
+def _html(settings: FeedSettings, site: ListedFeed | None, tags: list[ListedFeed]) -> str:
+    locale = _locale(settings.language)
+
+    def row(feed: ListedFeed) -> dict:
+        return {
+            "text": plain_text(feed.tag.name) if feed.tag else plain_text(settings.site_title),
+            "page_url": _page_url(settings, feed),
+            "count": feed.items,
+            "updated": _long_date(from_db(feed.updated_at).astimezone(settings.tz), locale),
+            "links": [
+                {
+                    "href": settings.file_name(feed.name, fmt),
+                    "media_type": FORMATS[fmt].media_type,
+                    "label": FORMATS[fmt].label,
+                }
+                for fmt in settings.formats
+            ],
+        }
+
+    return _environment.get_template("index.html.j2").render(
+        site_title=plain_text(settings.site_title),
+        language=settings.language,
+        opml=OPML_FILE if site else None,
+        site=row(site) if site else None,
+        tags=[row(feed) for feed in tags],
+    )
+
+
+def _page_url(settings: FeedSettings, feed: ListedFeed) -> str:
+    channel = settings.tag_channel(feed.tag) if feed.tag else settings.site_channel()
+    return as_uri(channel.page_url)
+
+
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse(language, sep="-")
+    except (UnknownLocaleError, ValueError):
+        return Locale("fr")
+
+
+def _long_date(moment: datetime, locale: Locale) -> str:
+    return format_date(moment.date(), format="long", locale=locale)
