@@ -37,6 +37,8 @@ CONFIG_ENV = "PUBLISHER_CONFIG"
 
 
 def _as_path(value: Any) -> Path:
+    if isinstance(value, Path):  # a default (validate_default); the file gives strings
+        return value
     if not isinstance(value, str) or not value:
         raise ValueError("expected a path (a non-empty string)")
     return Path(value)

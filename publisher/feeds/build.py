@@ -41,6 +41,7 @@ from publisher.store.feeds import (
     changed_articles,
     clear_change_log,
     delete_feed,
+    delete_state,
     feeds_showing,
     forget_pings,
     get_state,
@@ -130,7 +131,12 @@ class _Build:
         self.topics: list[str] = []
 
     def run(self, full: bool) -> BuildReport:
-        full = full or not self.published or get_state(self.store, "settings") != self.settings_digest
+        full = (
+            full
+            or not self.published
+            or get_state(self.store, "settings") != self.settings_digest
+            or get_state(self.store, "full_build_needed") is not None
+        )
         self.report.full = full
         log_end = change_log_end(self.store)
         feeds = self._every_feed() if full else self._touched_feeds(log_end)
@@ -141,6 +147,7 @@ class _Build:
         clear_change_log(self.store, log_end)
         set_state(self.store, "settings", self.settings_digest)
         set_state(self.store, "built_at", self.now_text)
+        delete_state(self.store, "full_build_needed")
         if self.settings.hub and self.topics:
             queue_pings(self.store, self.topics, self.now_text)
         self.report.feeds = len(published_feeds(self.store))
@@ -163,7 +170,8 @@ class _Build:
         tag_ids = set(tags_of_articles(self.store, visible))
         if visible:
             names.add(SITE_FEED)
-        names |= {record.name for record in self.published.values() if self._files_missing(record.name)}
+        existing = self.output.listing()
+        names |= {name for name in self.published if not existing.issuperset(self.settings.file_names(name))}
         tag_ids |= {self.published[name].tag_id for name in names if name in self.published}
         tags = tags_by_id(self.store, {tag_id for tag_id in tag_ids if tag_id is not None})
         feeds = {tag.slug: self._tag_feed(tag_id, self.settings.tag_channel(tag)) for tag_id, tag in tags.items()}

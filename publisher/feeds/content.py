@@ -50,6 +50,8 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _URI_SAFE = ";/?:@&=+$,-_.!~*'()%#"
 _URI_CHARS = r"[0-9a-zA-Z;/?:@&=+$,\-_.!~*'()%]"
 _PLAIN_HTTP_URI = re.compile(rf"(?:https?|mailto):{_URI_CHARS}+(?:#{_URI_CHARS}*)?")
+_PLAIN_URI_REFERENCE = re.compile(rf"{_URI_CHARS}*(?:#{_URI_CHARS}*)?")
+_ORIGIN = re.compile(r"[a-zA-Z]+://[^/?#]*")
 
 
 def xml_text(value: str) -> str:
@@ -96,8 +98,11 @@ def as_uri(url: str) -> str:
 def absolute_uri(reference: str, base: str) -> str | None:
     """``reference`` resolved against ``base`` as a plain URI; None when it is not http(s)/mailto."""
     reference = reference.strip()
-    if _PLAIN_HTTP_URI.fullmatch(reference):  # already absolute and plain: the common case
-        return reference
+    if _PLAIN_URI_REFERENCE.fullmatch(reference):  # plain ASCII: resolve the common cases directly
+        if reference.startswith(("https:", "http:", "mailto:")):
+            return reference
+        if reference.startswith("/") and not reference.startswith("//") and _PLAIN_HTTP_URI.fullmatch(base):
+            return _origin(base) + reference
     try:
         resolved = urljoin(base, reference)
         scheme = urlsplit(resolved).scheme.lower()
@@ -111,6 +116,12 @@ def absolute_uri(reference: str, base: str) -> str | None:
         return as_uri(resolved)
     except ValueError:
         return None
+
+
+def _origin(url: str) -> str:
+    """``https://host:port`` of an absolute URL."""
+    match = _ORIGIN.match(url)
+    return match.group(0) if match else url
 
 
 class HtmlCleaner:

@@ -12,7 +12,6 @@ import errno
 import fcntl
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +35,14 @@ class OutputFolder:
 
     def exists(self, relative: str) -> bool:
         return self.path(relative).is_file()
+
+    def listing(self) -> set[str]:
+        """Relative paths of every file in the folder and its subfolders (one directory read each)."""
+        found = set()
+        for folder, _, files in os.walk(self.root):
+            prefix = os.path.relpath(folder, self.root)
+            found.update(name if prefix == "." else f"{prefix}/{name}" for name in files)
+        return found
 
     def write_if_changed(self, relative: str, data: bytes) -> bool:
         """Write ``data`` unless the file already holds exactly it; True if written."""
@@ -84,18 +91,15 @@ class OutputFolder:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one step: a temporary file renamed over it."""
+    # One build at a time holds the folder lock, so the process id makes the name unique.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    except OSError as error:
-        raise PublisherError(f"{path}: cannot write: {error.strerror}") from None
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
+        with open(temporary, "wb") as handle:
             handle.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; feeds are served to everyone
         os.replace(temporary, path)
     except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT):
             raise PublisherError(f"{path}: cannot write: {error.strerror}") from None
         raise

@@ -7,8 +7,9 @@ contain no build time: they change only when a feed appears, disappears or gets 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 from email.utils import format_datetime
 
 from babel import Locale, UnknownLocaleError
@@ -84,7 +85,7 @@ def _html(settings: FeedSettings, site: ListedFeed | None, tags: list[ListedFeed
             "text": plain_text(feed.tag.name) if feed.tag else plain_text(settings.site_title),
             "page_url": _page_url(settings, feed),
             "count": feed.items,
-            "updated": _long_date(from_db(feed.updated_at).astimezone(settings.tz), locale),
+            "updated": _long_date(from_db(feed.updated_at).astimezone(settings.tz).date(), locale),
             "links": [
                 {
                     "href": settings.file_name(feed.name, fmt),
@@ -116,5 +117,6 @@ def _locale(language: str) -> Locale:
         return Locale("fr")
 
 
-def _long_date(moment: datetime, locale: Locale) -> str:
-    return format_date(moment.date(), format="long", locale=locale)
+@functools.lru_cache(maxsize=4096)
+def _long_date(day: date, locale: Locale) -> str:
+    return format_date(day, format="long", locale=locale)

@@ -26,6 +26,7 @@ Choices that keep every file free of W3C Feed Validation Service warnings:
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import mimetypes
@@ -37,8 +38,8 @@ from urllib.parse import urlsplit
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from feedgen.ext.dc import DcEntryExtension
-from feedgen.ext.media import MediaEntryExtension
+from feedgen.ext.dc import DcEntryExtension, DcExtension
+from feedgen.ext.media import MediaEntryExtension, MediaExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -150,8 +151,8 @@ class FeedRenderer:
         settings = self.settings
         self_url = settings.url(settings.file_name(channel.name, fmt))
         generator = FeedGenerator()
-        generator.load_extension("media")
-        generator.load_extension("dc", atom=False)
+        generator.register_extension("media", MediaExtension, MediaEntryExtension)
+        generator.register_extension("dc", DcExtension, DcEntryExtension, atom=False)
         if settings.hub and fmt == "rss":
             hub = settings.hub
             generator.register_extension("websub", lambda: _RssHubLink(hub), _NoEntryExtension, atom=False)
@@ -247,7 +248,13 @@ def _json_item(fields: _EntryFields) -> dict:
 
 
 def _image_type(url: str) -> str | None:
-    guessed, _ = mimetypes.guess_type(urlsplit(url).path)
+    path = urlsplit(url).path
+    return _image_type_of_extension(path[path.rfind(".") :].lower() if "." in path else "")
+
+
+@functools.lru_cache(maxsize=64)
+def _image_type_of_extension(extension: str) -> str | None:
+    guessed, _ = mimetypes.guess_type("image" + extension)
     return guessed if guessed and guessed.startswith("image/") else None
 
 

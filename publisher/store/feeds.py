@@ -61,6 +61,11 @@ def set_state(store: Store, key: str, value: str) -> None:
         )
 
 
+def delete_state(store: Store, key: str) -> None:
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM feed_state WHERE key = ?", (key,))
+
+
 def published_feeds(store: Store) -> dict[str, FeedRecord]:
     rows = store.conn.execute("SELECT name, tag_id, label, digest, items, updated_at FROM feeds ORDER BY name")
     return {row[0]: FeedRecord(*row) for row in rows}

@@ -19,7 +19,8 @@ CREATE TABLE feed_items (
 ) WITHOUT ROWID;
 CREATE INDEX feed_items_article ON feed_items (article_id, feed);
 
--- Settings digest and clock of the last completed build ('settings', 'built_at').
+-- Settings digest and clock of the last completed build ('settings', 'built_at'), and
+-- 'full_build_needed' when something the change log cannot express happened.
 CREATE TABLE feed_state (
     key    TEXT PRIMARY KEY,
     value  TEXT NOT NULL
@@ -50,10 +51,11 @@ BEGIN
     INSERT INTO feed_changes (article_id) VALUES (OLD.id);
 END;
 
--- A renamed tag changes the categories of all its articles and the title of its feed.
-CREATE TRIGGER feed_changes_tag_rename AFTER UPDATE OF name ON tags
+-- A renamed tag changes its feed's title and a category of every article it has, in whichever
+-- feeds show them, without changing a fingerprint: the next build renders every feed again.
+CREATE TRIGGER feed_changes_tag_rename AFTER UPDATE OF name ON tags WHEN NEW.name IS NOT OLD.name
 BEGIN
-    INSERT INTO feed_changes (article_id) SELECT article_id FROM article_tags WHERE tag_id = NEW.id;
+    INSERT OR REPLACE INTO feed_state (key, value) VALUES ('full_build_needed', 'tag renamed');
 END;
 
 -- Topic URLs of changed feeds not yet announced to the WebSub hub; retried at every build.
