@@ -25,6 +25,7 @@ from publisher.cycle import run_once
 from publisher.demo import load_demo
 from publisher.errors import PublisherError
 from publisher.feeds import build as build_module
+from publisher.feeds import entries as entries_module
 from publisher.feeds import build_feeds
 from publisher.feeds import files as files_module
 
@@ -346,3 +347,28 @@ def test_run_once_builds_the_feeds_first(app, output):
     results = run_once(app)
     assert results[0].name == "feeds" and "2 feeds" in results[0].summary
     assert (output / "all.rss.xml").exists()
+
+
+def test_rendering_in_worker_processes_gives_the_same_files(app, output, config_file, clock, tmp_path, monkeypatch):
+    load_demo(app)
+    build_feeds(app)
+    monkeypatch.setattr(entries_module, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(entries_module, "_cores", lambda: 2)
+    monkeypatch.setattr(entries_module, "ARTICLES_PER_TASK", 7)
+    pools = []
+    start_pool = entries_module.EntryRenderer._start
+    monkeypatch.setattr(entries_module.EntryRenderer, "_start", lambda self: pools.append(self) or start_pool(self))
+    parallel = tmp_path / "parallel"
+    parallel.mkdir()
+    shutil.copy(config_file, parallel / "config.toml")
+    edit_config(parallel / "config.toml", output_dir='"feeds"')
+    copy_store(app.config.store.path, parallel / "publisher.db")
+    other = app_for(parallel / "config.toml", clock)
+    try:
+        build_feeds(other, full=True)
+    finally:
+        other.close()
+    assert pools and pools[0].workers == 2
+    assert {n: s.data for n, s in snapshot(output).items()} == {
+        n: s.data for n, s in snapshot(parallel / "feeds").items()
+    }

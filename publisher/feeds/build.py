@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from publisher.app import App
 from publisher.clock import to_db
+from publisher.feeds.entries import EntryCache, EntryRenderer
 from publisher.feeds.files import OutputFolder
 from publisher.feeds.pages import ListedFeed, render_pages
-from publisher.feeds.render import FeedRenderer, RenderedEntry
+from publisher.feeds.render import FeedRenderer
 from publisher.feeds.settings import FORMATS, SITE_FEED, TAG_FEEDS_DIR, Channel, FeedSettings
 from publisher.feeds.websub import PingReport, notify_hub
 from publisher.store import Store, chunks
@@ -200,24 +200,25 @@ class _Build:
             record = self.published.get(feed.channel.name)
             if full or record is None or record.digest != digest or self._files_missing(feed.channel.name):
                 to_render.append((feed, digest))
-        remaining = Counter(article_id for feed, _ in to_render for article_id, _ in feed.items)
+        batches = list(chunks(to_render, FEEDS_PER_BATCH))
+        cache = EntryCache([article_id for article_id, _ in feed.items] for feed, _ in to_render)
         renderer = FeedRenderer(self.settings, self.now)
-        entries: dict[int, RenderedEntry] = {}
-        done = 0
-        for batch in chunks(to_render, FEEDS_PER_BATCH):
-            missing = {article_id for feed, _ in batch for article_id, _ in feed.items if article_id not in entries}
-            for article in load_articles(self.store, missing):
-                entries[article.id] = renderer.entry(article)
-            for feed, digest in batch:
-                shown = [entries[article_id] for article_id, _ in feed.items]
-                self._write_feed(feed, digest, renderer.feed(feed.channel, shown), max(e.updated for e in shown))
-                for article_id, _ in feed.items:  # an entry is dropped once its last feed is written
-                    remaining[article_id] -= 1
-                    if not remaining[article_id]:
-                        del entries[article_id]
-                done += 1
-                if self.progress:
-                    self.progress(done, len(to_render))
+        with EntryRenderer(renderer, len(cache.remaining)) as entry_renderer:
+
+            def start(batch: list[tuple[_Feed, str]]):
+                missing = cache.missing(article_id for feed, _ in batch for article_id, _ in feed.items)
+                return entry_renderer.submit(load_articles(self.store, missing))
+
+            pending = start(batches[0]) if batches else None
+            for number, batch in enumerate(batches):
+                cache.add(pending.result())
+                if number + 1 < len(batches):  # render the next batch while this one is written
+                    pending = start(batches[number + 1])
+                for feed, digest in batch:
+                    shown = cache.take([article_id for article_id, _ in feed.items])
+                    self._write_feed(feed, digest, renderer.feed(feed.channel, shown), max(e.updated for e in shown))
+                    if self.progress:
+                        self.progress(self.report.rendered, len(to_render))
 
     def _write_feed(self, feed: _Feed, digest: str, documents: dict[str, bytes], updated: datetime) -> None:
         name = feed.channel.name

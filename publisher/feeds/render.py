@@ -34,7 +34,6 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -93,7 +92,9 @@ class FeedRenderer:
             feed_entry = _feed_entry(fields)
             if "rss" in self.settings.formats:
                 item = self._carriers["rss"].serialise(feed_entry.rss_entry())
-                parts["rss"] = _hex_references(_RSS_ITEM_TEXT, item)
+                plain = (fields.title, fields.author, *fields.tags)
+                needs_references = any("<" in text or "&" in text or ">" in text for text in plain)
+                parts["rss"] = _hex_references(_RSS_ITEM_TEXT, item) if needs_references else item
             if "atom" in self.settings.formats:
                 parts["atom"] = self._carriers["atom"].serialise(feed_entry.atom_entry())
         if "json" in self.settings.formats:
@@ -248,8 +249,8 @@ def _json_item(fields: _EntryFields) -> dict:
 
 
 def _image_type(url: str) -> str | None:
-    path = urlsplit(url).path
-    return _image_type_of_extension(path[path.rfind(".") :].lower() if "." in path else "")
+    name = url.split("#", 1)[0].split("?", 1)[0].rsplit("/", 1)[-1]
+    return _image_type_of_extension(name[name.rfind(".") :].lower() if "." in name else "")
 
 
 @functools.lru_cache(maxsize=64)
