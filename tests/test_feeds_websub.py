@@ -12,6 +12,7 @@ from feedrules import check_feed_folder
 from feedsupport import FEEDS_URL, app_for, edit_config, feed_files, make_article, store_articles
 from lxml import etree
 
+from publisher.feeds import build as build_module
 from publisher.feeds import build_feeds
 from publisher.store.feeds import pending_pings
 
@@ -129,3 +130,34 @@ def test_many_changed_feeds_are_announced_in_batches(hub_app, hub):
     build_feeds(hub_app)
     assert len(hub.topics()) == 3 * 41
     assert len(hub.requests) == 2  # 100 topics per request
+
+
+def test_a_settings_change_that_changes_no_file_announces_nothing(hub_app, hub, config_file, clock):
+    store_articles(hub_app.store, make_article(1, tags=("emploi",)))
+    build_feeds(hub_app)
+    hub.requests.clear()
+    edit_config(config_file, rebuild_minutes="10", output_dir='"feeds"')  # same values, reordered file
+    with hub_app.store.transaction() as conn:
+        conn.execute("UPDATE feed_state SET value = 'older' WHERE key = 'settings'")  # as after an upgrade
+    report = build_feeds(hub_app)
+    assert report.full and report.written == [] and hub.requests == []
+
+
+def test_feeds_rewritten_by_a_build_that_then_failed_are_still_announced(hub_app, hub, monkeypatch):
+    store_articles(hub_app.store, make_article(1, tags=("emploi",)))
+    build_feeds(hub_app)
+    store_articles(hub_app.store, make_article(2, tags=("emploi",)))
+    hub.requests.clear()
+
+    def fail(self):
+        raise RuntimeError("stopped after writing the feeds")
+
+    monkeypatch.setattr(build_module._Build, "_write_pages", fail)
+    with pytest.raises(RuntimeError):
+        build_feeds(hub_app)
+    monkeypatch.undo()
+    assert hub.requests == []
+
+    report = build_feeds(hub_app)
+    assert report.written == ["index.html", "index.opml"]  # the feeds were already rewritten
+    assert hub.topics() == urls("all", "tags/emploi")

@@ -240,9 +240,11 @@ class _Build:
         save_feed(self.store, record, [article_id for article_id, _ in feed.items])
 
     def _digest(self, feed: _Feed) -> str:
-        """Everything a feed is rendered from: settings, its subject, its items' fingerprints."""
+        """What a feed shows: its subject and its items' fingerprints. (Settings are not part of
+        it: a settings change renders every feed anyway, and rewrites and announces only the
+        files whose bytes change.)"""
         channel = feed.channel
-        parts = [self.settings_digest, channel.name, channel.title, channel.description, channel.page_url]
+        parts = [channel.name, channel.title, channel.description, channel.page_url]
         parts += [f"{article_id}:{fingerprint}" for article_id, fingerprint in feed.items]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
