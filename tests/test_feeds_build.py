@@ -25,8 +25,8 @@ from publisher.cycle import run_once
 from publisher.demo import load_demo
 from publisher.errors import PublisherError
 from publisher.feeds import build as build_module
-from publisher.feeds import entries as entries_module
 from publisher.feeds import build_feeds
+from publisher.feeds import entries as entries_module
 from publisher.feeds import files as files_module
 
 PAGES = {"index.html", "index.opml"}
