@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -45,7 +46,6 @@ from publisher.store.feeds import (
     feeds_showing,
     forget_pings,
     get_state,
-    load_articles,
     pending_pings,
     published_feeds,
     queue_pings,
@@ -61,6 +61,7 @@ from publisher.store.feeds import (
 log = logging.getLogger(__name__)
 
 FEEDS_PER_BATCH = 50  # feeds whose articles are loaded and rendered together
+BATCHES_AHEAD = 2
 Progress = Callable[[int, int], None]  # (feeds done, feeds to render)
 
 
@@ -113,6 +114,10 @@ class _Feed:
     channel: Channel
     tag_id: int | None
     items: list[tuple[int, str]]  # (article id, fingerprint), newest first
+
+
+def _article_ids(batch: list[tuple[_Feed, str]]) -> Iterator[int]:
+    return (article_id for feed, _ in batch for article_id, _ in feed.items)
 
 
 class _Build:
@@ -203,17 +208,14 @@ class _Build:
         batches = list(chunks(to_render, FEEDS_PER_BATCH))
         cache = EntryCache([article_id for article_id, _ in feed.items] for feed, _ in to_render)
         renderer = FeedRenderer(self.settings, self.now)
-        with EntryRenderer(renderer, len(cache.remaining)) as entry_renderer:
-
-            def start(batch: list[tuple[_Feed, str]]):
-                missing = cache.missing(article_id for feed, _ in batch for article_id, _ in feed.items)
-                return entry_renderer.submit(load_articles(self.store, missing))
-
-            pending = start(batches[0]) if batches else None
+        with EntryRenderer(renderer, self.store, len(cache.remaining)) as entry_renderer:
+            # Rendering runs up to BATCHES_AHEAD batches ahead of writing, so workers never wait.
+            pending = deque()
             for number, batch in enumerate(batches):
-                cache.add(pending.result())
-                if number + 1 < len(batches):  # render the next batch while this one is written
-                    pending = start(batches[number + 1])
+                while len(pending) <= BATCHES_AHEAD and number + len(pending) < len(batches):
+                    upcoming = batches[number + len(pending)]
+                    pending.append(entry_renderer.submit(cache.missing(_article_ids(upcoming))))
+                cache.add(pending.popleft().result())
                 for feed, digest in batch:
                     shown = cache.take([article_id for article_id, _ in feed.items])
                     self._write_feed(feed, digest, renderer.feed(feed.channel, shown), max(e.updated for e in shown))

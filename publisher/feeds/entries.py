@@ -3,9 +3,11 @@ kept only until the last feed that shows them is written.
 
 Rendering entries (sanitising HTML, feedgen elements, serialisation) is most of a full
 build's time. A build that has many to render starts one worker process per core (forked, so
-they start at once with everything imported; they never touch the store) and hands them
-batches of articles, while this process loads the next batch and writes feeds. Results come
-back in order, so the output is the same as rendering in-process.
+they start at once with everything imported) and hands them batches of article ids, while
+this process writes the feeds of the previous batch. Each worker reads the articles through
+its own connection (the build's transaction only holds the write lock, and WAL readers see
+the same articles) and sends back the rendered bytes; entries are keyed by article id, so the
+output is the same as rendering in-process.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
+from pathlib import Path
 
 from publisher.feeds.render import FeedRenderer, RenderedEntry
 from publisher.feeds.settings import FeedSettings
-from publisher.models import Article
-from publisher.store import chunks
+from publisher.store import Store, chunks
+from publisher.store.feeds import load_articles
 
 PARALLEL_FROM = 2000  # entries in a build; below this, starting workers costs more than it saves
 ARTICLES_PER_TASK = 100
@@ -57,8 +60,9 @@ class EntryCache:
 class EntryRenderer:
     """Renders articles into entries; in worker processes when there are ``expected`` enough."""
 
-    def __init__(self, renderer: FeedRenderer, expected: int) -> None:
+    def __init__(self, renderer: FeedRenderer, store: Store, expected: int) -> None:
         self.renderer = renderer
+        self.store = store
         self.workers = _cores() if expected >= PARALLEL_FROM else 1
         self._pool: ProcessPoolExecutor | None = None
 
@@ -69,14 +73,14 @@ class EntryRenderer:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
 
-    def submit(self, articles: list[Article]) -> _Batch:
-        """Start rendering; ``.result()`` gives the entries in the order of ``articles``."""
+    def submit(self, article_ids: Iterable[int]) -> _Batch:
+        """Start rendering these articles; ``.result()`` gives their entries."""
         if self.workers < 2:
             done: Future[list[RenderedEntry]] = Future()
-            done.set_result([self.renderer.entry(article) for article in articles])
+            done.set_result([self.renderer.entry(article) for article in load_articles(self.store, article_ids)])
             return _Batch([done])
         pool = self._start()
-        return _Batch([pool.submit(_render, task) for task in chunks(articles, ARTICLES_PER_TASK)])
+        return _Batch([pool.submit(_render, task) for task in chunks(sorted(article_ids), ARTICLES_PER_TASK)])
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -84,7 +88,7 @@ class EntryRenderer:
                 self.workers,
                 mp_context=multiprocessing.get_context("fork"),
                 initializer=_start_worker,
-                initargs=(self.renderer.settings, self.renderer.now),
+                initargs=(self.renderer.settings, self.renderer.now, self.store.path),
             )
         return self._pool
 
@@ -104,14 +108,16 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-_worker_renderer: FeedRenderer | None = None
+_worker: tuple[FeedRenderer, Store] | None = None
 
 
-def _start_worker(settings: FeedSettings, now: datetime) -> None:
-    global _worker_renderer
-    _worker_renderer = FeedRenderer(settings, now)
+def _start_worker(settings: FeedSettings, now: datetime, store_path: Path) -> None:
+    global _worker
+    # A connection of its own, opened after the fork (never the parent's).
+    _worker = (FeedRenderer(settings, now), Store(store_path))
 
 
-def _render(articles: list[Article]) -> list[RenderedEntry]:
-    assert _worker_renderer is not None
-    return [_worker_renderer.entry(article) for article in articles]
+def _render(article_ids: list[int]) -> list[RenderedEntry]:
+    assert _worker is not None
+    renderer, store = _worker
+    return [renderer.entry(article) for article in load_articles(store, article_ids)]

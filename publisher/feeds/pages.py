@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 from email.utils import format_datetime
+from typing import NamedTuple
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
@@ -20,7 +21,6 @@ from publisher.clock import from_db
 from publisher.feeds.content import as_uri, plain_text
 from publisher.feeds.settings import FORMATS, SITE_FEED, FeedSettings
 from publisher.models import Tag
-from publisher.slugs import slugify
 
 OPML_FILE = "index.opml"
 HTML_FILE = "index.html"
@@ -32,6 +32,27 @@ _environment = Environment(
     undefined=StrictUndefined,
     keep_trailing_newline=True,
 )
+
+
+class _Link(NamedTuple):
+    href: str
+    media_type: str
+    label: str
+
+
+class _Row(NamedTuple):
+    text: str
+    page_url: str
+    count: int
+    updated: str
+    links: list[_Link]
+
+
+class _Outline(NamedTuple):
+    text: str
+    version: str | None
+    xml_url: str
+    html_url: str
 
 
 @dataclass(frozen=True)
@@ -47,9 +68,7 @@ class ListedFeed:
 def render_pages(settings: FeedSettings, feeds: list[ListedFeed]) -> dict[str, bytes]:
     """index.opml and index.html for the published feeds."""
     site = next((feed for feed in feeds if feed.name == SITE_FEED), None)
-    tags = sorted(
-        (feed for feed in feeds if feed.tag is not None), key=lambda feed: (slugify(feed.tag.name), feed.name)
-    )
+    tags = sorted((feed for feed in feeds if feed.tag is not None), key=lambda feed: feed.tag.slug)
     return {
         OPML_FILE: _opml(settings, site, tags).encode(),
         HTML_FILE: _html(settings, site, tags).encode(),
@@ -60,12 +79,12 @@ def _opml(settings: FeedSettings, site: ListedFeed | None, tags: list[ListedFeed
     fmt = settings.formats[0]
     listed = [feed for feed in (site, *tags) if feed is not None]
     outlines = [
-        {
-            "text": "Tous les articles" if feed.tag is None else plain_text(feed.tag.name),
-            "version": _OPML_VERSIONS[fmt],
-            "xml_url": settings.url(settings.file_name(feed.name, fmt)),
-            "html_url": _page_url(settings, feed),
-        }
+        _Outline(
+            "Tous les articles" if feed.tag is None else plain_text(feed.tag.name),
+            _OPML_VERSIONS[fmt],
+            settings.url(settings.file_name(feed.name, fmt)),
+            _page_url(settings, feed),
+        )
         for feed in listed
     ]
     newest = max((from_db(feed.updated_at) for feed in listed), default=None)
@@ -80,21 +99,17 @@ def _opml(settings: FeedSettings, site: ListedFeed | None, tags: list[ListedFeed
 def _html(settings: FeedSettings, site: ListedFeed | None, tags: list[ListedFeed]) -> str:
     locale = _locale(settings.language)
 
-    def row(feed: ListedFeed) -> dict:
-        return {
-            "text": plain_text(feed.tag.name) if feed.tag else plain_text(settings.site_title),
-            "page_url": _page_url(settings, feed),
-            "count": feed.items,
-            "updated": _long_date(from_db(feed.updated_at).astimezone(settings.tz).date(), locale),
-            "links": [
-                {
-                    "href": settings.file_name(feed.name, fmt),
-                    "media_type": FORMATS[fmt].media_type,
-                    "label": FORMATS[fmt].label,
-                }
+    def row(feed: ListedFeed) -> _Row:
+        return _Row(
+            plain_text(feed.tag.name) if feed.tag else plain_text(settings.site_title),
+            _page_url(settings, feed),
+            feed.items,
+            _long_date(from_db(feed.updated_at).astimezone(settings.tz).date(), locale),
+            [
+                _Link(settings.file_name(feed.name, fmt), FORMATS[fmt].media_type, FORMATS[fmt].label)
                 for fmt in settings.formats
             ],
-        }
+        )
 
     return _environment.get_template("index.html.j2").render(
         site_title=plain_text(settings.site_title),
@@ -106,8 +121,7 @@ def _html(settings: FeedSettings, site: ListedFeed | None, tags: list[ListedFeed
 
 
 def _page_url(settings: FeedSettings, feed: ListedFeed) -> str:
-    channel = settings.tag_channel(feed.tag) if feed.tag else settings.site_channel()
-    return as_uri(channel.page_url)
+    return as_uri(settings.tag_page_url.replace("{slug}", feed.tag.slug) if feed.tag else settings.site_url + "/")
 
 
 def _locale(language: str) -> Locale:
