@@ -372,3 +372,14 @@ def test_rendering_in_worker_processes_gives_the_same_files(app, output, config_
     assert {n: s.data for n, s in snapshot(output).items()} == {
         n: s.data for n, s in snapshot(parallel / "feeds").items()
     }
+
+
+def test_the_index_pages_are_rewritten_when_the_list_changes_and_restored_when_deleted(app, output):
+    store_articles(app.store, make_article(1, tags=("emploi",)))
+    build_feeds(app)
+    (output / "index.html").unlink()
+    assert set(build_feeds(app).written) == {"index.html"}
+    assert build_feeds(app).written == []  # nothing changed: the pages are not even rendered
+    store_articles(app.store, make_article(2, tags=("bassin",)))
+    assert {"index.html", "index.opml"} <= set(build_feeds(app).written)
+    assert "tags/bassin.rss.xml" in (output / "index.html").read_text()

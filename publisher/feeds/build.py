@@ -30,7 +30,7 @@ from publisher.app import App
 from publisher.clock import to_db
 from publisher.feeds.entries import EntryCache, EntryRenderer
 from publisher.feeds.files import OutputFolder
-from publisher.feeds.pages import ListedFeed, render_pages
+from publisher.feeds.pages import PAGE_FILES, ListedFeed, render_pages
 from publisher.feeds.render import FeedRenderer
 from publisher.feeds.settings import FORMATS, SITE_FEED, TAG_FEEDS_DIR, Channel, FeedSettings
 from publisher.feeds.websub import PingReport, notify_hub
@@ -270,6 +270,7 @@ class _Build:
                 self.report.removed.append(file)
 
     def _write_pages(self) -> None:
+        """index.opml and index.html, rendered only when the list of feeds has changed."""
         records = published_feeds(self.store).values()
         tags = tags_by_id(self.store, {record.tag_id for record in records if record.tag_id is not None})
         listed = [
@@ -277,6 +278,10 @@ class _Build:
             for record in records
             if record.tag_id is None or record.tag_id in tags
         ]
+        digest = hashlib.sha256(repr((self.settings_digest, listed)).encode()).hexdigest()
+        if get_state(self.store, "pages") == digest and all(self.output.exists(file) for file in PAGE_FILES):
+            return
         for file, data in render_pages(self.settings, listed).items():
             if self.output.write_if_changed(file, data):
                 self.report.written.append(file)
+        set_state(self.store, "pages", digest)

@@ -24,6 +24,7 @@ from publisher.models import Tag
 
 OPML_FILE = "index.opml"
 HTML_FILE = "index.html"
+PAGE_FILES = (OPML_FILE, HTML_FILE)
 _OPML_VERSIONS = {"rss": "RSS", "atom": None, "json": None}
 
 _environment = Environment(
