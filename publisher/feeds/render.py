@@ -67,10 +67,6 @@ class RenderedEntry:
     updated: datetime
     parts: dict[str, bytes]  # format → the serialised item/entry/JSON object
 
-    @property
-    def size(self) -> int:
-        return sum(len(part) for part in self.parts.values())
-
 
 class FeedRenderer:
     """Renders entries and feeds for one build; ``now`` only decides what counts as future."""
