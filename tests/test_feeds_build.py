@@ -94,10 +94,17 @@ def test_one_new_article_rewrites_only_its_three_tag_feeds_and_the_site_feeds(ap
 
     store_articles(app.store, make_article(100, tags=("thème 1", "bassin 2", "apprentissage")))
     report = build_feeds(app)
+    store_articles(app.store, make_article(101, tags=("thème 1", "bassin 2", "apprentissage")))
+    after_first = snapshot(output)
+    second = build_feeds(app)
+    assert touched(after_first, snapshot(output)) == (
+        feed_files("all") | feed_files("tags/theme-1") | feed_files("tags/bassin-2") | feed_files("tags/apprentissage")
+    ) | {"index.html"}  # the page shows each feed's newest date; the OPML lists the same feeds
+    assert second.rendered == 4
 
     changed = feed_files("all") | feed_files("tags/theme-1") | feed_files("tags/bassin-2")
-    changed |= feed_files("tags/apprentissage") | PAGES
-    assert touched(before, snapshot(output)) == changed
+    changed |= feed_files("tags/apprentissage") | {"index.html", "index.opml"}  # a new tag: a new outline
+    assert touched(before, after_first) == changed
     assert not report.full and report.rendered == 4
     assert "Article n° 100 : « l'emploi » à Orléans" in rss_titles(output / "tags/apprentissage.rss.xml")
 
@@ -383,3 +390,13 @@ def test_the_index_pages_are_rewritten_when_the_list_changes_and_restored_when_d
     store_articles(app.store, make_article(2, tags=("bassin",)))
     assert {"index.html", "index.opml"} <= set(build_feeds(app).written)
     assert "tags/bassin.rss.xml" in (output / "index.html").read_text()
+
+
+def test_a_store_locked_by_another_writer_is_a_one_line_error(app, config_file, clock):
+    store_articles(app.store, make_article(1, tags=("emploi",)))
+    other = app_for(config_file, clock)
+    other.store.conn.execute("PRAGMA busy_timeout = 50")
+    busy = pytest.raises(PublisherError, match="the store is busy with another write")
+    with app.store.transaction(), busy:  # another command holds the write lock
+        build_feeds(other)
+    other.close()

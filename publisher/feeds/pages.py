@@ -2,7 +2,8 @@
 index.html (a French page with a subscribe link for the site and every tag).
 
 Both are rendered from what the build published, with Jinja2 autoescaping every value, and
-contain no build time: they change only when a feed appears, disappears or gets a new article.
+contain no build time. The OPML changes only when a feed appears or disappears; the page also
+shows each feed's newest article date.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date
-from email.utils import format_datetime
 from typing import NamedTuple
 
 from babel import Locale, UnknownLocaleError
@@ -88,12 +88,8 @@ def _opml(settings: FeedSettings, site: ListedFeed | None, tags: list[ListedFeed
         )
         for feed in listed
     ]
-    newest = max((from_db(feed.updated_at) for feed in listed), default=None)
     return _environment.get_template("index.opml.j2").render(
-        site_title=plain_text(settings.site_title),
-        language=settings.language,
-        date_modified=format_datetime(newest.astimezone(settings.tz)) if newest else "",
-        feeds=outlines,
+        site_title=plain_text(settings.site_title), language=settings.language, feeds=outlines
     )
 
 
