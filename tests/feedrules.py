@@ -132,14 +132,7 @@ def check_rss(data: bytes, self_url: str, now: datetime, hub: str | None = None)
     for name in ("title", "description"):
         element = channel.find(name)
         problems += check_plain_text(element.text or "", f"channel/{name}", text_line_has_refs(element))
-    self_links = [link for link in channel.findall(f"{ATOM}link") if link.get("rel") == "self"]
-    if len(self_links) != 1:
-        problems.append("channel: MissingAtomSelfLink")
-    elif self_links[0].get("href") != self_url or self_links[0].get("type") != "application/rss+xml":
-        problems.append(f"channel: SelfDoesntMatchLocation {self_links[0].get('href')}")
-    hub_links = [link.get("href") for link in channel.findall(f"{ATOM}link") if link.get("rel") == "hub"]
-    if hub_links != ([hub] if hub else []):
-        problems.append(f"channel: hub links {hub_links}, expected {hub}")
+    problems += _check_self_and_hub(channel, "channel", "MissingAtomSelfLink", self_url, "application/rss+xml", hub)
     language = channel.findtext("language")
     if language is None or not LANGUAGE.fullmatch(language):
         problems.append(f"channel: InvalidLanguage {language!r}")
@@ -201,14 +194,7 @@ def check_atom(data: bytes, self_url: str, now: datetime, hub: str | None = None
     problems += _check_text_construct(root.find(f"{ATOM}title"), "feed/title")
     problems += _check_rfc3339(root.findtext(f"{ATOM}updated"), "feed/updated", now)
     problems += _check_links(root, "feed")
-    self_links = [link for link in root.findall(f"{ATOM}link") if link.get("rel") == "self"]
-    if len(self_links) != 1:
-        problems.append("feed: MissingSelf")
-    elif self_links[0].get("href") != self_url or self_links[0].get("type") != "application/atom+xml":
-        problems.append(f"feed: SelfDoesntMatchLocation {self_links[0].get('href')}")
-    hub_links = [link.get("href") for link in root.findall(f"{ATOM}link") if link.get("rel") == "hub"]
-    if hub_links != ([hub] if hub else []):
-        problems.append(f"feed: hub links {hub_links}, expected {hub}")
+    problems += _check_self_and_hub(root, "feed", "MissingSelf", self_url, "application/atom+xml", hub)
     feed_author = root.find(f"{ATOM}author/{ATOM}name") is not None
     ids = []
     entries = root.findall(f"{ATOM}entry")
@@ -323,6 +309,20 @@ def _check_text_construct(element, where: str) -> list[str]:
     if not (element.text or "").strip():
         return [f"{where}: NotBlank"]
     return check_plain_text(element.text or "", where)
+
+
+def _check_self_and_hub(parent, where: str, missing: str, self_url: str, media_type: str, hub: str | None) -> list[str]:
+    """One self link, to where the file is served, with its type; the hub link when there is one."""
+    problems = []
+    self_links = [link for link in parent.findall(f"{ATOM}link") if link.get("rel") == "self"]
+    if len(self_links) != 1:
+        problems.append(f"{where}: {missing}")
+    elif self_links[0].get("href") != self_url or self_links[0].get("type") != media_type:
+        problems.append(f"{where}: SelfDoesntMatchLocation {self_links[0].get('href')}")
+    hub_links = [link.get("href") for link in parent.findall(f"{ATOM}link") if link.get("rel") == "hub"]
+    if hub_links != ([hub] if hub else []):
+        problems.append(f"{where}: hub links {hub_links}, expected {hub}")
+    return problems
 
 
 def _check_links(parent, where: str) -> list[str]:
