@@ -5,10 +5,13 @@ Measures, each as a whole process (`publisher feeds build` in a subprocess, star
 - a full build of the 1,001 feeds (site + tags) in RSS, Atom and JSON into an empty folder;
 - an incremental build after one new article with 3 tags (4 feeds to rewrite).
 
-Prints the median of the runs and the peak RSS of each kind of build (from wait4).
+Prints the median of the runs, the CPU time (the build and its worker processes) and the
+largest resident set of any of its processes (from wait4), with the load average before each
+run: on a shared machine the wall time depends on what else runs. ``--in-process`` renders
+without worker processes, for comparison.
 Targets on a 2-core machine: full < 15 s, incremental < 1.5 s, peak RSS < 300 MB.
 
-    .venv/bin/python bench/feeds.py [--articles 100000] [--tags 1000] [--runs 3]
+    .venv/bin/python bench/feeds.py [--articles 100000] [--tags 1000] [--runs 3] [--in-process]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -94,9 +98,32 @@ def add_article(db: Path, n: int, tag_count: int) -> None:
         upsert_articles(store, [article(n, tags)])
 
 
-def timed_build(folder: Path, *options: str) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MiB, output) of one `publisher feeds build` process."""
-    command = [sys.executable, "-m", "publisher", "--config", str(folder / "config.toml"), "feeds", "build", *options]
+IN_PROCESS = (
+    "import sys, publisher.feeds.entries as entries; entries.PARALLEL_FROM = sys.maxsize; "
+    "from publisher.cli import main; main(prog_name='publisher')"
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    cpu: float
+    peak_mib: float
+    load: float
+    output: str
+
+    def line(self) -> str:
+        return (
+            f"{self.seconds:.2f} s (CPU {self.cpu:.1f} s, load before {self.load:.1f}), "
+            f"peak RSS {self.peak_mib:.0f} MiB — {self.output}"
+        )
+
+
+def timed_build(folder: Path, in_process: bool, *options: str) -> Run:
+    """One `publisher feeds build` process: wall and CPU time (with its workers), peak RSS."""
+    program = ["-c", IN_PROCESS] if in_process else ["-m", "publisher"]
+    command = [sys.executable, *program, "--config", str(folder / "config.toml"), "feeds", "build", *options]
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "CI": "1"})
     _, status, usage = os.wait4(process.pid, 0)
@@ -104,7 +131,7 @@ def timed_build(folder: Path, *options: str) -> tuple[float, float, str]:
     output = process.stdout.read().decode() + process.stderr.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"build failed:\n{output}")
-    return elapsed, usage.ru_maxrss / 1024, output.strip()
+    return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, load, output.strip())
 
 
 def main() -> None:
@@ -112,6 +139,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--tags", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--in-process", action="store_true", help="render without worker processes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -123,29 +151,30 @@ def main() -> None:
         full = []
         for run in range(args.runs):
             shutil.rmtree(folder / "feeds", ignore_errors=True)
-            full.append(timed_build(folder, "--full"))
-            print(f"full build {run + 1}: {full[-1][0]:.2f} s, peak RSS {full[-1][1]:.0f} MiB — {full[-1][2]}")
+            full.append(timed_build(folder, args.in_process, "--full"))
+            print(f"full build {run + 1}: {full[-1].line()}")
         files = sum(1 for path in (folder / "feeds").rglob("*") if path.is_file() and not path.name.startswith("."))
 
         incremental = []
         for run in range(args.runs):
             add_article(db, args.articles + run, args.tags)
-            incremental.append(timed_build(folder))
-            result = incremental[-1]
-            print(f"incremental build {run + 1}: {result[0]:.2f} s, peak RSS {result[1]:.0f} MiB — {result[2]}")
-            written = int(re.search(r"(\d+) files written", result[2]).group(1))
+            incremental.append(timed_build(folder, args.in_process))
+            print(f"incremental build {run + 1}: {incremental[-1].line()}")
+            written = int(re.search(r"(\d+) files written", incremental[-1].output).group(1))
             if written > 13:  # 4 feeds × 3 formats + index.html
                 sys.exit(f"incremental build rewrote {written} files, expected at most 13")
 
         print(f"files: {files} ({args.tags + 1} feeds × 3 formats + index.html + index.opml)")
-        print(
-            f"full build: median {statistics.median(r[0] for r in full):.2f} s, "
-            f"peak RSS {max(r[1] for r in full):.0f} MiB (target < 15 s, < 300 MB)"
-        )
-        print(
-            f"incremental build (1 new article, 3 tags): median {statistics.median(r[0] for r in incremental):.2f} s, "
-            f"peak RSS {max(r[1] for r in incremental):.0f} MiB (target < 1.5 s)"
-        )
+        report("full build", full, "target < 15 s, < 300 MB")
+        report("incremental build (1 new article, 3 tags)", incremental, "target < 1.5 s")
+
+
+def report(label: str, runs: list[Run], target: str) -> None:
+    print(
+        f"{label}: median {statistics.median(run.seconds for run in runs):.2f} s, "
+        f"median CPU {statistics.median(run.cpu for run in runs):.1f} s, "
+        f"peak RSS {max(run.peak_mib for run in runs):.0f} MiB ({target})"
+    )
 
 
 if __name__ == "__main__":
