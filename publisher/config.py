@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -28,9 +28,11 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from publisher.errors import ConfigError
+from publisher.slugs import slugify
 
 DEFAULT_CONFIG = "config.toml"
 CONFIG_ENV = "PUBLISHER_CONFIG"
@@ -149,40 +151,113 @@ class DeliveryConfig(Section):
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
 
 
+SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced", "complained"]
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+NonEmptyList = Annotated[list[NonEmptyStr], Field(min_length=1)]
+
+
+class SubscribersConfig(Section):
+    """[subscribers]: double opt-in and address checks."""
+
+    # A confirmation link is valid this many days; pending subscribers who have not
+    # confirmed within it are purged (`publisher subscribers purge-pending`).
+    pending_days: Annotated[int, Field(gt=0, le=365)] = 7
+    # Accept addresses at the reserved .test domain (RFC 2606), as the demo data uses.
+    allow_test_domains: bool = False
+
+
 class SegmentFilter(Section):
     """A declarative subscriber filter; all the conditions given must hold.
 
     ``all``/``any``/``not`` combine nested filters. Compiled to parameterised SQL by
-    publisher.segments; nothing from config ever becomes raw SQL.
+    publisher.store.segments; nothing from config ever becomes raw SQL. Tags are given by
+    name or slug, attributes by CSV column name; dates without an offset are in the site
+    time zone.
     """
 
-    interests_any: list[str] | None = None
-    interests_all: list[str] | None = None
-    attributes: dict[str, str | list[str]] | None = None
-    locale: str | list[str] | None = None
-    status: Literal["pending", "active", "unsubscribed", "bounced", "complained"] | None = None
-    subscribed_before: datetime | None = None
-    subscribed_after: datetime | None = None
-    all: list[SegmentFilter] | None = None
-    any: list[SegmentFilter] | None = None
+    model_config = ConfigDict(populate_by_name=True)
+
+    interests_any: NonEmptyList | None = None
+    interests_all: NonEmptyList | None = None
+    attributes: Annotated[dict[NonEmptyStr, NonEmptyStr | NonEmptyList], Field(min_length=1)] | None = None
+    locale: NonEmptyStr | NonEmptyList | None = None
+    status: SubscriberStatus | Annotated[list[SubscriberStatus], Field(min_length=1)] | None = None
+    subscribed_before: datetime | date | None = None
+    subscribed_after: datetime | date | None = None
+    all: Annotated[list[SegmentFilter], Field(min_length=1)] | None = None
+    any: Annotated[list[SegmentFilter], Field(min_length=1)] | None = None
     not_: SegmentFilter | None = Field(default=None, alias="not")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SegmentFilter:
+        if type(self) is SegmentFilter and not self.conditions():
+            raise ValueError("empty filter (give at least one condition)")
+        return self
+
+    def conditions(self) -> dict[str, Any]:
+        """The conditions that are set, by config key (``not`` under its TOML name)."""
+        return {
+            ("not" if name == "not_" else name): value
+            for name in FILTER_KEYS
+            if (value := getattr(self, name)) is not None
+        }
+
+
+FILTER_KEYS = (
+    "interests_any",
+    "interests_all",
+    "attributes",
+    "locale",
+    "status",
+    "subscribed_before",
+    "subscribed_after",
+    "all",
+    "any",
+    "not_",
+)
 
 
 class SegmentConfig(SegmentFilter):
+    """[segments.NAME]: a filter and a description. No condition at all means every subscriber."""
+
     description: str = ""
+
+
+def _template_name(value: str) -> str:
+    parts = value.replace("\\", "/").split("/")
+    if not value or value.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"expected a template file name inside the templates folder, got {value!r}")
+    return value
+
+
+TemplateName = Annotated[str, AfterValidator(_template_name)]
+
+
+class DigestsConfig(Section):
+    """Settings shared by every newsletter's templates."""
+
+    # Folder of the templates: <templates_dir>/<slug>/ for one newsletter, <templates_dir>/_shared/ for all.
+    templates_dir: ConfigPath = "newsletters"  # type: ignore[assignment]  # a str, validated into a Path
+    # Logo shown in the header instead of the site title (absolute URL of a PNG/JPEG, about 360 px wide).
+    logo_url: AbsoluteUrl | None = None
 
 
 class NewsletterConfig(Section):
     title: str
+    # Jinja templates (plain text): variables in README "Newsletters and templates".
     subject: str
-    template: str = "digest.mjml.j2"
     preheader: str = ""
+    template: TemplateName = "digest.mjml.j2"
+    # The text/plain part; default: the template name with .mjml.j2 replaced by .txt.j2.
+    text_template: TemplateName | None = None
     segment: str
     schedule: str
     selection: Literal["all", "tags", "interests"] = "all"
     tags: list[str] = []
     max_items: Annotated[int, Field(gt=0, le=100)] = 10
     group_by: Literal["date", "tag"] = "date"
+    # UTM parameters on article links: utm_source=newsletter, utm_medium=email, utm_campaign=<utm_campaign or slug>.
+    utm: bool = True
     utm_campaign: str | None = None
     from_email: Email | None = None
     from_name: str | None = None
@@ -195,16 +270,48 @@ class NewsletterConfig(Section):
             raise ValueError(f"expected a 5-field cron expression (minute hour day month weekday), got {value!r}")
         return value
 
+    @field_validator("tags")
+    @classmethod
+    def _tag_slugs(cls, value: list[str]) -> list[str]:
+        """Tag names or slugs, kept as slugs ("bassin d'emploi" → "bassin-d-emploi")."""
+        slugs = [slugify(name) for name in value]
+        if not all(slugs):
+            raise ValueError("tag names must contain letters or digits")
+        return list(dict.fromkeys(slugs))
+
+    @model_validator(mode="after")
+    def _tags_for_tag_selection(self) -> NewsletterConfig:
+        if self.selection == "tags" and not self.tags:
+            raise ValueError('selection = "tags" needs a non-empty tags list')
+        return self
+
+    @property
+    def text_template_name(self) -> str:
+        if self.text_template:
+            return self.text_template
+        return self.template.removesuffix(".j2").removesuffix(".mjml") + ".txt.j2"
+
 
 class Config(Section):
     site: SiteConfig
     store: StoreConfig = Field(default_factory=StoreConfig)
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     delivery: DeliveryConfig
+    subscribers: SubscribersConfig = Field(default_factory=SubscribersConfig)
     segments: dict[str, SegmentConfig] = {}
+    digests: DigestsConfig = Field(default_factory=DigestsConfig)
     newsletters: dict[str, NewsletterConfig] = {}
     # Where this config was read from; not a key of the file.
     source: Path = Field(default=Path(DEFAULT_CONFIG), exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_with_context(cls, data: Any) -> Any:
+        """Validate absent optional sections from ``{}`` so their paths resolve against config.toml
+        (a default_factory would build them without the validation context)."""
+        if isinstance(data, dict):
+            data = {name: {} for name in ("store", "feeds", "digests")} | data
+        return data
 
     @property
     def base_dir(self) -> Path:
@@ -289,7 +396,10 @@ def _config_error(path: Path, text: str, error: ValidationError) -> ConfigError:
 
 def _is_data_key(part: str | int) -> bool:
     # pydantic adds the union member names ("str", "list[str]") to error locations.
-    return isinstance(part, int) or not re.search(r"[\[\]]|^(str|int|float|bool|none|function-after)", part)
+    # Whole names only: "interests_any" is a key, "int" and "constrained-str" are not.
+    return isinstance(part, int) or not re.search(
+        r"[\[\]]|^(str|int|float|bool|none|date|datetime|constrained-[a-z]+|function-[a-z-]+)$", part
+    )
 
 
 _TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
@@ -316,3 +426,12 @@ def _where(path: Path, text: str, key: tuple[str, ...]) -> str:
         if depth and depth >= best_depth:
             best_line, best_depth = number, depth
     return f"{path}:{best_line}" if best_line else str(path)
+
+
+def key_location(config: Config, key: tuple[str, ...]) -> str:
+    """``config.toml:LINE`` of a key of this config (``config.toml`` when the line is not found)."""
+    try:
+        text = config.source.read_text(encoding="utf-8")
+    except OSError:
+        return str(config.source)
+    return _where(config.source, text, key)
