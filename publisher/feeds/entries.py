@@ -12,18 +12,20 @@ output is the same as rendering in-process.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from publisher.feeds.render import FeedRenderer, RenderedEntry
 from publisher.feeds.settings import FeedSettings
 from publisher.store import Store, chunks
 from publisher.store.feeds import load_articles
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 PARALLEL_FROM = 2000  # entries in a build; below this, starting workers costs more than it saves
 ARTICLES_PER_TASK = 100
@@ -76,14 +78,16 @@ class EntryRenderer:
     def submit(self, article_ids: Iterable[int]) -> _Batch:
         """Start rendering these articles; ``.result()`` gives their entries."""
         if self.workers < 2:
-            done: Future[list[RenderedEntry]] = Future()
-            done.set_result([self.renderer.entry(article) for article in load_articles(self.store, article_ids)])
-            return _Batch([done])
+            return _Batch([_Done([self.renderer.entry(article) for article in load_articles(self.store, article_ids)])])
         pool = self._start()
         return _Batch([pool.submit(_render, task) for task in chunks(sorted(article_ids), ARTICLES_PER_TASK)])
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            # Imported here: only large builds pay for starting processes.
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("fork"),
@@ -93,8 +97,22 @@ class EntryRenderer:
         return self._pool
 
 
+class _Result(Protocol):
+    def result(self) -> list[RenderedEntry]: ...
+
+
+class _Done:
+    """The result of rendering done in this process, shaped like a worker's future."""
+
+    def __init__(self, entries: list[RenderedEntry]) -> None:
+        self.entries = entries
+
+    def result(self) -> list[RenderedEntry]:
+        return self.entries
+
+
 class _Batch:
-    def __init__(self, futures: list[Future[list[RenderedEntry]]]) -> None:
+    def __init__(self, futures: list[_Result]) -> None:
         self.futures = futures
 
     def result(self) -> list[RenderedEntry]:
