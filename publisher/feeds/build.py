@@ -50,10 +50,11 @@ from publisher.store.feeds import (
     pending_pings,
     published_feeds,
     queue_pings,
-    save_feed,
+    save_feeds,
     set_state,
     site_items,
     tag_items,
+    tag_items_all,
     tags_by_id,
     tags_of_articles,
     visible_among,
@@ -135,6 +136,7 @@ class _Build:
         self.published = published_feeds(store)
         self.report = BuildReport()
         self.topics: list[str] = []
+        self.saved: list[tuple[FeedRecord, list[int]]] = []  # feeds written, recorded after the last
 
     def run(self, full: bool) -> BuildReport:
         full = (
@@ -147,6 +149,7 @@ class _Build:
         log_end = change_log_end(self.store)
         feeds = self._every_feed() if full else self._touched_feeds(log_end)
         self._publish(feeds, full)
+        save_feeds(self.store, self.saved)
         if full:
             self._remove_stray_files()
         self._write_pages()
@@ -162,9 +165,10 @@ class _Build:
     # --- which feeds ---------------------------------------------------------------------------
 
     def _every_feed(self) -> list[_Feed]:
+        items = tag_items_all(self.store, self.now_text, self.settings.items)
         feeds = [self._site_feed()]
         for tag_id, tag in sorted(tags_by_id(self.store).items()):
-            feeds.append(self._tag_feed(tag_id, self.settings.tag_channel(tag)))
+            feeds.append(_Feed(self.settings.tag_channel(tag), tag_id, items.get(tag_id, [])))
         return feeds
 
     def _touched_feeds(self, log_end: int) -> list[_Feed]:
@@ -240,7 +244,7 @@ class _Build:
         self.report.rendered += 1
         label = feed.channel.tag.name if feed.channel.tag else self.settings.site_title
         record = FeedRecord(name, feed.tag_id, label, digest, len(feed.items), to_db(updated))
-        save_feed(self.store, record, [article_id for article_id, _ in feed.items])
+        self.saved.append((record, [article_id for article_id, _ in feed.items]))
 
     def _digest(self, feed: _Feed) -> str:
         """What a feed shows: its subject and its items' fingerprints. (Settings are not part of

@@ -25,6 +25,12 @@ _TAG_ITEMS = (
     "WHERE at.tag_id = ? AND a.status = 'published' AND a.published_at <= ? "
     "ORDER BY a.published_at DESC, a.id DESC LIMIT ?"
 )
+# Every visible article with its tags, newest first: articles_status_published gives the
+# order, the primary key of article_tags the tags.
+_ITEMS_NEWEST_FIRST = (
+    "SELECT a.id, a.fingerprint, at.tag_id FROM articles a JOIN article_tags at ON at.article_id = a.id "
+    "WHERE a.status = 'published' AND a.published_at <= ? ORDER BY a.published_at DESC, a.id DESC"
+)
 # The newest visible articles of the site, served by articles_status_published.
 _SITE_ITEMS = (
     "SELECT id, fingerprint FROM articles WHERE status = 'published' AND published_at <= ? "
@@ -88,18 +94,19 @@ def published_feeds(store: Store) -> dict[str, FeedRecord]:
     return {row[0]: FeedRecord(*row) for row in rows}
 
 
-def save_feed(store: Store, record: FeedRecord, article_ids: list[int]) -> None:
-    """Record a published feed and the articles it shows."""
+def save_feeds(store: Store, feeds: list[tuple[FeedRecord, list[int]]]) -> None:
+    """Record published feeds and the articles each shows."""
     with store.transaction() as conn:
-        conn.execute(
+        conn.executemany(
             "INSERT INTO feeds (name, tag_id, label, digest, items, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET tag_id = excluded.tag_id, label = excluded.label, "
             "digest = excluded.digest, items = excluded.items, updated_at = excluded.updated_at",
-            (record.name, record.tag_id, record.label, record.digest, record.items, record.updated_at),
+            [(r.name, r.tag_id, r.label, r.digest, r.items, r.updated_at) for r, _ in feeds],
         )
-        conn.execute("DELETE FROM feed_items WHERE feed = ?", (record.name,))
+        conn.executemany("DELETE FROM feed_items WHERE feed = ?", [(record.name,) for record, _ in feeds])
         conn.executemany(
-            "INSERT INTO feed_items (feed, article_id) VALUES (?, ?)", [(record.name, id_) for id_ in article_ids]
+            "INSERT INTO feed_items (feed, article_id) VALUES (?, ?)",
+            [(record.name, article_id) for record, article_ids in feeds for article_id in article_ids],
         )
 
 
@@ -192,6 +199,37 @@ def site_items(store: Store, now: str, limit: int) -> list[tuple[int, str]]:
 def tag_items(store: Store, tag_id: int, now: str, limit: int) -> list[tuple[int, str]]:
     """(id, fingerprint) of one tag's newest visible articles, newest first."""
     return store.conn.execute(_TAG_ITEMS, (tag_id, now, limit)).fetchall()
+
+
+def tag_items_all(store: Store, now: str, limit: int) -> dict[int, list[tuple[int, str]]]:
+    """``tag_items`` of every tag that has visible articles, in one pass.
+
+    The visible articles are read newest first and dealt to their tags until every tag has
+    ``limit``: for a large store that is a small part of it, where one query per tag would read
+    every article of every tag. A tag still short after ``2 × limit × tags`` rows (a tag whose
+    articles are all old) gets its own query.
+    """
+    lists: dict[int, list[tuple[int, str]]] = {tag_id: [] for (tag_id,) in store.conn.execute("SELECT id FROM tags")}
+    short = len(lists)
+    budget = 2 * limit * max(len(lists), 1)
+    complete = True
+    cursor = store.conn.execute(_ITEMS_NEWEST_FIRST, (now,))
+    for seen, (article_id, fingerprint, tag_id) in enumerate(cursor, start=1):
+        items = lists[tag_id]
+        if len(items) < limit:
+            items.append((article_id, fingerprint))
+            short -= len(items) == limit
+        if not short:
+            break
+        if seen >= budget:
+            complete = False
+            break
+    cursor.close()
+    if not complete:
+        for tag_id, items in lists.items():
+            if len(items) < limit:
+                lists[tag_id] = tag_items(store, tag_id, now, limit)
+    return {tag_id: items for tag_id, items in lists.items() if items}
 
 
 def load_articles(store: Store, article_ids: Iterable[int]) -> list[Article]:
