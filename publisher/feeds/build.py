@@ -137,6 +137,7 @@ class _Build:
         self.report = BuildReport()
         self.topics: list[str] = []
         self.saved: list[tuple[FeedRecord, list[int]]] = []  # feeds written, recorded after the last
+        self.existing = output.listing()  # files in the output folder when the build starts
 
     def run(self, full: bool) -> BuildReport:
         full = (
@@ -180,8 +181,7 @@ class _Build:
         tag_ids = set(tags_of_articles(self.store, visible))
         if visible:
             names.add(SITE_FEED)
-        existing = self.output.listing()
-        names |= {name for name in self.published if not existing.issuperset(self.settings.file_names(name))}
+        names |= {name for name in self.published if not self.existing.issuperset(self.settings.file_names(name))}
         tag_ids |= {self.published[name].tag_id for name in names if name in self.published}
         tags = tags_by_id(self.store, {tag_id for tag_id in tag_ids if tag_id is not None})
         feeds = {tag.slug: self._tag_feed(tag_id, self.settings.tag_channel(tag)) for tag_id, tag in tags.items()}
@@ -196,7 +196,7 @@ class _Build:
         return _Feed(channel, tag_id, tag_items(self.store, tag_id, self.now_text, self.settings.items))
 
     def _files_missing(self, name: str) -> bool:
-        return not all(self.output.exists(file) for file in self.settings.file_names(name))
+        return not self.existing.issuperset(self.settings.file_names(name))
 
     # --- rendering and writing -----------------------------------------------------------------
 
@@ -233,7 +233,7 @@ class _Build:
         content_changed = record is None or record.digest != digest
         for fmt, data in documents.items():
             file = self.settings.file_name(name, fmt)
-            written = self.output.write_if_changed(file, data)
+            written = self.output.write_if_changed(file, data, exists=file in self.existing)
             if written:
                 self.report.written.append(file)
             else:

@@ -29,6 +29,7 @@ class OutputFolder:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._folders: set[Path] = set()  # folders known to exist
 
     def path(self, relative: str) -> Path:
         return self.root / relative
@@ -44,14 +45,24 @@ class OutputFolder:
             found.update(name if prefix == "." else f"{prefix}/{name}" for name in files)
         return found
 
-    def write_if_changed(self, relative: str, data: bytes) -> bool:
-        """Write ``data`` unless the file already holds exactly it; True if written."""
+    def write_if_changed(self, relative: str, data: bytes, exists: bool = True) -> bool:
+        """Write ``data`` unless the file already holds exactly it; True if written.
+
+        ``exists=False`` (the caller listed the folder) skips looking at the file first.
+        """
         path = self.path(relative)
-        try:
-            if path.stat().st_size == len(data) and path.read_bytes() == data:
-                return False
-        except FileNotFoundError:
-            pass
+        if exists:
+            try:
+                if path.stat().st_size == len(data) and path.read_bytes() == data:
+                    return False
+            except FileNotFoundError:
+                pass
+        if path.parent not in self._folders:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise PublisherError(f"{path.parent}: cannot create the folder: {error.strerror}") from None
+            self._folders.add(path.parent)
         write_atomically(path, data)
         return True
 
@@ -94,7 +105,6 @@ def write_atomically(path: Path, data: bytes) -> None:
     # One build at a time holds the folder lock, so the process id makes the name unique.
     temporary = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         with open(temporary, "wb") as handle:
             handle.write(data)
         os.replace(temporary, path)

@@ -76,6 +76,7 @@ class FeedRenderer:
         self.now = now
         self.tz = settings.tz
         self.cleaner = HtmlCleaner()
+        self._generators = {fmt: self._generator(fmt) for fmt in XML_FORMATS}
         sample = settings.site_channel()
         self._carriers = {fmt: _Carrier(self._head(sample, fmt, now), fmt) for fmt in XML_FORMATS}
 
@@ -147,27 +148,33 @@ class FeedRenderer:
         """feedgen's document for ``channel`` in ``fmt``, without entries."""
         settings = self.settings
         self_url = settings.url(settings.file_name(channel.name, fmt))
+        generator = self._generators[fmt]
+        generator.id(self_url)
+        generator.title(plain_text(channel.title))
+        generator.description(plain_text(channel.description))
+        generator.link(href=self_url, rel="self", type=FORMATS[fmt].media_type, replace=True)
+        if settings.hub:
+            generator.link(href=settings.hub, rel="hub")
+        generator.link(href=as_uri(channel.page_url), rel="alternate", type="text/html")
+        generator.updated(updated.astimezone(self.tz))
+        if fmt == "rss":
+            return _hex_references(_RSS_CHANNEL_TEXT, generator.rss_str())
+        return generator.atom_str()
+
+    def _generator(self, fmt: str) -> FeedGenerator:
+        """A FeedGenerator with what every feed of ``fmt`` shares; ``_head`` sets the rest."""
+        settings = self.settings
         generator = FeedGenerator()
         generator.register_extension("media", MediaExtension, MediaEntryExtension)
         generator.register_extension("dc", DcExtension, DcEntryExtension, atom=False)
         if settings.hub and fmt == "rss":
             hub = settings.hub
             generator.register_extension("websub", lambda: _RssHubLink(hub), _NoEntryExtension, atom=False)
-        generator.id(self_url)
-        generator.title(plain_text(channel.title))
-        generator.description(plain_text(channel.description))
-        generator.link(href=self_url, rel="self", type=FORMATS[fmt].media_type)
-        if settings.hub:
-            generator.link(href=settings.hub, rel="hub")
-        generator.link(href=as_uri(channel.page_url), rel="alternate", type="text/html")
         generator.language(settings.language)
         generator.author(name=plain_text(settings.site_title), uri=settings.site_url + "/")
         generator.generator(GENERATOR)
-        generator.updated(updated.astimezone(self.tz))
         generator.ttl(settings.ttl_minutes)
-        if fmt == "rss":
-            return _hex_references(_RSS_CHANNEL_TEXT, generator.rss_str())
-        return generator.atom_str()
+        return generator
 
     def _json_feed(self, channel: Channel, entries: list[RenderedEntry]) -> bytes:
         settings = self.settings
