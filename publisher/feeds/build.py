@@ -23,6 +23,8 @@ import hashlib
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -64,6 +66,7 @@ log = logging.getLogger(__name__)
 
 FEEDS_PER_BATCH = 50  # feeds whose articles are loaded and rendered together
 BATCHES_AHEAD = 2
+WRITER_THREADS = 4
 Progress = Callable[[int, int], None]  # (feeds done, feeds to render)
 
 
@@ -116,6 +119,24 @@ class _Feed:
     channel: Channel
     tag_id: int | None
     items: list[tuple[int, str]]  # (article id, fingerprint), newest first
+
+
+@contextmanager
+def _writer_threads() -> Iterator[ThreadPoolExecutor]:
+    """Threads that write files; on an error or an interruption, queued writes are dropped."""
+    pool = ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="feeds-writer")
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _raise_first_failure(writes: list[tuple[str, bool, Future[bool]]]) -> None:
+    for _, _, written in writes:
+        if written.done() and written.exception() is not None:
+            raise written.exception()
 
 
 def _article_ids(batch: list[tuple[_Feed, str]]) -> Iterator[int]:
@@ -213,8 +234,10 @@ class _Build:
         batches = list(chunks(to_render, FEEDS_PER_BATCH))
         cache = EntryCache([article_id for article_id, _ in feed.items] for feed, _ in to_render)
         renderer = FeedRenderer(self.settings, self.now)
-        with EntryRenderer(renderer, self.store, len(cache.remaining)) as entry_renderer:
-            # Rendering runs up to BATCHES_AHEAD batches ahead of writing, so workers never wait.
+        writes: list[tuple[str, bool, Future[bool]]] = []  # (file, content changed, written?)
+        # Files are written by a few threads (open, write and rename wait on the disk, not the
+        # CPU), rendering runs up to BATCHES_AHEAD batches ahead of writing, so workers never wait.
+        with EntryRenderer(renderer, self.store, len(cache.remaining)) as entry_renderer, _writer_threads() as writer:
             pending = deque()
             for number, batch in enumerate(batches):
                 while len(pending) <= BATCHES_AHEAD and number + len(pending) < len(batches):
@@ -223,28 +246,40 @@ class _Build:
                 cache.add(pending.popleft().result())
                 for feed, digest in batch:
                     shown = cache.take([article_id for article_id, _ in feed.items])
-                    self._write_feed(feed, digest, renderer.feed(feed.channel, shown), max(e.updated for e in shown))
+                    documents = renderer.feed(feed.channel, shown)
+                    writes += self._write_feed(writer, feed, digest, documents, max(e.updated for e in shown))
                     if self.progress:
                         self.progress(self.report.rendered, len(to_render))
+                _raise_first_failure(writes)  # a full disk stops the build now, not at the end
+            for file, content_changed, written in writes:
+                self._count_write(file, content_changed, written.result())
 
-    def _write_feed(self, feed: _Feed, digest: str, documents: dict[str, bytes], updated: datetime) -> None:
+    def _write_feed(
+        self, writer: ThreadPoolExecutor, feed: _Feed, digest: str, documents: dict[str, bytes], updated: datetime
+    ) -> list[tuple[str, bool, Future[bool]]]:
         name = feed.channel.name
         record = self.published.get(name)
         content_changed = record is None or record.digest != digest
+        writes = []
         for fmt, data in documents.items():
             file = self.settings.file_name(name, fmt)
-            written = self.output.write_if_changed(file, data, exists=file in self.existing)
-            if written:
-                self.report.written.append(file)
-            else:
-                self.report.unchanged += 1
-            # A file rewritten by a build that then failed is identical now, but still news.
-            if written or content_changed:
-                self.topics.append(self.settings.url(file))
+            writes.append(
+                (file, content_changed, writer.submit(self.output.write_if_changed, file, data, file in self.existing))
+            )
         self.report.rendered += 1
         label = feed.channel.tag.name if feed.channel.tag else self.settings.site_title
         record = FeedRecord(name, feed.tag_id, label, digest, len(feed.items), to_db(updated))
         self.saved.append((record, [article_id for article_id, _ in feed.items]))
+        return writes
+
+    def _count_write(self, file: str, content_changed: bool, written: bool) -> None:
+        if written:
+            self.report.written.append(file)
+        else:
+            self.report.unchanged += 1
+        # A file rewritten by a build that then failed is identical now, but still news.
+        if written or content_changed:
+            self.topics.append(self.settings.url(file))
 
     def _digest(self, feed: _Feed) -> str:
         """What a feed shows: its subject and its items' fingerprints. (Settings are not part of
