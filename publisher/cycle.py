@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from publisher.app import App
 from publisher.errors import PublisherError
+from publisher.feeds import feeds_step
 from publisher.store.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ Step = Callable[[App], str]
 
 def cycle_steps() -> list[tuple[str, Step]]:
     """The steps of a cycle, in order. Each returns a one-line summary."""
-    return []
+    return [("feeds", feeds_step)]
 
 
 def run_once(app: App) -> list[StepResult]:
