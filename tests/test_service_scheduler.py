@@ -5,17 +5,22 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from apscheduler.triggers.interval import IntervalTrigger
 from click.testing import CliRunner
+from webserver import served
 
+from publisher.articles import import_files
 from publisher.cli import main
 from publisher.clock import FixedClock, SystemClock
+from publisher.demo import demo_file
 from publisher.errors import DeliveryError
 from publisher.service.apps import AppFactory
 from publisher.service.jobs import Job, build_jobs, run_job
 from publisher.service.scheduler import ServiceScheduler, upcoming
 from publisher.shutdown import clear_stop, stop_requested
 from publisher.store.runs import recent_runs
+from publisher.web import create_app
 
 
 def test_jobs_come_from_config(config):
@@ -131,3 +136,22 @@ def test_next_runs_of_the_live_scheduler(app):
     assert next_run.id == "later"
     delay = next_run.next_run - datetime.now(UTC)
     assert timedelta(hours=4, minutes=59) < delay <= timedelta(hours=5)
+
+
+def test_the_feeds_job_builds_what_the_web_app_serves(app):
+    import_files(app.store, [demo_file("articles.jsonl")], "fr")
+    [feeds_job] = [job for job in build_jobs(app.config) if job.id == "feeds"]
+    assert "written" in run_job(app, feeds_job)
+    with served(create_app(AppFactory.like(app))) as url, httpx.Client(base_url=url) as client:
+        rss = client.get("/feeds/all.rss.xml")
+        assert rss.status_code == 200 and rss.headers["content-type"] == "application/rss+xml; charset=utf-8"
+        atom = client.get("/feeds/tags/bassin-d-emploi.atom.xml")
+        assert atom.headers["content-type"] == "application/atom+xml; charset=utf-8"
+        assert "bassin d" in atom.text
+        assert client.get("/feeds/tags/apprentissage.json").headers["content-type"].startswith("application/feed+json")
+        assert client.get("/feeds/index.opml").status_code == 200
+        assert "all.rss.xml" in client.get("/feeds/").text
+        assert client.get("/feeds/.build.lock").status_code == 404
+        unchanged = run_job(app, feeds_job)  # nothing changed: no file rewritten, the ETag holds
+        assert client.get("/feeds/all.rss.xml", headers={"if-none-match": rss.headers["etag"]}).status_code == 304
+    assert unchanged is not None
