@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -24,6 +24,9 @@ from publisher.web.feeds import FeedFiles, FeedsFirst
 from publisher.web.pages import Pages
 from publisher.web.security import BodyLimit, Csrf, RateLimiter, SecurityHeaders
 
+if TYPE_CHECKING:
+    from publisher.service.scheduler import ServiceScheduler
+
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/sendgrid"
@@ -40,7 +43,7 @@ def feeds_path(factory: AppFactory) -> str:
     return urlsplit(factory.config.feeds_url).path.rstrip("/") or "/feeds"
 
 
-def create_app(factory: AppFactory, scheduler: Any = None) -> FeedsFirst:
+def create_app(factory: AppFactory, scheduler: ServiceScheduler | None = None) -> FeedsFirst:
     """The web app for one config; ``scheduler`` (a running ServiceScheduler) feeds /admin/ and /healthz."""
     config = factory.config
     secret = factory.secrets.require("signing_secret", "PUBLISHER_SECRET", "the web app's signed links and forms")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -15,6 +15,9 @@ from publisher.service.apps import ThreadApps
 from publisher.web.feeds import FeedFiles
 from publisher.web.pages import Pages
 from publisher.web.security import RateLimiter
+
+if TYPE_CHECKING:
+    from publisher.service.scheduler import ServiceScheduler
 
 T = TypeVar("T")
 MAX_FIELDS = 300
@@ -29,7 +32,7 @@ class WebContext:
     signup_per_address: RateLimiter
     signup_per_ip: RateLimiter
     # The running scheduler of `publisher serve` (None when the app is served alone).
-    scheduler: Any = None
+    scheduler: ServiceScheduler | None = None
 
     @staticmethod
     def of(request: Request) -> WebContext:

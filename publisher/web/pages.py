@@ -65,6 +65,8 @@ class Pages:
     def csrf_ok(self, request: Request, token: object, purpose: str) -> bool:
         return isinstance(token, str) and self.csrf.valid(token, request.cookies.get(CSRF_COOKIE), purpose)
 
-    def message(self, title: str, *paragraphs: str, status: int = 200, links: tuple = ()) -> HTMLResponse:
+    def message(
+        self, title: str, *paragraphs: str, status: int = 200, links: tuple[tuple[str, str], ...] = ()
+    ) -> HTMLResponse:
         """A simple page: a title, a few paragraphs and optional (label, href) links."""
         return self.render("message.html.j2", status, title=title, paragraphs=paragraphs, links=links)

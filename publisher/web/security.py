@@ -222,7 +222,9 @@ class RateLimiter:
     clear. The number of keys is bounded; the least recently used are forgotten first.
     """
 
-    def __init__(self, limit: int, period: float = 3600.0, max_keys: int = 100_000, now=time.monotonic) -> None:
+    def __init__(
+        self, limit: int, period: float = 3600.0, max_keys: int = 100_000, now: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
         self.period = period
         self.max_keys = max_keys
