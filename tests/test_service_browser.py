@@ -118,6 +118,10 @@ def test_sign_up_confirm_preferences_and_unsubscribe_without_javascript(browser,
     page.get_by_label("bassin d'emploi").check()
     page.get_by_label("J’accepte de recevoir").check()
     shot(page, "02-inscription")
+    page.set_viewport_size({"width": 375, "height": 800})  # a phone: nothing wider than the screen
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "02-inscription-375")
+    page.set_viewport_size({"width": 1000, "height": 800})
     button.click()
     assert page.get_by_role("heading", name="Vérifiez votre boîte de réception").is_visible()
     shot(page, "03-verifiez")
