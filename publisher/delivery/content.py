@@ -1,0 +1,127 @@
+"""What a transport needs to send one edition: the shared parts once, the personal values per recipient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formataddr
+from html import escape
+
+from publisher import placeholders
+from publisher.app import App
+from publisher.models import Edition
+from publisher.placeholders import RecipientValues
+from publisher.tokens import SubscriberLinks, links_signer
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+@dataclass(frozen=True)
+class Sender:
+    email: str
+    name: str
+    reply_to: str | None
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]
+
+    def header(self) -> str:
+        return formataddr((self.name, self.email)) if self.name else self.email
+
+
+@dataclass(frozen=True)
+class EditionContent:
+    """One edition ready to send: the view-online link filled, the placeholders still in."""
+
+    edition_id: int
+    newsletter: str
+    list_title: str
+    subject: str
+    html: str
+    text: str
+    sender: Sender
+    # The placeholders each part uses: only those go into per-recipient substitutions.
+    html_keys: tuple[str, ...]
+    text_keys: tuple[str, ...]
+
+    @property
+    def list_id(self) -> str:
+        """RFC 2919 List-Id: the newsletter slug under the sender's domain."""
+        return f"{self.list_title} <{self.newsletter}.{self.sender.domain}>"
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """One recipient of one edition, with everything personal the transports need."""
+
+    delivery_id: int
+    subscriber_id: int
+    email: str
+    values: RecipientValues
+    list_unsubscribe: str
+
+    @property
+    def name(self) -> str:
+        return self.values.name
+
+
+def edition_url(app: App, edition_id: int) -> str:
+    """The web version of an edition (served by the web app)."""
+    return f"{app.config.site.base_url}/editions/{edition_id}"
+
+
+def sender_for(app: App, newsletter: str) -> Sender:
+    delivery = app.config.delivery
+    settings = app.config.newsletters.get(newsletter)
+    return Sender(
+        email=(settings and settings.from_email) or delivery.from_email,
+        name=(settings and settings.from_name) or delivery.from_name,
+        reply_to=(settings and settings.reply_to) or delivery.reply_to,
+    )
+
+
+def edition_content(app: App, edition: Edition) -> EditionContent:
+    if edition.id is None:
+        raise ValueError("an edition must be stored before it is sent")
+    url = edition_url(app, edition.id)
+    html = edition.html.replace(placeholders.VIEW_ONLINE_URL, escape(url, quote=True))
+    text = edition.text.replace(placeholders.VIEW_ONLINE_URL, url)
+    settings = app.config.newsletters.get(edition.newsletter)
+    return EditionContent(
+        edition_id=edition.id,
+        newsletter=edition.newsletter,
+        list_title=settings.title if settings else edition.newsletter,
+        subject=edition.subject,
+        html=html,
+        text=text,
+        sender=sender_for(app, edition.newsletter),
+        html_keys=placeholders.used_in(html),
+        text_keys=placeholders.used_in(text),
+    )
+
+
+class Personalizer:
+    """Builds Addressees: signed links (signed in bulk), the List-Unsubscribe header."""
+
+    def __init__(self, app: App, view_online_url: str = "") -> None:
+        self._links: Callable[[int], SubscriberLinks] = links_signer(app)
+        mailto = app.config.delivery.unsubscribe_mailto
+        self._mailto = f", <mailto:{mailto}?subject=unsubscribe>" if mailto else ""
+        self._view_online_url = view_online_url
+
+    def addressee(self, delivery_id: int, subscriber_id: int, email: str, name: str) -> Addressee:
+        links = self._links(subscriber_id)
+        return Addressee(
+            delivery_id=delivery_id,
+            subscriber_id=subscriber_id,
+            email=email,
+            values=RecipientValues(
+                name=name,
+                email=email,
+                unsubscribe_url=links.unsubscribe_url,
+                preferences_url=links.preferences_url,
+                view_online_url=self._view_online_url,
+            ),
+            list_unsubscribe=f"<{links.unsubscribe_url}>{self._mailto}",
+        )

@@ -1,0 +1,432 @@
+"""SQL for the delivery ledger, its batches, webhook events, newsletter runs and rate limits.
+
+The ledger protocol (publisher.delivery.engine drives it):
+  pending (batch_id NULL) → claimed by a batch 'sending' → sent | failed | unknown,
+  or released back to pending (batch 'retry') when the request was answered with 429/5xx.
+A batch is 'sending' only while its request may be on the wire, so after a crash a batch
+still 'sending' is exactly the set of recipients whose outcome is unknown.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from publisher.clock import from_db, to_db
+from publisher.errors import DeliveryError
+from publisher.store import Store, chunks
+
+ENQUEUE_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    delivery_id: int
+    subscriber_id: int
+    email: str
+    name: str
+    locale: str
+    subscriber_status: str
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: int
+    edition_id: int
+    newsletter: str
+    status: str
+    recipients: int
+    error: str | None
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class EditionDeliveries:
+    edition_id: int
+    newsletter: str
+    segment: str
+    edition_status: str
+    status_reason: str | None
+    created_at: datetime
+    counts: dict[str, int]
+
+
+def _now(store: Store) -> str:
+    return to_db(store.clock.now())
+
+
+# --- the ledger ----------------------------------------------------------------------
+
+
+def enqueue(store: Store, edition_id: int, subscriber_ids: Iterable[int]) -> int:
+    """Write a pending row for every subscriber not already in this edition's ledger.
+
+    Joins the caller's transaction if there is one; returns how many rows were added.
+    """
+    now = _now(store)
+    added = 0
+    with store.transaction() as conn:
+        for chunk in chunks(subscriber_ids, ENQUEUE_CHUNK):
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO deliveries (edition_id, subscriber_id, created_at) VALUES (?, ?, ?)",
+                [(edition_id, subscriber_id, now) for subscriber_id in chunk],
+            )
+            added += conn.total_changes - before
+    return added
+
+
+def next_pending(store: Store, edition_id: int, after_id: int, limit: int) -> list[PendingRow]:
+    """Unclaimed pending rows of an edition with id > after_id, in id order, with the
+    subscriber's current address and status (an unsubscribe since planning is honoured)."""
+    rows = store.conn.execute(
+        "SELECT d.id, d.subscriber_id, s.email, s.name, s.locale, s.status FROM deliveries d "
+        "JOIN subscribers s ON s.id = d.subscriber_id "
+        "WHERE d.edition_id = ? AND d.status = 'pending' AND d.id > ? AND d.batch_id IS NULL "
+        "ORDER BY d.id LIMIT ?",
+        (edition_id, after_id, limit),
+    )
+    return [PendingRow(*row) for row in rows]
+
+
+def skip_deliveries(store: Store, reasons: dict[int, str]) -> None:
+    """Mark rows 'skipped' (e.g. the subscriber left before the message went out)."""
+    with store.transaction() as conn:
+        conn.executemany(
+            "UPDATE deliveries SET status = 'skipped', error = ? WHERE id = ? AND status = 'pending'",
+            [(reason, delivery_id) for delivery_id, reason in reasons.items()],
+        )
+
+
+def claim_batch(store: Store, edition_id: int, delivery_ids: list[int], attempt: int = 1) -> int:
+    """Record a batch as 'sending' and attach its rows: call right before the request leaves."""
+    with store.transaction() as conn:
+        batch_id = conn.execute(
+            "INSERT INTO delivery_batches (edition_id, recipients, attempt, started_at) VALUES (?, ?, ?, ?)",
+            (edition_id, len(delivery_ids), attempt, _now(store)),
+        ).lastrowid
+        conn.executemany(
+            "UPDATE deliveries SET batch_id = ? WHERE id = ? AND status = 'pending' AND batch_id IS NULL",
+            [(batch_id, delivery_id) for delivery_id in delivery_ids],
+        )
+    return batch_id
+
+
+def record_batch(
+    store: Store,
+    batch_id: int,
+    sent: dict[int, str | None],
+    failed: dict[int, str],
+    unknown: Iterable[int] = (),
+    release: Iterable[int] = (),
+    error: str | None = None,
+) -> None:
+    """Apply the outcome of one batch in one transaction.
+
+    ``sent``: delivery id → provider message id; ``failed``: delivery id → error;
+    ``unknown``: rows whose outcome cannot be known; ``release``: rows to try again later
+    (back to pending, unclaimed, with the error noted).
+    """
+    now = _now(store)
+    unknown, release = list(unknown), list(release)
+    if unknown:
+        status = "unknown"
+    elif sent:
+        status = "sent"
+    elif release:
+        status = "retry"
+    else:
+        status = "failed"
+    message_ids = {message_id for message_id in sent.values() if message_id}
+    batch_message_id = message_ids.pop() if len(message_ids) == 1 else None
+    with store.transaction() as conn:
+        conn.executemany(
+            "UPDATE deliveries SET status = 'sent', provider_message_id = ?, sent_at = ?, error = NULL WHERE id = ?",
+            [(message_id, now, delivery_id) for delivery_id, message_id in sent.items()],
+        )
+        conn.executemany(
+            "UPDATE deliveries SET status = 'failed', error = ? WHERE id = ?",
+            [(reason, delivery_id) for delivery_id, reason in failed.items()],
+        )
+        conn.executemany(
+            "UPDATE deliveries SET status = 'unknown', error = ? WHERE id = ?",
+            [(error, delivery_id) for delivery_id in unknown],
+        )
+        conn.executemany(
+            "UPDATE deliveries SET batch_id = NULL, error = ? WHERE id = ?",
+            [(error, delivery_id) for delivery_id in release],
+        )
+        conn.execute(
+            "UPDATE delivery_batches SET status = ?, provider_message_id = ?, error = ?, finished_at = ? WHERE id = ?",
+            (status, batch_message_id, error, now, batch_id),
+        )
+
+
+def recover_in_flight(store: Store, edition_id: int) -> int:
+    """Batches left 'sending' by a process that died: their outcome is unknown.
+
+    Returns how many rows became 'unknown'. Call only while holding the newsletter's sender lock.
+    """
+    note = "outcome unknown: the sending process stopped while this batch was in flight"
+    with store.transaction() as conn:
+        batch_ids = [
+            batch_id
+            for (batch_id,) in conn.execute(
+                "SELECT id FROM delivery_batches WHERE status = 'sending' AND edition_id = ?", (edition_id,)
+            )
+        ]
+        changed = 0
+        for batch_id in batch_ids:
+            changed += conn.execute(
+                "UPDATE deliveries SET status = 'unknown', error = ? WHERE batch_id = ? AND status = 'pending'",
+                (note, batch_id),
+            ).rowcount
+            conn.execute(
+                "UPDATE delivery_batches SET status = 'unknown', error = ?, finished_at = ? WHERE id = ?",
+                (note, _now(store), batch_id),
+            )
+    return changed
+
+
+def requeue(store: Store, edition_id: int, status: str) -> int:
+    """Put 'unknown' (resend) or 'failed' (retry) rows of an edition back to pending."""
+    if status not in ("unknown", "failed"):
+        raise ValueError(f"cannot requeue {status!r} deliveries")
+    with store.transaction() as conn:
+        if status == "unknown":
+            conn.execute(
+                "UPDATE delivery_batches SET status = 'resent' WHERE edition_id = ? AND status = 'unknown'",
+                (edition_id,),
+            )
+        return conn.execute(
+            "UPDATE deliveries SET status = 'pending', batch_id = NULL WHERE edition_id = ? AND status = ?",
+            (edition_id, status),
+        ).rowcount
+
+
+def delivery_counts(store: Store, edition_id: int) -> dict[str, int]:
+    """status → rows for one edition ('in_flight' counts claimed pending rows apart)."""
+    counts = {"pending": 0, "sent": 0, "failed": 0, "unknown": 0, "skipped": 0}
+    for status, claimed, count in store.conn.execute(
+        "SELECT status, batch_id IS NOT NULL, count(*) FROM deliveries WHERE edition_id = ? GROUP BY 1, 2",
+        (edition_id,),
+    ):
+        key = "in_flight" if status == "pending" and claimed else status
+        counts[key] = counts.get(key, 0) + count
+    return counts
+
+
+def unfinished_editions(store: Store, newsletter: str, segment: str | None = None) -> list[int]:
+    """Editions of a newsletter that still have work: ready, sending or paused."""
+    rows = store.conn.execute(
+        "SELECT id FROM editions WHERE newsletter = ? AND (? IS NULL OR segment = ?) "
+        "AND status IN ('ready', 'sending', 'paused') ORDER BY id",
+        (newsletter, segment, segment),
+    )
+    return [edition_id for (edition_id,) in rows]
+
+
+def sent_content_keys(store: Store, newsletter: str, segment: str) -> set[str]:
+    """content_key of every edition of this newsletter and segment that was sent."""
+    rows = store.conn.execute(
+        "SELECT DISTINCT content_key FROM editions WHERE newsletter = ? AND segment = ? AND status = 'sent'",
+        (newsletter, segment),
+    )
+    return {key for (key,) in rows}
+
+
+def find_delivery(store: Store, edition_id: int, subscriber_id: int) -> tuple[int, str] | None:
+    """(delivery id, status) of one ledger row."""
+    return store.conn.execute(
+        "SELECT id, status FROM deliveries WHERE edition_id = ? AND subscriber_id = ?", (edition_id, subscriber_id)
+    ).fetchone()
+
+
+# --- status --------------------------------------------------------------------------
+
+
+def recent_edition_deliveries(store: Store, limit: int = 10) -> list[EditionDeliveries]:
+    editions = store.conn.execute(
+        "SELECT id, newsletter, segment, status, status_reason, created_at FROM editions "
+        "WHERE id IN (SELECT DISTINCT edition_id FROM deliveries) OR status = 'paused' "
+        "ORDER BY id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [
+        EditionDeliveries(
+            edition_id=id_, newsletter=newsletter, segment=segment, edition_status=status,
+            status_reason=reason, created_at=from_db(created), counts=delivery_counts(store, id_),
+        )
+        for id_, newsletter, segment, status, reason, created in editions
+    ]
+
+
+def unknown_batches(store: Store, limit: int = 20) -> list[BatchInfo]:
+    rows = store.conn.execute(
+        "SELECT b.id, b.edition_id, e.newsletter, b.status, b.recipients, b.error, b.started_at "
+        "FROM delivery_batches b JOIN editions e ON e.id = b.edition_id "
+        "WHERE b.status = 'unknown' ORDER BY b.id DESC LIMIT ?",
+        (limit,),
+    )
+    return [BatchInfo(*row[:6], from_db(row[6])) for row in rows]
+
+
+# --- webhook events ------------------------------------------------------------------
+
+
+def remember_event(store: Store, sg_event_id: str, event: str) -> bool:
+    """Record an event id; False if it was already processed. Joins the caller's transaction."""
+    with store.transaction() as conn:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO webhook_events (sg_event_id, event, received_at) VALUES (?, ?, ?)",
+            (sg_event_id, event, _now(store)),
+        )
+    return cursor.rowcount == 1
+
+
+def apply_event(
+    store: Store, edition_id: int, subscriber_id: int, event: str, at: datetime, message_id: str | None
+) -> bool:
+    """Note an event on its ledger row. An event proves SendGrid accepted the message, so a
+    row whose outcome was unknown (or still pending in a dead batch) becomes 'sent'."""
+    with store.transaction() as conn:
+        cursor = conn.execute(
+            "UPDATE deliveries SET event = ?, event_at = ?, "
+            "status = CASE WHEN status IN ('unknown', 'pending') THEN 'sent' ELSE status END, "
+            "sent_at = coalesce(sent_at, ?), provider_message_id = coalesce(provider_message_id, ?), "
+            "error = CASE WHEN status IN ('unknown', 'pending') THEN NULL ELSE error END "
+            "WHERE edition_id = ? AND subscriber_id = ?",
+            (event, to_db(at), to_db(at), message_id, edition_id, subscriber_id),
+        )
+    return cursor.rowcount == 1
+
+
+def set_subscriber_status(store: Store, subscriber_id: int, status: str) -> bool:
+    """Suppress an active (or pending) subscriber; never revives one. True if it changed."""
+    with store.transaction() as conn:
+        cursor = conn.execute(
+            "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ? AND status IN ('active', 'pending')",
+            (status, _now(store), subscriber_id),
+        )
+    return cursor.rowcount == 1
+
+
+# --- newsletter runs: due-ness and the sender lock -----------------------------------
+
+
+def last_fire(store: Store, newsletter: str) -> datetime | None:
+    row = store.conn.execute("SELECT last_fire_at FROM newsletter_runs WHERE newsletter = ?", (newsletter,)).fetchone()
+    return from_db(row[0]) if row and row[0] else None
+
+
+def set_last_fire(store: Store, newsletter: str, fire_at: datetime) -> None:
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO newsletter_runs (newsletter, last_fire_at, last_run_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (newsletter) DO UPDATE SET last_fire_at = excluded.last_fire_at, "
+            "last_run_at = excluded.last_run_at",
+            (newsletter, to_db(fire_at), _now(store)),
+        )
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire_sender(store: Store, newsletter: str, force: bool = False) -> None:
+    """Become the one process sending this newsletter; a dead holder on this host is replaced.
+
+    Raises DeliveryError when another live process holds it (``force`` takes it over anyway).
+    """
+    me = this_process()
+    with store.transaction() as conn:
+        row = conn.execute("SELECT sender, sender_since FROM newsletter_runs WHERE newsletter = ?", (newsletter,))
+        row = row.fetchone()
+        holder = row[0] if row else None
+        if holder and holder != me and not force and _alive(holder):
+            raise DeliveryError(
+                f"newsletter {newsletter!r} is being sent by process {holder} since {row[1]}; "
+                "wait for it, or use --force if that process is gone"
+            )
+        conn.execute(
+            "INSERT INTO newsletter_runs (newsletter, sender, sender_since) VALUES (?, ?, ?) "
+            "ON CONFLICT (newsletter) DO UPDATE SET sender = excluded.sender, sender_since = excluded.sender_since",
+            (newsletter, me, _now(store)),
+        )
+
+
+def release_sender(store: Store, newsletter: str) -> None:
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE newsletter_runs SET sender = NULL, sender_since = NULL WHERE newsletter = ? AND sender = ?",
+            (newsletter, this_process()),
+        )
+
+
+def _alive(holder: str) -> bool:
+    """Whether a host:pid holder is still running; a holder on another host is assumed alive."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+# --- the shared rate limiter -----------------------------------------------------------
+
+
+def reserve_rate(store: Store, name: str, now: float, cost: float, not_before: float = 0.0) -> float:
+    """GCRA step, atomic across processes: return the start time (epoch seconds) granted to
+    ``cost`` seconds of sending capacity, and move the shared horizon past it."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT next_free FROM rate_limits WHERE name = ?", (name,)).fetchone()
+        start = max(now, not_before, row[0] if row else 0.0)
+        conn.execute(
+            "INSERT INTO rate_limits (name, next_free) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET next_free = excluded.next_free",
+            (name, start + cost),
+        )
+    return start
+
+
+def hold_rate(store: Store, name: str, until: float) -> None:
+    """Nobody starts before ``until`` (a 429's X-RateLimit-Reset)."""
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO rate_limits (name, next_free) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET next_free = max(next_free, excluded.next_free)",
+            (name, until),
+        )
+
+
+def stream_subscriber_ids(store: Store, status: str = "active") -> Iterator[int]:
+    """Ids of subscribers with a status, in id order (for benchmarks and simple segments)."""
+    for (subscriber_id,) in store.conn.execute("SELECT id FROM subscribers WHERE status = ? ORDER BY id", (status,)):
+        yield subscriber_id
+
+
+def discard_edition(store: Store, edition_id: int) -> None:
+    """Delete an edition that never reached the ledger (e.g. a duplicate of one already sent)."""
+    with store.transaction() as conn:
+        conn.execute(
+            "DELETE FROM editions WHERE id = ? AND NOT EXISTS (SELECT 1 FROM deliveries WHERE edition_id = ?)",
+            (edition_id, edition_id),
+        )
+
+
+def subscriber_id_by_email(store: Store, email: str) -> int | None:
+    row = store.conn.execute("SELECT id FROM subscribers WHERE email = ?", (email,)).fetchone()
+    return row[0] if row else None
+
+
+def edition_statuses(store: Store, edition_ids: list[int]) -> dict[int, str]:
+    marks = ",".join("?" * len(edition_ids))
+    return dict(store.conn.execute(f"SELECT id, status FROM editions WHERE id IN ({marks})", edition_ids))
