@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 from email.utils import formataddr
 from html import escape
 
@@ -44,6 +45,13 @@ class EditionContent:
     # The placeholders each part uses: only those go into per-recipient substitutions.
     html_keys: tuple[str, ...]
     text_keys: tuple[str, ...]
+    view_online_url: str
+    # ", <mailto:…>" appended to List-Unsubscribe when [delivery] unsubscribe_mailto is set
+    mailto_suffix: str = ""
+
+    def list_unsubscribe(self, addressee: Addressee) -> str:
+        """RFC 8058 one-click https link first (it is what Gmail and Yahoo use), then mailto."""
+        return f"<{addressee.unsubscribe_url}>{self.mailto_suffix}"
 
     @property
     def list_id(self) -> str:
@@ -51,19 +59,17 @@ class EditionContent:
         return f"{self.list_title} <{self.newsletter}.{self.sender.domain}>"
 
 
-@dataclass(frozen=True)
-class Addressee:
-    """One recipient of one edition, with everything personal the transports need."""
+class Addressee(NamedTuple):
+    """One recipient of one edition, with the signed links the transports need."""
 
-    delivery_id: int
     subscriber_id: int
     email: str
-    values: RecipientValues
-    list_unsubscribe: str
+    name: str
+    unsubscribe_url: str
+    preferences_url: str
 
-    @property
-    def name(self) -> str:
-        return self.values.name
+    def values(self, view_online_url: str) -> RecipientValues:
+        return RecipientValues(self.name, self.email, self.unsubscribe_url, self.preferences_url, view_online_url)
 
 
 def edition_url(app: App, edition_id: int) -> str:
@@ -98,30 +104,22 @@ def edition_content(app: App, edition: Edition) -> EditionContent:
         sender=sender_for(app, edition.newsletter),
         html_keys=placeholders.used_in(html),
         text_keys=placeholders.used_in(text),
+        view_online_url=url,
+        mailto_suffix=_mailto_suffix(app),
     )
 
 
+def _mailto_suffix(app: App) -> str:
+    mailto = app.config.delivery.unsubscribe_mailto
+    return f", <mailto:{mailto}?subject=unsubscribe>" if mailto else ""
+
+
 class Personalizer:
-    """Builds Addressees: signed links (signed in bulk), the List-Unsubscribe header."""
+    """Builds Addressees, signing the links of many subscribers fast."""
 
-    def __init__(self, app: App, view_online_url: str = "") -> None:
+    def __init__(self, app: App) -> None:
         self._links: Callable[[int], SubscriberLinks] = links_signer(app)
-        mailto = app.config.delivery.unsubscribe_mailto
-        self._mailto = f", <mailto:{mailto}?subject=unsubscribe>" if mailto else ""
-        self._view_online_url = view_online_url
 
-    def addressee(self, delivery_id: int, subscriber_id: int, email: str, name: str) -> Addressee:
+    def addressee(self, subscriber_id: int, email: str, name: str) -> Addressee:
         links = self._links(subscriber_id)
-        return Addressee(
-            delivery_id=delivery_id,
-            subscriber_id=subscriber_id,
-            email=email,
-            values=RecipientValues(
-                name=name,
-                email=email,
-                unsubscribe_url=links.unsubscribe_url,
-                preferences_url=links.preferences_url,
-                view_online_url=self._view_online_url,
-            ),
-            list_unsubscribe=f"<{links.unsubscribe_url}>{self._mailto}",
-        )
+        return Addressee(subscriber_id, email, name, links.unsubscribe_url, links.preferences_url)

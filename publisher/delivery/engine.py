@@ -29,7 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from publisher.app import App
-from publisher.delivery.content import Personalizer, edition_content, edition_url
+from publisher.delivery.content import Personalizer, edition_content
 from publisher.delivery.ratelimit import RateLimiter
 from publisher.delivery.transport import BatchOutcome, Prepared, Transport, open_transport
 from publisher.store.deliveries import (
@@ -98,7 +98,7 @@ class _Sender:
         self.app, self.store, self.transport, self.policy = app, app.store, transport, policy
         self.edition_id = edition_id
         self.content = edition_content(app, get_edition(app.store, edition_id))
-        self.personalizer = Personalizer(app, edition_url(app, edition_id))
+        self.personalizer = Personalizer(app)
         self.limiter = RateLimiter(app.store, transport.rate_key, settings.rate_per_second)
         self.batch_size = settings.batch_size
         self.concurrency = settings.concurrency
@@ -126,20 +126,20 @@ class _Sender:
             if not rows:
                 self.exhausted = True
                 break
-            self.cursor = rows[-1].delivery_id
-            gone = {row.delivery_id: f"subscriber is {row.subscriber_status}" for row in rows
-                    if row.subscriber_status != "active"}
+            self.cursor = rows[-1][0]
+            gone = {subscriber_id: f"subscriber is {status}" for subscriber_id, _, _, status in rows
+                    if status != "active"}
             if gone:
-                skip_deliveries(self.store, gone)
-            addressees = [
-                self.personalizer.addressee(row.delivery_id, row.subscriber_id, row.email, row.name)
-                for row in rows if row.delivery_id not in gone
-            ]
+                skip_deliveries(self.store, self.edition_id, gone)
+            addressee = self.personalizer.addressee
+            addressees = [addressee(subscriber_id, email, name) for subscriber_id, email, name, status in rows
+                          if status == "active"]
             if not addressees:
                 continue
             prepared = self.transport.prepare(self.content, addressees)
             if prepared.rejected:
-                self._record(_Job(prepared, batch_id=claim_batch(self.store, self.edition_id, list(prepared.rejected))),
+                rejected = sorted(prepared.rejected)
+                self._record(_Job(prepared, batch_id=claim_batch(self.store, self.edition_id, rejected)),
                              BatchOutcome(failed=prepared.rejected, requests=0))
             if prepared.addressees:
                 return _Job(prepared)
@@ -173,7 +173,7 @@ class _Sender:
 
     def _dispatch(self, pool: ThreadPoolExecutor, job: _Job) -> Future[BatchOutcome]:
         self.limiter.acquire(len(job.prepared.addressees))
-        ids = [addressee.delivery_id for addressee in job.prepared.addressees]
+        ids = [addressee.subscriber_id for addressee in job.prepared.addressees]
         job.batch_id = claim_batch(self.store, self.edition_id, ids, job.attempt)
         return pool.submit(self.transport.send, job.prepared)
 
@@ -182,7 +182,7 @@ class _Sender:
             outcome = future.result()
         except Exception as error:  # a bug in a transport: the request may have left
             log.exception("edition %s batch %s: transport error", self.edition_id, job.batch_id)
-            ids = [addressee.delivery_id for addressee in job.prepared.addressees]
+            ids = [addressee.subscriber_id for addressee in job.prepared.addressees]
             outcome = BatchOutcome(unknown=ids, error=f"transport error: {type(error).__name__}: {error}")
         self._record(job, outcome)
 
@@ -201,7 +201,7 @@ class _Sender:
                     delay = max(0.0, wait_until - time.time())
                 else:
                     delay = self.policy.delay(job.attempt, self.rng)
-                retry = [a for a in job.prepared.addressees if a.delivery_id in retry_ids]
+                retry = [a for a in job.prepared.addressees if a.subscriber_id in retry_ids]
                 prepared = (job.prepared if len(retry) == len(job.prepared.addressees)
                             else self.transport.prepare(self.content, retry))
                 heapq.heappush(self.retries, (time.monotonic() + delay, next(self.sequence),

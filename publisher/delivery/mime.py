@@ -22,11 +22,11 @@ def digest_message(content: EditionContent, addressee: Addressee, date: datetime
     message = _headers(content.sender, addressee.email, addressee.name, content.subject, date)
     message["Message-ID"] = message_id(content, addressee.subscriber_id)
     message["List-Id"] = content.list_id
-    message["List-Unsubscribe"] = addressee.list_unsubscribe
+    message["List-Unsubscribe"] = content.list_unsubscribe(addressee)
     message["List-Unsubscribe-Post"] = ONE_CLICK
-    message.set_content(fill(content.text, addressee.values.for_part(html=False)), cte="quoted-printable")
-    message.add_alternative(fill(content.html, addressee.values.for_part(html=True)), subtype="html",
-                            cte="quoted-printable")
+    values = addressee.values(content.view_online_url)
+    message.set_content(fill(content.text, values.for_part(html=False)), cte="quoted-printable")
+    message.add_alternative(fill(content.html, values.for_part(html=True)), subtype="html", cte="quoted-printable")
     return message
 
 
@@ -50,5 +50,4 @@ def _headers(sender: Sender, to_email: str, to_name: str, subject: str, date: da
         message["Reply-To"] = sender.reply_to
     message["Subject"] = subject
     message["Date"] = format_datetime(date)
-    message["MIME-Version"] = "1.0"
     return message

@@ -38,10 +38,10 @@ class OutboxTransport:
             try:
                 self._write(name, bytes(digest_message(content, addressee, now)))
             except OSError as error:
-                outcome.retry.append(addressee.delivery_id)
+                outcome.retry.append(addressee.subscriber_id)
                 outcome.error = f"{self.path}: cannot write {name}: {error.strerror}"
                 continue
-            outcome.sent[addressee.delivery_id] = message_id(content, addressee.subscriber_id)
+            outcome.sent[addressee.subscriber_id] = message_id(content, addressee.subscriber_id)
         return outcome
 
     def send_message(self, message: Message) -> str:

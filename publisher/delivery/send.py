@@ -210,7 +210,7 @@ def send_test_copy(app: App, slug: str, to_email: str, segment: str | None = Non
 def send_edition_copy(app: App, edition: Edition, to_email: str) -> str:
     """Send an edition to one address outside the ledger, subject prefixed with [TEST]."""
     content = replace(edition_content(app, edition), subject=f"[TEST] {edition.subject}")
-    addressee = Personalizer(app).addressee(0, 0, to_email, "")
+    addressee = Personalizer(app).addressee(0, to_email, "")
     transport = open_transport(app)
     try:
         prepared = transport.prepare(content, [addressee])

@@ -16,6 +16,7 @@ import http.client
 import logging
 import re
 import urllib.error
+from collections.abc import Callable
 from html import escape
 
 import orjson
@@ -28,7 +29,7 @@ from publisher.delivery.content import ONE_CLICK, Addressee, EditionContent, Sen
 from publisher.delivery.transport import BatchOutcome, Prepared
 from publisher.errors import ConfigError, DeliveryError
 from publisher.models import Message
-from publisher.placeholders import html_key, use_html_keys
+from publisher.placeholders import EMAIL, NAME, PREFERENCES_URL, UNSUBSCRIBE_URL, html_key, use_html_keys
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +41,16 @@ MAX_CATEGORIES = 10
 MAX_ADDRESS_LENGTH = 320
 JSON_UTF8 = "application/json; charset=utf-8"
 _NAME_FORBIDDEN = re.compile(r"[;,\r\n]")
+# Above this many characters of name and address, a personalization's size is checked exactly.
+_LONG_VALUES = 1000
 
 
 class SendgridBatch:
-    __slots__ = ("body", "delivery_ids")
+    __slots__ = ("body", "subscriber_ids")
 
-    def __init__(self, body: str, delivery_ids: list[int]) -> None:
+    def __init__(self, body: str, subscriber_ids: list[int]) -> None:
         self.body = body
-        self.delivery_ids = delivery_ids
+        self.subscriber_ids = subscriber_ids
 
 
 class SendgridTransport:
@@ -104,28 +107,28 @@ class SendgridTransport:
         return common
 
     def prepare(self, content: EditionContent, addressees: list[Addressee]) -> Prepared:
+        """One request: a personalization per addressee (the hot path of a large send)."""
         if len(addressees) > MAX_PERSONALIZATIONS:
             raise ValueError(f"at most {MAX_PERSONALIZATIONS} recipients per SendGrid request")
         shared = self._shared_part(content)
-        text_keys, html_keys = content.text_keys, content.html_keys
-        html_names = [html_key(key) for key in html_keys]
+        substitutions = _substitutions_builder(content)
+        mailto = content.mailto_suffix
         personalizations = []
         accepted: list[Addressee] = []
         rejected: dict[int, str] = {}
         for addressee in addressees:
-            values = addressee.values.for_part(html=False)
-            substitutions = {key: values[key] for key in text_keys}
-            for key, name in zip(html_keys, html_names, strict=True):
-                substitutions[name] = escape(values[key], quote=True)
-            problem = _recipient_problem(addressee, substitutions)
-            if problem:
-                rejected[addressee.delivery_id] = problem
-                continue
+            subscriber_id, email, name, unsubscribe_url, _ = addressee
+            values = substitutions(addressee)
+            if len(email) > MAX_ADDRESS_LENGTH or len(name) + len(email) > _LONG_VALUES:
+                problem = _recipient_problem(email, values)
+                if problem:
+                    rejected[subscriber_id] = problem
+                    continue
             personalizations.append({
-                "to": [_address(addressee.email, addressee.name)],
-                "substitutions": substitutions,
-                "headers": {"List-Unsubscribe": addressee.list_unsubscribe, "List-Unsubscribe-Post": ONE_CLICK},
-                "custom_args": {"subscriber_id": str(addressee.subscriber_id)},
+                "to": [_address(email, name)],
+                "substitutions": values,
+                "headers": {"List-Unsubscribe": f"<{unsubscribe_url}>{mailto}", "List-Unsubscribe-Post": ONE_CLICK},
+                "custom_args": {"subscriber_id": str(subscriber_id)},
             })
             accepted.append(addressee)
         body = b'{"personalizations":' + orjson.dumps(personalizations) + b"," + shared[1:]
@@ -134,7 +137,7 @@ class SendgridTransport:
                 f"edition {content.edition_id}: a SendGrid request would be {len(body) // 2**20} MB "
                 "(limit 30 MB): lower [delivery] batch_size"
             )
-        batch = SendgridBatch(body.decode(), [addressee.delivery_id for addressee in accepted])
+        batch = SendgridBatch(body.decode(), [addressee.subscriber_id for addressee in accepted])
         return Prepared(accepted, batch, rejected)
 
     # --- sending ----------------------------------------------------------------------
@@ -146,7 +149,7 @@ class SendgridTransport:
 
     def send(self, batch: Prepared) -> BatchOutcome:
         request: SendgridBatch = batch.payload  # type: ignore[assignment]
-        ids = request.delivery_ids
+        ids = request.subscriber_ids
         outcome = BatchOutcome()
         if not ids:
             outcome.requests = 0
@@ -192,16 +195,39 @@ class SendgridTransport:
 
 
 def _address(email: str, name: str) -> dict[str, str]:
-    name = _NAME_FORBIDDEN.sub(" ", name).strip()
+    if not name:
+        return {"email": email}
+    if ";" in name or "," in name or "\n" in name or "\r" in name:
+        name = _NAME_FORBIDDEN.sub(" ", name).strip()
     return {"email": email, "name": name} if name else {"email": email}
 
 
-def _recipient_problem(addressee: Addressee, substitutions: dict[str, str]) -> str | None:
-    if len(addressee.email) > MAX_ADDRESS_LENGTH:
+def _substitutions_builder(content: EditionContent) -> Callable[[Addressee], dict[str, str]]:
+    """addressee → its substitutions: plain values under the placeholders of the text part,
+    HTML-escaped ones under the html_key of those of the HTML part (see publisher.placeholders)."""
+    fields = {NAME: 2, EMAIL: 1, UNSUBSCRIBE_URL: 3, PREFERENCES_URL: 4}
+    plain = [(key, fields[key]) for key in content.text_keys if key in fields]
+    escaped = [(html_key(key), fields[key]) for key in content.html_keys if key in fields]
+    # Signed links are URL-safe: escaping changes them only if the site's base URL needs it.
+    urls_safe = not any(char in content.view_online_url for char in "&<>\"'")
+    verbatim = [(name, index) for name, index in escaped if urls_safe and index >= 3]
+    escaped = [(name, index) for name, index in escaped if not (urls_safe and index >= 3)]
+
+    def build(addressee: Addressee) -> dict[str, str]:
+        values = {key: addressee[index] for key, index in plain}
+        for key, index in verbatim:
+            values[key] = addressee[index]
+        for key, index in escaped:
+            values[key] = escape(addressee[index], quote=True)
+        return values
+
+    return build
+
+
+def _recipient_problem(email: str, substitutions: dict[str, str]) -> str | None:
+    if len(email) > MAX_ADDRESS_LENGTH:
         return f"address longer than {MAX_ADDRESS_LENGTH} characters"
-    if sum(len(key) + len(value) for key, value in substitutions.items()) * 4 > MAX_SUBSTITUTIONS_BYTES and len(
-        orjson.dumps(substitutions)
-    ) > MAX_SUBSTITUTIONS_BYTES:
+    if len(orjson.dumps(substitutions)) > MAX_SUBSTITUTIONS_BYTES:
         return "personal values exceed SendGrid's 10,000 bytes of substitutions"
     return None
 

@@ -102,17 +102,17 @@ class SmtpTransport:
                 connection.send_message(mime, from_addr=content.sender.email, to_addrs=[addressee.email])
             except smtplib.SMTPRecipientsRefused as error:
                 code, reply = error.recipients.get(addressee.email, (550, b"refused"))
-                _refused(outcome, addressee.delivery_id, code, reply)
+                _refused(outcome, addressee.subscriber_id, code, reply)
             except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as error:
-                _refused(outcome, addressee.delivery_id, error.smtp_code, error.smtp_error)
+                _refused(outcome, addressee.subscriber_id, error.smtp_code, error.smtp_error)
             except (smtplib.SMTPServerDisconnected, OSError) as error:
                 self._drop(connection)
-                outcome.unknown.append(addressee.delivery_id)
+                outcome.unknown.append(addressee.subscriber_id)
                 outcome.error = f"connection lost while sending: {error}"
-                outcome.retry.extend(other.delivery_id for other in batch.addressees[index + 1 :])
+                outcome.retry.extend(other.subscriber_id for other in batch.addressees[index + 1 :])
                 return outcome
             else:
-                outcome.sent[addressee.delivery_id] = message_id(content, addressee.subscriber_id)
+                outcome.sent[addressee.subscriber_id] = message_id(content, addressee.subscriber_id)
         return outcome
 
     def send_message(self, message: Message) -> str:
@@ -153,7 +153,7 @@ def _refused(outcome: BatchOutcome, delivery_id: int, code: int, reply: bytes | 
 
 
 def _everyone(batch: Prepared, outcome: BatchOutcome, error: str, how: str) -> BatchOutcome:
-    ids = [addressee.delivery_id for addressee in batch.addressees]
+    ids = [addressee.subscriber_id for addressee in batch.addressees]
     outcome.error = error
     if how == "retry":
         outcome.retry.extend(ids)

@@ -17,7 +17,7 @@ from publisher.models import Message
 
 @dataclass
 class BatchOutcome:
-    """What one attempt at a batch did, per delivery id.
+    """What one attempt at a batch did, per subscriber id.
 
     ``retry``: not accepted, safe to send again (429, 5xx, refused connection), from
     ``retry_at`` (epoch seconds) if the provider said so. ``unknown``: the request left and no

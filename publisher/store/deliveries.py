@@ -22,14 +22,8 @@ from publisher.store import Store, chunks
 ENQUEUE_CHUNK = 5000
 
 
-@dataclass(frozen=True)
-class PendingRow:
-    delivery_id: int
-    subscriber_id: int
-    email: str
-    name: str
-    locale: str
-    subscriber_status: str
+# (subscriber_id, email, name, subscriber status) of a pending ledger row
+PendingRow = tuple[int, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -79,39 +73,51 @@ def enqueue(store: Store, edition_id: int, subscriber_ids: Iterable[int]) -> int
     return added
 
 
-def next_pending(store: Store, edition_id: int, after_id: int, limit: int) -> list[PendingRow]:
-    """Unclaimed pending rows of an edition with id > after_id, in id order, with the
-    subscriber's current address and status (an unsubscribe since planning is honoured)."""
-    rows = store.conn.execute(
-        "SELECT d.id, d.subscriber_id, s.email, s.name, s.locale, s.status FROM deliveries d "
+def next_pending(store: Store, edition_id: int, after_subscriber: int, limit: int) -> list[PendingRow]:
+    """Unclaimed pending rows of an edition after a subscriber id, in subscriber order, with
+    the subscriber's current address and status (an unsubscribe since planning is honoured)."""
+    return store.conn.execute(
+        "SELECT d.subscriber_id, s.email, s.name, s.status FROM deliveries d "
         "JOIN subscribers s ON s.id = d.subscriber_id "
-        "WHERE d.edition_id = ? AND d.status = 'pending' AND d.id > ? AND d.batch_id IS NULL "
-        "ORDER BY d.id LIMIT ?",
-        (edition_id, after_id, limit),
-    )
-    return [PendingRow(*row) for row in rows]
+        "WHERE d.edition_id = ? AND d.subscriber_id > ? AND d.status = 'pending' AND d.batch_id IS NULL "
+        "ORDER BY d.subscriber_id LIMIT ?",
+        (edition_id, after_subscriber, limit),
+    ).fetchall()
 
 
-def skip_deliveries(store: Store, reasons: dict[int, str]) -> None:
+def skip_deliveries(store: Store, edition_id: int, reasons: dict[int, str]) -> None:
     """Mark rows 'skipped' (e.g. the subscriber left before the message went out)."""
     with store.transaction() as conn:
         conn.executemany(
-            "UPDATE deliveries SET status = 'skipped', error = ? WHERE id = ? AND status = 'pending'",
-            [(reason, delivery_id) for delivery_id, reason in reasons.items()],
+            "UPDATE deliveries SET status = 'skipped', error = ? "
+            "WHERE edition_id = ? AND subscriber_id = ? AND status = 'pending'",
+            [(reason, edition_id, subscriber_id) for subscriber_id, reason in reasons.items()],
         )
 
 
-def claim_batch(store: Store, edition_id: int, delivery_ids: list[int], attempt: int = 1) -> int:
-    """Record a batch as 'sending' and attach its rows: call right before the request leaves."""
+def claim_batch(store: Store, edition_id: int, subscriber_ids: list[int], attempt: int = 1) -> int:
+    """Record a batch as 'sending' and attach its rows (pending, unclaimed): call right
+    before the request leaves. ``subscriber_ids`` in increasing order."""
+    first, last = subscriber_ids[0], subscriber_ids[-1]
     with store.transaction() as conn:
         batch_id = conn.execute(
-            "INSERT INTO delivery_batches (edition_id, recipients, attempt, started_at) VALUES (?, ?, ?, ?)",
-            (edition_id, len(delivery_ids), attempt, _now(store)),
+            "INSERT INTO delivery_batches (edition_id, recipients, first_subscriber, last_subscriber, attempt, "
+            "started_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (edition_id, len(subscriber_ids), first, last, attempt, _now(store)),
         ).lastrowid
-        conn.executemany(
-            "UPDATE deliveries SET batch_id = ? WHERE id = ? AND status = 'pending' AND batch_id IS NULL",
-            [(batch_id, delivery_id) for delivery_id in delivery_ids],
+        claimable = (
+            "WHERE edition_id = ? AND subscriber_id BETWEEN ? AND ? AND status = 'pending' AND batch_id IS NULL"
         )
+        count = conn.execute(f"SELECT count(*) FROM deliveries {claimable}", (edition_id, first, last)).fetchone()[0]
+        if count == len(subscriber_ids):
+            # Every unclaimed pending row of the range is in the batch: claim the range at once.
+            conn.execute(f"UPDATE deliveries SET batch_id = ? {claimable}", (batch_id, edition_id, first, last))
+        else:
+            conn.executemany(
+                "UPDATE deliveries SET batch_id = ? WHERE edition_id = ? AND subscriber_id = ? "
+                "AND status = 'pending' AND batch_id IS NULL",
+                [(batch_id, edition_id, subscriber_id) for subscriber_id in subscriber_ids],
+            )
     return batch_id
 
 
@@ -124,11 +130,11 @@ def record_batch(
     release: Iterable[int] = (),
     error: str | None = None,
 ) -> None:
-    """Apply the outcome of one batch in one transaction.
+    """Apply the outcome of one batch in one transaction (keys are subscriber ids).
 
-    ``sent``: delivery id → provider message id; ``failed``: delivery id → error;
-    ``unknown``: rows whose outcome cannot be known; ``release``: rows to try again later
-    (back to pending, unclaimed, with the error noted).
+    ``sent``: → provider message id; ``failed``: → error; ``unknown``: rows whose outcome
+    cannot be known; ``release``: rows to try again later (back to pending, unclaimed,
+    with the error noted).
     """
     now = _now(store)
     unknown, release = list(unknown), list(release)
@@ -140,25 +146,38 @@ def record_batch(
         status = "retry"
     else:
         status = "failed"
-    message_ids = {message_id for message_id in sent.values() if message_id}
-    batch_message_id = message_ids.pop() if len(message_ids) == 1 else None
+    message_ids = set(sent.values())
+    batch_message_id = next(iter(message_ids)) if len(message_ids) == 1 else None
     with store.transaction() as conn:
-        conn.executemany(
-            "UPDATE deliveries SET status = 'sent', provider_message_id = ?, sent_at = ?, error = NULL WHERE id = ?",
-            [(message_id, now, delivery_id) for delivery_id, message_id in sent.items()],
-        )
-        conn.executemany(
-            "UPDATE deliveries SET status = 'failed', error = ? WHERE id = ?",
-            [(reason, delivery_id) for delivery_id, reason in failed.items()],
-        )
-        conn.executemany(
-            "UPDATE deliveries SET status = 'unknown', error = ? WHERE id = ?",
-            [(error, delivery_id) for delivery_id in unknown],
-        )
-        conn.executemany(
-            "UPDATE deliveries SET batch_id = NULL, error = ? WHERE id = ?",
-            [(error, delivery_id) for delivery_id in release],
-        )
+        edition_id, first, last, recipients = conn.execute(
+            "SELECT edition_id, first_subscriber, last_subscriber, recipients FROM delivery_batches WHERE id = ?",
+            (batch_id,),
+        ).fetchone()
+        rows = "WHERE edition_id = ? AND subscriber_id BETWEEN ? AND ? AND batch_id = ?"
+        if len(sent) == recipients and len(message_ids) == 1:
+            # The usual case: the whole batch accepted under one message id, in one statement.
+            conn.execute(
+                f"UPDATE deliveries SET status = 'sent', provider_message_id = ?, sent_at = ?, error = NULL {rows}",
+                (batch_message_id, now, edition_id, first, last, batch_id),
+            )
+        else:
+            key = "WHERE edition_id = ? AND subscriber_id = ?"
+            conn.executemany(
+                f"UPDATE deliveries SET status = 'sent', provider_message_id = ?, sent_at = ?, error = NULL {key}",
+                [(message_id, now, edition_id, subscriber_id) for subscriber_id, message_id in sent.items()],
+            )
+            conn.executemany(
+                f"UPDATE deliveries SET status = 'failed', error = ? {key}",
+                [(reason, edition_id, subscriber_id) for subscriber_id, reason in failed.items()],
+            )
+            conn.executemany(
+                f"UPDATE deliveries SET status = 'unknown', error = ? {key}",
+                [(error, edition_id, subscriber_id) for subscriber_id in unknown],
+            )
+            conn.executemany(
+                f"UPDATE deliveries SET batch_id = NULL, error = ? {key}",
+                [(error, edition_id, subscriber_id) for subscriber_id in release],
+            )
         conn.execute(
             "UPDATE delivery_batches SET status = ?, provider_message_id = ?, error = ?, finished_at = ? WHERE id = ?",
             (status, batch_message_id, error, now, batch_id),
@@ -171,18 +190,18 @@ def recover_in_flight(store: Store, edition_id: int) -> int:
     Returns how many rows became 'unknown'. Call only while holding the newsletter's sender lock.
     """
     note = "outcome unknown: the sending process stopped while this batch was in flight"
+    changed = 0
     with store.transaction() as conn:
-        batch_ids = [
-            batch_id
-            for (batch_id,) in conn.execute(
-                "SELECT id FROM delivery_batches WHERE status = 'sending' AND edition_id = ?", (edition_id,)
-            )
-        ]
-        changed = 0
-        for batch_id in batch_ids:
+        batches = conn.execute(
+            "SELECT id, first_subscriber, last_subscriber FROM delivery_batches "
+            "WHERE status = 'sending' AND edition_id = ?",
+            (edition_id,),
+        ).fetchall()
+        for batch_id, first, last in batches:
             changed += conn.execute(
-                "UPDATE deliveries SET status = 'unknown', error = ? WHERE batch_id = ? AND status = 'pending'",
-                (note, batch_id),
+                "UPDATE deliveries SET status = 'unknown', error = ? WHERE edition_id = ? "
+                "AND subscriber_id BETWEEN ? AND ? AND batch_id = ? AND status = 'pending'",
+                (note, edition_id, first, last, batch_id),
             ).rowcount
             conn.execute(
                 "UPDATE delivery_batches SET status = 'unknown', error = ?, finished_at = ? WHERE id = ?",
@@ -238,11 +257,12 @@ def sent_content_keys(store: Store, newsletter: str, segment: str) -> set[str]:
     return {key for (key,) in rows}
 
 
-def find_delivery(store: Store, edition_id: int, subscriber_id: int) -> tuple[int, str] | None:
-    """(delivery id, status) of one ledger row."""
-    return store.conn.execute(
-        "SELECT id, status FROM deliveries WHERE edition_id = ? AND subscriber_id = ?", (edition_id, subscriber_id)
+def delivery_status_of(store: Store, edition_id: int, subscriber_id: int) -> str | None:
+    """The status of one ledger row, None if there is none."""
+    row = store.conn.execute(
+        "SELECT status FROM deliveries WHERE edition_id = ? AND subscriber_id = ?", (edition_id, subscriber_id)
     ).fetchone()
+    return row[0] if row else None
 
 
 # --- status --------------------------------------------------------------------------
@@ -251,7 +271,7 @@ def find_delivery(store: Store, edition_id: int, subscriber_id: int) -> tuple[in
 def recent_edition_deliveries(store: Store, limit: int = 10) -> list[EditionDeliveries]:
     editions = store.conn.execute(
         "SELECT id, newsletter, segment, status, status_reason, created_at FROM editions "
-        "WHERE id IN (SELECT DISTINCT edition_id FROM deliveries) OR status = 'paused' "
+        "WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = editions.id) OR status = 'paused' "
         "ORDER BY id DESC LIMIT ?",
         (limit,),
     ).fetchall()

@@ -10,6 +10,10 @@ CREATE TABLE delivery_batches (
     status               TEXT NOT NULL DEFAULT 'sending'
                          CHECK (status IN ('sending', 'sent', 'failed', 'retry', 'unknown', 'resent')),
     recipients           INTEGER NOT NULL,
+    -- the subscriber ids of its rows lie in [first_subscriber, last_subscriber]: with
+    -- batch_id, a range of the ledger's primary key finds them (no index on batch_id)
+    first_subscriber     INTEGER NOT NULL,
+    last_subscriber      INTEGER NOT NULL,
     attempt              INTEGER NOT NULL DEFAULT 1,
     provider_message_id  TEXT,
     error                TEXT,
@@ -20,9 +24,9 @@ CREATE TABLE delivery_batches (
 CREATE INDEX delivery_batches_status ON delivery_batches (status, edition_id);
 
 -- The ledger: one row per (edition, subscriber), written 'pending' before any request.
--- A pending row with a batch_id is claimed by a batch that is 'sending'.
+-- A pending row with a batch_id is claimed by a batch that is 'sending'. Rows are read in
+-- primary-key order (the next pending subscribers of an edition).
 CREATE TABLE deliveries (
-    id                   INTEGER PRIMARY KEY,
     edition_id           INTEGER NOT NULL REFERENCES editions (id),
     subscriber_id        INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
     status               TEXT NOT NULL DEFAULT 'pending'
@@ -35,13 +39,9 @@ CREATE TABLE deliveries (
     created_at           TEXT NOT NULL,
     sent_at              TEXT,
     event_at             TEXT,
-    UNIQUE (edition_id, subscriber_id)
-);
--- The next pending rows of an edition, in order; counts per status.
-CREATE INDEX deliveries_edition_status ON deliveries (edition_id, status, id);
--- The rows of one batch (recording an outcome, crash recovery).
-CREATE INDEX deliveries_batch ON deliveries (batch_id);
--- A subscriber's deliveries (history, GDPR erasure cascades).
+    PRIMARY KEY (edition_id, subscriber_id)
+) WITHOUT ROWID;
+-- A subscriber's deliveries (history; erasing a subscriber cascades through it).
 CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id);
 
 -- Event Webhook events already applied: a redelivered event changes nothing.
