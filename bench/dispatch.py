@@ -123,11 +123,14 @@ def one_run(subscribers: int, profile: bool) -> dict:
 
             profiler = Profiler()
             profiler.start()
+        cpu_started = time.process_time()
         started = time.perf_counter()
         enqueue(store, edition.id, stream_subscriber_ids(store))
         enqueued = time.perf_counter()
+        cpu_enqueued = time.process_time()
         report = deliver_pending(app, edition.id)
         finished = time.perf_counter()
+        cpu_finished = time.process_time()
         if profiler:
             profiler.stop()
             (folder.parent / "dispatch-profile.html").write_text(profiler.output_html())
@@ -141,6 +144,8 @@ def one_run(subscribers: int, profile: bool) -> dict:
             "enqueue_s": enqueued - started,
             "deliver_s": finished - enqueued,
             "wall_s": finished - started,
+            "cpu_enqueue_s": cpu_enqueued - cpu_started,
+            "cpu_deliver_s": cpu_finished - cpu_enqueued,
             "requests": stats["requests"],
             "recipients": stats["recipients"],
             "duplicates": stats["duplicates"],

@@ -20,7 +20,7 @@ from publisher import placeholders as ph
 from publisher.delivery.engine import deliver_pending
 from publisher.delivery.send import enqueue
 from publisher.delivery.status import status_lines
-from publisher.store.deliveries import delivery_counts
+from publisher.store.deliveries import delivery_counts, ledger_rows
 from publisher.store.editions import get_edition
 from publisher.tokens import UNSUBSCRIBE, verify
 
@@ -86,8 +86,7 @@ def test_requests_carry_personal_values_headers_and_ids_within_limits(sg_app, sg
         "<mailto:desabonnement@horizons-emploi.example.org?subject=unsubscribe>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
-    rows = application.store.conn.execute("SELECT status, provider_message_id FROM deliveries").fetchall()
-    assert rows == [("sent", "msg00001")] * 3
+    assert ledger_rows(application.store, edition.id) == [(n, "sent", "msg00001", None) for n in (1, 2, 3)]
     application.close()
 
 
@@ -133,8 +132,8 @@ def test_payload_error_fails_the_batch_with_sendgrids_message_without_retry(sg_a
 
     assert fake.requests == 1
     assert (report.status, report.failed, report.sent) == ("failed", 50, 0)
-    error = sg_app.store.conn.execute("SELECT DISTINCT error FROM deliveries").fetchall()
-    assert error == [("SendGrid 400: from.email: The from address does not match a verified Sender Identity.",)]
+    errors = {error for _, _, _, error in ledger_rows(sg_app.store, edition.id)}
+    assert errors == {"SendGrid 400: from.email: The from address does not match a verified Sender Identity."}
 
 
 def test_consecutive_failures_pause_the_edition_and_resume_continues(sg_app, sg_config, fake, clock):

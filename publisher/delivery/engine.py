@@ -9,7 +9,7 @@ per batch. See publisher.store.deliveries for the ledger protocol.
 Faults:
 - 429: the batch waits for X-RateLimit-Reset (everyone sending through the account does);
 - 5xx, refused connections: retried with exponential backoff and jitter, ``max_attempts``
-  times; after that its rows go back to pending and the edition pauses when the run ends;
+  times; after that its rows stay pending and the edition pauses when the run ends;
 - timeout or reset after the request left: the outcome is unknown, the rows become
   'unknown' and are not resent (``resend_unknown`` does), ``publisher status`` lists them;
 - 4xx: the batch fails with SendGrid's message, no retry;
@@ -34,12 +34,12 @@ from publisher.delivery.ratelimit import RateLimiter
 from publisher.delivery.transport import BatchOutcome, Prepared, Transport, open_transport
 from publisher.store.deliveries import (
     claim_batch,
+    close_deliveries,
     delivery_counts,
     next_pending,
     record_batch,
     recover_in_flight,
     requeue,
-    skip_deliveries,
 )
 from publisher.store.editions import get_edition, set_edition_status
 
@@ -130,7 +130,7 @@ class _Sender:
             gone = {subscriber_id: f"subscriber is {status}" for subscriber_id, _, _, status in rows
                     if status != "active"}
             if gone:
-                skip_deliveries(self.store, self.edition_id, gone)
+                close_deliveries(self.store, self.edition_id, "skipped", gone)
             addressee = self.personalizer.addressee
             addressees = [addressee(subscriber_id, email, name) for subscriber_id, email, name, status in rows
                           if status == "active"]
@@ -138,9 +138,7 @@ class _Sender:
                 continue
             prepared = self.transport.prepare(self.content, addressees)
             if prepared.rejected:
-                rejected = sorted(prepared.rejected)
-                self._record(_Job(prepared, batch_id=claim_batch(self.store, self.edition_id, rejected)),
-                             BatchOutcome(failed=prepared.rejected, requests=0))
+                close_deliveries(self.store, self.edition_id, "failed", prepared.rejected)
             if prepared.addressees:
                 return _Job(prepared)
         return None
@@ -206,8 +204,7 @@ class _Sender:
                             else self.transport.prepare(self.content, retry))
                 heapq.heappush(self.retries, (time.monotonic() + delay, next(self.sequence),
                                               _Job(prepared, job.attempt + 1)))
-        record_batch(self.store, job.batch_id, outcome.sent, outcome.failed, outcome.unknown, outcome.retry,
-                     outcome.error)
+        record_batch(self.store, job.batch_id, outcome.sent, outcome.failed, outcome.unknown, outcome.error)
         if outcome.error:
             self.last_error = outcome.error
             log.warning("edition %s batch %s attempt %s: %s", self.edition_id, job.batch_id, job.attempt,

@@ -1,10 +1,13 @@
 """SQL for the delivery ledger, its batches, webhook events, newsletter runs and rate limits.
 
 The ledger protocol (publisher.delivery.engine drives it):
-  pending (batch_id NULL) → claimed by a batch 'sending' → sent | failed | unknown,
-  or released back to pending (batch 'retry') when the request was answered with 429/5xx.
-A batch is 'sending' only while its request may be on the wire, so after a crash a batch
-still 'sending' is exactly the set of recipients whose outcome is unknown.
+  pending → claimed by a batch 'sending' → sent | failed | unknown (row.batch_id set),
+  or left pending (batch 'retry') when the request was answered with 429/5xx.
+A batch covers the pending rows of its edition in [first_subscriber, last_subscriber]
+(the engine reads pending rows in subscriber order and never gives two batches in flight
+overlapping ranges), so claiming writes one batch row and no ledger row. A batch is
+'sending' only while its request may be on the wire: after a crash, the pending rows in
+the range of a batch still 'sending' are exactly the recipients whose outcome is unknown.
 """
 
 from __future__ import annotations
@@ -60,65 +63,66 @@ def enqueue(store: Store, edition_id: int, subscriber_ids: Iterable[int]) -> int
 
     Joins the caller's transaction if there is one; returns how many rows were added.
     """
-    now = _now(store)
     added = 0
     with store.transaction() as conn:
         for chunk in chunks(subscriber_ids, ENQUEUE_CHUNK):
             before = conn.total_changes
             conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (edition_id, subscriber_id, created_at) VALUES (?, ?, ?)",
-                [(edition_id, subscriber_id, now) for subscriber_id in chunk],
+                "INSERT OR IGNORE INTO deliveries (edition_id, subscriber_id) VALUES (?, ?)",
+                [(edition_id, subscriber_id) for subscriber_id in chunk],
             )
             added += conn.total_changes - before
     return added
 
 
 def next_pending(store: Store, edition_id: int, after_subscriber: int, limit: int) -> list[PendingRow]:
-    """Unclaimed pending rows of an edition after a subscriber id, in subscriber order, with
-    the subscriber's current address and status (an unsubscribe since planning is honoured)."""
+    """Pending rows of an edition after a subscriber id, in subscriber order, with the
+    subscriber's current address and status (an unsubscribe since planning is honoured)."""
     return store.conn.execute(
         "SELECT d.subscriber_id, s.email, s.name, s.status FROM deliveries d "
         "JOIN subscribers s ON s.id = d.subscriber_id "
-        "WHERE d.edition_id = ? AND d.subscriber_id > ? AND d.status = 'pending' AND d.batch_id IS NULL "
+        "WHERE d.edition_id = ? AND d.subscriber_id > ? AND d.status = 'pending' "
         "ORDER BY d.subscriber_id LIMIT ?",
         (edition_id, after_subscriber, limit),
     ).fetchall()
 
 
-def skip_deliveries(store: Store, edition_id: int, reasons: dict[int, str]) -> None:
-    """Mark rows 'skipped' (e.g. the subscriber left before the message went out)."""
+def close_deliveries(store: Store, edition_id: int, status: str, reasons: dict[int, str]) -> None:
+    """Give pending rows a final status without a request: 'skipped' (the subscriber left
+    before the message went out) or 'failed' (refused before sending, e.g. over a limit)."""
+    if status not in ("skipped", "failed"):
+        raise ValueError(f"cannot close deliveries as {status!r}")
     with store.transaction() as conn:
         conn.executemany(
-            "UPDATE deliveries SET status = 'skipped', error = ? "
-            "WHERE edition_id = ? AND subscriber_id = ? AND status = 'pending'",
-            [(reason, edition_id, subscriber_id) for subscriber_id, reason in reasons.items()],
+            "UPDATE deliveries SET status = ?, error = ? WHERE edition_id = ? AND subscriber_id = ? AND status = 'pending'",
+            [(status, reason, edition_id, subscriber_id) for subscriber_id, reason in reasons.items()],
         )
 
 
 def claim_batch(store: Store, edition_id: int, subscriber_ids: list[int], attempt: int = 1) -> int:
-    """Record a batch as 'sending' and attach its rows (pending, unclaimed): call right
-    before the request leaves. ``subscriber_ids`` in increasing order."""
+    """Record a batch as 'sending': call right before its request leaves.
+
+    ``subscriber_ids``: increasing, pending, and every pending row of the edition between the
+    first and the last of them (the engine guarantees it; checked here).
+    """
     first, last = subscriber_ids[0], subscriber_ids[-1]
     with store.transaction() as conn:
-        batch_id = conn.execute(
+        pending = conn.execute(_RANGE_COUNT, (edition_id, first, last)).fetchone()[0]
+        if pending != len(subscriber_ids):
+            raise DeliveryError(
+                f"edition {edition_id}: ledger rows {first}..{last} changed under the sender "
+                f"({pending} pending, {len(subscriber_ids)} expected); is another process sending it?"
+            )
+        return conn.execute(
             "INSERT INTO delivery_batches (edition_id, recipients, first_subscriber, last_subscriber, attempt, "
             "started_at) VALUES (?, ?, ?, ?, ?, ?)",
             (edition_id, len(subscriber_ids), first, last, attempt, _now(store)),
         ).lastrowid
-        claimable = (
-            "WHERE edition_id = ? AND subscriber_id BETWEEN ? AND ? AND status = 'pending' AND batch_id IS NULL"
-        )
-        count = conn.execute(f"SELECT count(*) FROM deliveries {claimable}", (edition_id, first, last)).fetchone()[0]
-        if count == len(subscriber_ids):
-            # Every unclaimed pending row of the range is in the batch: claim the range at once.
-            conn.execute(f"UPDATE deliveries SET batch_id = ? {claimable}", (batch_id, edition_id, first, last))
-        else:
-            conn.executemany(
-                "UPDATE deliveries SET batch_id = ? WHERE edition_id = ? AND subscriber_id = ? "
-                "AND status = 'pending' AND batch_id IS NULL",
-                [(batch_id, edition_id, subscriber_id) for subscriber_id in subscriber_ids],
-            )
-    return batch_id
+
+
+_RANGE = "WHERE edition_id = ? AND subscriber_id BETWEEN ? AND ? AND status = 'pending'"
+_RANGE_COUNT = f"SELECT count(*) FROM deliveries {_RANGE}"
+_ROW = "WHERE edition_id = ? AND subscriber_id = ? AND status = 'pending'"
 
 
 def record_batch(
@@ -127,25 +131,23 @@ def record_batch(
     sent: dict[int, str | None],
     failed: dict[int, str],
     unknown: Iterable[int] = (),
-    release: Iterable[int] = (),
     error: str | None = None,
 ) -> None:
     """Apply the outcome of one batch in one transaction (keys are subscriber ids).
 
     ``sent``: → provider message id; ``failed``: → error; ``unknown``: rows whose outcome
-    cannot be known; ``release``: rows to try again later (back to pending, unclaimed,
-    with the error noted).
+    cannot be known. The batch's other rows stay pending (to retry), with the error noted.
     """
     now = _now(store)
-    unknown, release = list(unknown), list(release)
+    unknown = list(unknown)
     if unknown:
         status = "unknown"
     elif sent:
         status = "sent"
-    elif release:
-        status = "retry"
-    else:
+    elif failed:
         status = "failed"
+    else:
+        status = "retry"
     message_ids = set(sent.values())
     batch_message_id = next(iter(message_ids)) if len(message_ids) == 1 else None
     with store.transaction() as conn:
@@ -153,31 +155,30 @@ def record_batch(
             "SELECT edition_id, first_subscriber, last_subscriber, recipients FROM delivery_batches WHERE id = ?",
             (batch_id,),
         ).fetchone()
-        rows = "WHERE edition_id = ? AND subscriber_id BETWEEN ? AND ? AND batch_id = ?"
-        if len(sent) == recipients and len(message_ids) == 1:
-            # The usual case: the whole batch accepted under one message id, in one statement.
+        if len(sent) == recipients and batch_message_id is not None or not sent and len(failed) == recipients:
+            # The usual cases: the whole batch accepted under one message id, or refused.
+            row_status, row_error = ("sent", None) if sent else ("failed", next(iter(failed.values())))
             conn.execute(
-                f"UPDATE deliveries SET status = 'sent', provider_message_id = ?, sent_at = ?, error = NULL {rows}",
-                (batch_message_id, now, edition_id, first, last, batch_id),
+                f"UPDATE deliveries SET status = ?, batch_id = ?, error = ? {_RANGE}",
+                (row_status, batch_id, row_error, edition_id, first, last),
             )
         else:
-            key = "WHERE edition_id = ? AND subscriber_id = ?"
+            individual = batch_message_id is None
             conn.executemany(
-                f"UPDATE deliveries SET status = 'sent', provider_message_id = ?, sent_at = ?, error = NULL {key}",
-                [(message_id, now, edition_id, subscriber_id) for subscriber_id, message_id in sent.items()],
+                f"UPDATE deliveries SET status = 'sent', batch_id = ?, provider_message_id = ?, error = NULL {_ROW}",
+                [(batch_id, message_id if individual else None, edition_id, subscriber_id)
+                 for subscriber_id, message_id in sent.items()],
             )
             conn.executemany(
-                f"UPDATE deliveries SET status = 'failed', error = ? {key}",
-                [(reason, edition_id, subscriber_id) for subscriber_id, reason in failed.items()],
+                f"UPDATE deliveries SET status = 'failed', batch_id = ?, error = ? {_ROW}",
+                [(batch_id, reason, edition_id, subscriber_id) for subscriber_id, reason in failed.items()],
             )
             conn.executemany(
-                f"UPDATE deliveries SET status = 'unknown', error = ? {key}",
-                [(error, edition_id, subscriber_id) for subscriber_id in unknown],
+                f"UPDATE deliveries SET status = 'unknown', batch_id = ?, error = ? {_ROW}",
+                [(batch_id, error, edition_id, subscriber_id) for subscriber_id in unknown],
             )
-            conn.executemany(
-                f"UPDATE deliveries SET batch_id = NULL, error = ? {key}",
-                [(error, edition_id, subscriber_id) for subscriber_id in release],
-            )
+            if error and len(sent) + len(failed) + len(unknown) < recipients:
+                conn.execute(f"UPDATE deliveries SET error = ? {_RANGE}", (error, edition_id, first, last))
         conn.execute(
             "UPDATE delivery_batches SET status = ?, provider_message_id = ?, error = ?, finished_at = ? WHERE id = ?",
             (status, batch_message_id, error, now, batch_id),
@@ -199,9 +200,8 @@ def recover_in_flight(store: Store, edition_id: int) -> int:
         ).fetchall()
         for batch_id, first, last in batches:
             changed += conn.execute(
-                "UPDATE deliveries SET status = 'unknown', error = ? WHERE edition_id = ? "
-                "AND subscriber_id BETWEEN ? AND ? AND batch_id = ? AND status = 'pending'",
-                (note, edition_id, first, last, batch_id),
+                f"UPDATE deliveries SET status = 'unknown', batch_id = ?, error = ? {_RANGE}",
+                (batch_id, note, edition_id, first, last),
             ).rowcount
             conn.execute(
                 "UPDATE delivery_batches SET status = 'unknown', error = ?, finished_at = ? WHERE id = ?",
@@ -221,20 +221,23 @@ def requeue(store: Store, edition_id: int, status: str) -> int:
                 (edition_id,),
             )
         return conn.execute(
-            "UPDATE deliveries SET status = 'pending', batch_id = NULL WHERE edition_id = ? AND status = ?",
-            (edition_id, status),
+            "UPDATE deliveries SET status = 'pending' WHERE edition_id = ? AND status = ?", (edition_id, status)
         ).rowcount
 
 
 def delivery_counts(store: Store, edition_id: int) -> dict[str, int]:
-    """status → rows for one edition ('in_flight' counts claimed pending rows apart)."""
+    """status → rows for one edition; 'in_flight' counts the pending rows of batches 'sending'."""
     counts = {"pending": 0, "sent": 0, "failed": 0, "unknown": 0, "skipped": 0}
-    for status, claimed, count in store.conn.execute(
-        "SELECT status, batch_id IS NOT NULL, count(*) FROM deliveries WHERE edition_id = ? GROUP BY 1, 2",
+    counts.update(
+        store.conn.execute("SELECT status, count(*) FROM deliveries WHERE edition_id = ? GROUP BY 1", (edition_id,))
+    )
+    in_flight = store.conn.execute(
+        "SELECT coalesce(sum(recipients), 0) FROM delivery_batches WHERE edition_id = ? AND status = 'sending'",
         (edition_id,),
-    ):
-        key = "in_flight" if status == "pending" and claimed else status
-        counts[key] = counts.get(key, 0) + count
+    ).fetchone()[0]
+    if in_flight:
+        counts["in_flight"] = in_flight
+        counts["pending"] -= in_flight
     return counts
 
 
@@ -315,11 +318,11 @@ def apply_event(
     with store.transaction() as conn:
         cursor = conn.execute(
             "UPDATE deliveries SET event = ?, event_at = ?, "
-            "status = CASE WHEN status IN ('unknown', 'pending') THEN 'sent' ELSE status END, "
-            "sent_at = coalesce(sent_at, ?), provider_message_id = coalesce(provider_message_id, ?), "
-            "error = CASE WHEN status IN ('unknown', 'pending') THEN NULL ELSE error END "
+            "provider_message_id = CASE WHEN status IN ('unknown', 'pending') THEN ? ELSE provider_message_id END, "
+            "error = CASE WHEN status IN ('unknown', 'pending') THEN NULL ELSE error END, "
+            "status = CASE WHEN status IN ('unknown', 'pending') THEN 'sent' ELSE status END "
             "WHERE edition_id = ? AND subscriber_id = ?",
-            (event, to_db(at), to_db(at), message_id, edition_id, subscriber_id),
+            (event, to_db(at), message_id, edition_id, subscriber_id),
         )
     return cursor.rowcount == 1
 
@@ -450,3 +453,13 @@ def subscriber_id_by_email(store: Store, email: str) -> int | None:
 def edition_statuses(store: Store, edition_ids: list[int]) -> dict[int, str]:
     marks = ",".join("?" * len(edition_ids))
     return dict(store.conn.execute(f"SELECT id, status FROM editions WHERE id IN ({marks})", edition_ids))
+
+
+def ledger_rows(store: Store, edition_id: int) -> list[tuple[int, str, str | None, str | None]]:
+    """(subscriber id, status, provider message id, error) of every row of an edition."""
+    return store.conn.execute(
+        "SELECT d.subscriber_id, d.status, coalesce(d.provider_message_id, b.provider_message_id), d.error "
+        "FROM deliveries d LEFT JOIN delivery_batches b ON b.id = d.batch_id "
+        "WHERE d.edition_id = ? ORDER BY d.subscriber_id",
+        (edition_id,),
+    ).fetchall()

@@ -2,16 +2,15 @@
 -- and the shared rate limiter. Times are UTC text 'YYYY-MM-DDTHH:MM:SSZ'.
 
 -- One request (SendGrid) or one group of messages (SMTP, outbox) for one edition.
--- 'sending' means a request may be on the wire: a batch left 'sending' by a dead process
--- becomes 'unknown' (its recipients may or may not have received it).
+-- 'sending' means a request may be on the wire: its rows are the ledger's pending rows of
+-- the edition with subscriber ids in [first_subscriber, last_subscriber] (claiming a batch
+-- writes no ledger row). A batch left 'sending' by a dead process becomes 'unknown'.
 CREATE TABLE delivery_batches (
     id                   INTEGER PRIMARY KEY,
     edition_id           INTEGER NOT NULL REFERENCES editions (id),
     status               TEXT NOT NULL DEFAULT 'sending'
                          CHECK (status IN ('sending', 'sent', 'failed', 'retry', 'unknown', 'resent')),
     recipients           INTEGER NOT NULL,
-    -- the subscriber ids of its rows lie in [first_subscriber, last_subscriber]: with
-    -- batch_id, a range of the ledger's primary key finds them (no index on batch_id)
     first_subscriber     INTEGER NOT NULL,
     last_subscriber      INTEGER NOT NULL,
     attempt              INTEGER NOT NULL DEFAULT 1,
@@ -23,9 +22,10 @@ CREATE TABLE delivery_batches (
 -- In-flight and unknown batches: crash recovery and `publisher status`.
 CREATE INDEX delivery_batches_status ON delivery_batches (status, edition_id);
 
--- The ledger: one row per (edition, subscriber), written 'pending' before any request.
--- A pending row with a batch_id is claimed by a batch that is 'sending'. Rows are read in
--- primary-key order (the next pending subscribers of an edition).
+-- The ledger: one row per (edition, subscriber), written 'pending' before any request, and
+-- given its outcome (and the batch that had it) after. Rows are read in primary-key order
+-- (the next pending subscribers of an edition). The send time and message id are the
+-- batch's; provider_message_id is set here only when it differs (SMTP: one per message).
 CREATE TABLE deliveries (
     edition_id           INTEGER NOT NULL REFERENCES editions (id),
     subscriber_id        INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
@@ -36,8 +36,6 @@ CREATE TABLE deliveries (
     error                TEXT,
     -- the last Event Webhook event for this message (delivered, bounce, dropped, spamreport…)
     event                TEXT,
-    created_at           TEXT NOT NULL,
-    sent_at              TEXT,
     event_at             TEXT,
     PRIMARY KEY (edition_id, subscriber_id)
 ) WITHOUT ROWID;
