@@ -137,6 +137,8 @@ class DeliveryConfig(Section):
     rate_per_second: Annotated[float, Field(gt=0)] = 10.0
     # Requests (SendGrid) or connections (SMTP) in flight at once.
     concurrency: Annotated[int, Field(gt=0, le=32)] = 4
+    # Processes building SendGrid requests for large sends; 0: one per CPU, 1: none.
+    build_processes: Annotated[int, Field(ge=0, le=32)] = 0
     # Attempts per batch on 429, 5xx, resets and timeouts before giving up on it for this run.
     max_attempts: Annotated[int, Field(gt=0, le=20)] = 5
     # Seconds before the first retry; doubles at each attempt (with jitter), at most 60 s.

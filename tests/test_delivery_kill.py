@@ -59,7 +59,7 @@ def test_kill_9_midway_then_restart_sends_each_of_2000_exactly_once(app, config_
     fake = FakeSendgrid(faults=faults).start()
     try:
         set_keys(config_file, "delivery", transport="sendgrid", batch_size=100, rate_per_second=100000,
-                 retry_delay=0.01, max_attempts=10, concurrency=4)
+                 retry_delay=0.01, max_attempts=10, concurrency=4, build_processes=2)
         set_keys(config_file, "delivery.sendgrid", api_host=fake.url)
         edition = make_edition(app.store)
         enqueue(app.store, edition, add_subscribers(app.store, 2000))
@@ -69,13 +69,15 @@ def test_kill_9_midway_then_restart_sends_each_of_2000_exactly_once(app, config_
         assert wait_for(lambda: fake.held >= 4, 30), first.communicate(timeout=5)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
+        first.stdout.close()
+        first.stderr.close()
         accepted_before = len(fake.accepted)
         assert 6 <= accepted_before < 20
 
         phase["hold_after"] = 10**9
         fake.release.set()
         second = run_worker(config_file, edition.id)
-        out, err = second.communicate(timeout=120)
+        _, err = second.communicate(timeout=120)
         assert second.returncode == 0, err
 
         received = fake.recipients()

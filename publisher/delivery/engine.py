@@ -24,14 +24,15 @@ import itertools
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from publisher.app import App
-from publisher.delivery.content import Personalizer, edition_content
+from publisher.delivery.content import edition_content
 from publisher.delivery.ratelimit import RateLimiter
-from publisher.delivery.transport import BatchOutcome, Prepared, Transport, open_transport
+from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, Transport, open_transport
 from publisher.store.deliveries import (
     claim_batch,
     close_deliveries,
@@ -78,6 +79,7 @@ class RetryPolicy:
 
 @dataclass
 class _Job:
+    recipients: list[RecipientRow]
     prepared: Prepared
     attempt: int = 1
     batch_id: int = 0
@@ -98,7 +100,6 @@ class _Sender:
         self.app, self.store, self.transport, self.policy = app, app.store, transport, policy
         self.edition_id = edition_id
         self.content = edition_content(app, get_edition(app.store, edition_id))
-        self.personalizer = Personalizer(app)
         self.limiter = RateLimiter(app.store, transport.rate_key, settings.rate_per_second)
         self.batch_size = settings.batch_size
         self.concurrency = settings.concurrency
@@ -113,14 +114,29 @@ class _Sender:
         self.pause_reason: str | None = None
         self.requests = 0
         self.retries: list[tuple[float, int, _Job]] = []
+        self.ahead: deque[_Job] = deque()
+        self.prefetch = self.concurrency + 2
         self.sequence = itertools.count()
 
     # --- producing jobs ---------------------------------------------------------------
 
     def _next_job(self) -> _Job | None:
-        """A retry that is due, else a new batch from the ledger, else None."""
+        """A retry that is due, else the next new batch, else None. New batches are prepared
+        a few ahead, so a transport building them in other processes keeps them busy."""
         if self.retries and self.retries[0][0] <= time.monotonic():
             return heapq.heappop(self.retries)[2]
+        while len(self.ahead) < self.prefetch and (job := self._new_job()) is not None:
+            self.ahead.append(job)
+        while self.ahead:
+            job = self.ahead.popleft()
+            job.prepared.ready()
+            if job.prepared.rejected:
+                close_deliveries(self.store, self.edition_id, "failed", job.prepared.rejected)
+            if job.prepared.subscriber_ids:
+                return job
+        return None
+
+    def _new_job(self) -> _Job | None:
         while not self.exhausted:
             rows = next_pending(self.store, self.edition_id, self.cursor, self.batch_size)
             if not rows:
@@ -131,16 +147,10 @@ class _Sender:
                     if status != "active"}
             if gone:
                 close_deliveries(self.store, self.edition_id, "skipped", gone)
-            addressee = self.personalizer.addressee
-            addressees = [addressee(subscriber_id, email, name) for subscriber_id, email, name, status in rows
+            recipients = [(subscriber_id, email, name) for subscriber_id, email, name, status in rows
                           if status == "active"]
-            if not addressees:
-                continue
-            prepared = self.transport.prepare(self.content, addressees)
-            if prepared.rejected:
-                close_deliveries(self.store, self.edition_id, "failed", prepared.rejected)
-            if prepared.addressees:
-                return _Job(prepared)
+            if recipients:
+                return _Job(recipients, self.transport.prepare(self.content, recipients))
         return None
 
     # --- the loop ---------------------------------------------------------------------
@@ -170,8 +180,8 @@ class _Sender:
                     self._finish(job, future)
 
     def _dispatch(self, pool: ThreadPoolExecutor, job: _Job) -> Future[BatchOutcome]:
-        self.limiter.acquire(len(job.prepared.addressees))
-        ids = [addressee.subscriber_id for addressee in job.prepared.addressees]
+        ids = job.prepared.subscriber_ids
+        self.limiter.acquire(len(ids))
         job.batch_id = claim_batch(self.store, self.edition_id, ids, job.attempt)
         return pool.submit(self.transport.send, job.prepared)
 
@@ -180,8 +190,7 @@ class _Sender:
             outcome = future.result()
         except Exception as error:  # a bug in a transport: the request may have left
             log.exception("edition %s batch %s: transport error", self.edition_id, job.batch_id)
-            ids = [addressee.subscriber_id for addressee in job.prepared.addressees]
-            outcome = BatchOutcome(unknown=ids, error=f"transport error: {type(error).__name__}: {error}")
+            outcome = BatchOutcome(unknown=job.prepared.subscriber_ids, error=f"transport error: {type(error).__name__}: {error}")
         self._record(job, outcome)
 
     def _record(self, job: _Job, outcome: BatchOutcome) -> None:
@@ -199,11 +208,12 @@ class _Sender:
                     delay = max(0.0, wait_until - time.time())
                 else:
                     delay = self.policy.delay(job.attempt, self.rng)
-                retry = [a for a in job.prepared.addressees if a.subscriber_id in retry_ids]
-                prepared = (job.prepared if len(retry) == len(job.prepared.addressees)
-                            else self.transport.prepare(self.content, retry))
-                heapq.heappush(self.retries, (time.monotonic() + delay, next(self.sequence),
-                                              _Job(prepared, job.attempt + 1)))
+                if len(retry_ids) == len(job.prepared.subscriber_ids):
+                    retry = _Job(job.recipients, job.prepared, job.attempt + 1)
+                else:
+                    recipients = [recipient for recipient in job.recipients if recipient[0] in retry_ids]
+                    retry = _Job(recipients, self.transport.prepare(self.content, recipients), job.attempt + 1)
+                heapq.heappush(self.retries, (time.monotonic() + delay, next(self.sequence), retry))
         record_batch(self.store, job.batch_id, outcome.sent, outcome.failed, outcome.unknown, outcome.error)
         if outcome.error:
             self.last_error = outcome.error

@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 from publisher.app import App
-from publisher.delivery.content import Addressee, EditionContent, sender_for
+from publisher.delivery.content import EditionContent, Personalizer, sender_for
 from publisher.delivery.mime import digest_message, message_id, transactional_message
-from publisher.delivery.transport import BatchOutcome, Prepared
+from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow
 from publisher.errors import DeliveryError
 from publisher.models import Message
 
@@ -25,15 +25,17 @@ class OutboxTransport:
         self.app = app
         self.path: Path = app.config.delivery.outbox.path
         self.rate_key = f"outbox:{self.path}"
+        self.personalizer = Personalizer(app)
 
-    def prepare(self, content: EditionContent, addressees: list[Addressee]) -> Prepared:
-        return Prepared(addressees, content)
+    def prepare(self, content: EditionContent, recipients: list[RecipientRow]) -> Prepared:
+        addressees = [self.personalizer.addressee(*recipient) for recipient in recipients]
+        return Prepared([recipient[0] for recipient in recipients], (content, addressees))
 
     def send(self, batch: Prepared) -> BatchOutcome:
-        content: EditionContent = batch.payload  # type: ignore[assignment]
+        content, addressees = batch.payload  # type: ignore[misc]
         outcome = BatchOutcome()
         now = self.app.clock.now()
-        for addressee in batch.addressees:
+        for addressee in addressees:
             name = f"{content.newsletter}-e{content.edition_id}-s{addressee.subscriber_id}.eml"
             try:
                 self._write(name, bytes(digest_message(content, addressee, now)))

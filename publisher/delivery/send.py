@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from publisher.app import App
-from publisher.delivery.content import Personalizer, edition_content
+from publisher.delivery.content import edition_content
 from publisher.delivery.engine import DeliveryReport, deliver_pending
 from publisher.delivery.transport import Transport, open_transport
 from publisher.errors import DeliveryError, NotFoundError, PublisherError
@@ -210,11 +210,10 @@ def send_test_copy(app: App, slug: str, to_email: str, segment: str | None = Non
 def send_edition_copy(app: App, edition: Edition, to_email: str) -> str:
     """Send an edition to one address outside the ledger, subject prefixed with [TEST]."""
     content = replace(edition_content(app, edition), subject=f"[TEST] {edition.subject}")
-    addressee = Personalizer(app).addressee(0, to_email, "")
     transport = open_transport(app)
     try:
-        prepared = transport.prepare(content, [addressee])
-        outcome = transport.send(prepared) if prepared.addressees else None
+        prepared = transport.prepare(content, [(0, to_email, "")]).ready()
+        outcome = transport.send(prepared) if prepared.subscriber_ids else None
     finally:
         transport.close()
     if outcome is None or not outcome.sent:

@@ -12,12 +12,19 @@ each), ≤ 30 MB, custom_args ≤ 10,000 bytes, substitutions ≤ 10,000 bytes p
 
 from __future__ import annotations
 
+import functools
 import http.client
 import logging
+import multiprocessing
+import os
 import re
+import threading
+import time
 import urllib.error
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from html import escape
+from typing import NamedTuple
 
 import orjson
 from python_http_client.exceptions import HTTPError
@@ -25,8 +32,9 @@ from sendgrid import SendGridAPIClient
 from sendgrid.helpers.eventwebhook import EventWebhook
 
 from publisher.app import App
-from publisher.delivery.content import ONE_CLICK, Addressee, EditionContent, Sender, sender_for
-from publisher.delivery.transport import BatchOutcome, Prepared
+from publisher.config import Config, Secrets
+from publisher.delivery.content import ONE_CLICK, Addressee, EditionContent, Personalizer, Sender, sender_for
+from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow
 from publisher.errors import ConfigError, DeliveryError
 from publisher.models import Message
 from publisher.placeholders import EMAIL, NAME, PREFERENCES_URL, UNSUBSCRIBE_URL, html_key, use_html_keys
@@ -40,9 +48,9 @@ MAX_SUBSTITUTIONS_BYTES = 10_000
 MAX_CATEGORIES = 10
 MAX_ADDRESS_LENGTH = 320
 JSON_UTF8 = "application/json; charset=utf-8"
+# Sends of more batches than this build their requests in a pool of processes.
+_BATCHES_IN_PROCESS = 2
 _NAME_FORBIDDEN = re.compile(r"[;,\r\n]")
-# Above this many characters of name and address, a personalization's size is checked exactly.
-_LONG_VALUES = 1000
 
 
 class SendgridBatch:
@@ -66,79 +74,31 @@ class SendgridTransport:
         for category in self.settings.categories:
             if not category.isascii():
                 raise ConfigError(f"delivery.sendgrid.categories: {category!r} is not ASCII (SendGrid requires it)")
-        self._shared: dict[int, tuple[bytes, EditionContent]] = {}
+        self.options = _Options(self.settings.asm_group_id, self.settings.sandbox, tuple(self.settings.categories))
+        self.personalizer = Personalizer(app)
+        processes = app.config.delivery.build_processes
+        self.processes = processes if processes else (os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+        self._batches = 0
 
     # --- building requests ------------------------------------------------------------
 
-    def _shared_part(self, content: EditionContent) -> bytes:
-        """The serialized part of the body common to every batch of an edition (cached)."""
-        cached = self._shared.get(content.edition_id)
-        if cached is not None and cached[1] is content:
-            return cached[0]
-        custom_args = {"newsletter": content.newsletter, "edition_id": str(content.edition_id)}
-        categories = list(dict.fromkeys([content.newsletter, *self.settings.categories]))[:MAX_CATEGORIES]
-        body: dict[str, object] = {
-            "from": _address(content.sender.email, content.sender.name),
-            "subject": content.subject,
-            "content": [
-                {"type": "text/plain", "value": content.text},
-                {"type": "text/html", "value": use_html_keys(content.html)},
-            ],
-            "headers": {"List-Id": content.list_id},
-            "categories": categories,
-            "custom_args": custom_args,
-        }
-        body.update(self._common(content.sender))
-        # Global custom_args plus the per-personalization subscriber_id ({"subscriber_id": "<id>"}).
-        if len(orjson.dumps(custom_args)) + 64 > MAX_CUSTOM_ARGS_BYTES:
-            raise DeliveryError(f"edition {content.edition_id}: custom_args exceed SendGrid's 10,000 bytes")
-        shared = orjson.dumps(body)
-        self._shared[content.edition_id] = (shared, content)
-        return shared
-
-    def _common(self, sender: Sender) -> dict[str, object]:
-        common: dict[str, object] = {}
-        if sender.reply_to:
-            common["reply_to"] = {"email": sender.reply_to}
-        if self.settings.asm_group_id is not None:
-            common["asm"] = {"group_id": self.settings.asm_group_id}
-        if self.settings.sandbox:
-            common["mail_settings"] = {"sandbox_mode": {"enable": True}}
-        return common
-
-    def prepare(self, content: EditionContent, addressees: list[Addressee]) -> Prepared:
-        """One request: a personalization per addressee (the hot path of a large send)."""
-        if len(addressees) > MAX_PERSONALIZATIONS:
+    def prepare(self, content: EditionContent, recipients: list[RecipientRow]) -> Prepared:
+        """One request: a personalization per recipient. From the third batch of a send on,
+        requests are built in a pool of processes (signing links and encoding JSON is the
+        CPU cost of a large send), while this process keeps the ledger and the network."""
+        if len(recipients) > MAX_PERSONALIZATIONS:
             raise ValueError(f"at most {MAX_PERSONALIZATIONS} recipients per SendGrid request")
-        shared = self._shared_part(content)
-        substitutions = _substitutions_builder(content)
-        mailto = content.mailto_suffix
-        personalizations = []
-        accepted: list[Addressee] = []
-        rejected: dict[int, str] = {}
-        for addressee in addressees:
-            subscriber_id, email, name, unsubscribe_url, _ = addressee
-            values = substitutions(addressee)
-            if len(email) > MAX_ADDRESS_LENGTH or len(name) + len(email) > _LONG_VALUES:
-                problem = _recipient_problem(email, values)
-                if problem:
-                    rejected[subscriber_id] = problem
-                    continue
-            personalizations.append({
-                "to": [_address(email, name)],
-                "substitutions": values,
-                "headers": {"List-Unsubscribe": f"<{unsubscribe_url}>{mailto}", "List-Unsubscribe-Post": ONE_CLICK},
-                "custom_args": {"subscriber_id": str(subscriber_id)},
-            })
-            accepted.append(addressee)
-        body = b'{"personalizations":' + orjson.dumps(personalizations) + b"," + shared[1:]
-        if len(body) > MAX_BODY_BYTES:
-            raise DeliveryError(
-                f"edition {content.edition_id}: a SendGrid request would be {len(body) // 2**20} MB "
-                "(limit 30 MB): lower [delivery] batch_size"
-            )
-        batch = SendgridBatch(body.decode(), [addressee.subscriber_id for addressee in accepted])
-        return Prepared(accepted, batch, rejected)
+        self._batches += 1
+        if self.processes > 1 and self._batches > _BATCHES_IN_PROCESS:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_start_builder,
+                    initargs=(self.app.config, self.app.secrets),
+                )
+            return Prepared(future=self._pool.submit(_build_in_builder, content, recipients, self.options))
+        payload, subscriber_ids, rejected = build_request(content, recipients, self.personalizer, self.options)
+        return Prepared(subscriber_ids, payload, rejected)
 
     # --- sending ----------------------------------------------------------------------
 
@@ -181,7 +141,7 @@ class SendgridTransport:
         }
         if message.headers:
             body["headers"] = dict(message.headers)
-        body.update(self._common(sender))
+        body.update(_common(self.options, sender))
         try:
             response = self._post(orjson.dumps(body).decode())
         except HTTPError as error:
@@ -191,43 +151,160 @@ class SendgridTransport:
         return response.headers.get("X-Message-Id") or ""
 
     def close(self) -> None:
-        self._shared.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class _Options(NamedTuple):
+    asm_group_id: int | None
+    sandbox: bool
+    categories: tuple[str, ...]
+
+
+def _common(options: _Options, sender: Sender) -> dict[str, object]:
+    common: dict[str, object] = {}
+    if sender.reply_to:
+        common["reply_to"] = {"email": sender.reply_to}
+    if options.asm_group_id is not None:
+        common["asm"] = {"group_id": options.asm_group_id}
+    if options.sandbox:
+        common["mail_settings"] = {"sandbox_mode": {"enable": True}}
+    return common
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_json(content: EditionContent, options: _Options) -> bytes:
+    """The serialized part of the body common to every batch of an edition."""
+    custom_args = {"newsletter": content.newsletter, "edition_id": str(content.edition_id)}
+    # Global custom_args plus the per-personalization {"subscriber_id": "<id>"}.
+    if len(orjson.dumps(custom_args)) + 64 > MAX_CUSTOM_ARGS_BYTES:
+        raise DeliveryError(f"edition {content.edition_id}: custom_args exceed SendGrid's 10,000 bytes")
+    body: dict[str, object] = {
+        "from": _address(content.sender.email, content.sender.name),
+        "subject": content.subject,
+        "content": [
+            {"type": "text/plain", "value": content.text},
+            {"type": "text/html", "value": use_html_keys(content.html)},
+        ],
+        "headers": {"List-Id": content.list_id},
+        "categories": list(dict.fromkeys([content.newsletter, *options.categories]))[:MAX_CATEGORIES],
+        "custom_args": custom_args,
+    }
+    body.update(_common(options, content.sender))
+    return orjson.dumps(body)
+
+
+def build_request(
+    content: EditionContent, recipients: list[RecipientRow], personalizer: Personalizer, options: _Options
+) -> tuple[SendgridBatch, list[int], dict[int, str]]:
+    """(request, subscriber ids in it, refused subscriber id → reason) for one batch."""
+    shared = _shared_json(content, options)
+    encode = _personalization_encoder(content)
+    personalizations: list[bytes] = []
+    accepted: list[int] = []
+    rejected: dict[int, str] = {}
+    for recipient in recipients:
+        addressee = personalizer.addressee(*recipient)
+        encoded = encode(addressee)
+        if len(encoded) > MAX_SUBSTITUTIONS_BYTES or len(addressee.email) > MAX_ADDRESS_LENGTH:
+            problem = _recipient_problem(addressee, encoded)
+            if problem:
+                rejected[addressee.subscriber_id] = problem
+                continue
+        personalizations.append(encoded)
+        accepted.append(addressee.subscriber_id)
+    body = b'{"personalizations":[' + b",".join(personalizations) + b"]," + shared[1:]
+    if len(body) > MAX_BODY_BYTES:
+        raise DeliveryError(
+            f"edition {content.edition_id}: a SendGrid request would be {len(body) // 2**20} MB "
+            "(limit 30 MB): lower [delivery] batch_size"
+        )
+    return SendgridBatch(body.decode(), accepted), accepted, rejected
+
+
+# In a builder process: the personalizer made once by the pool's initializer.
+_BUILDER: dict[str, Personalizer] = {}
+
+
+def _start_builder(config: Config, secrets: Secrets) -> None:
+    _BUILDER["personalizer"] = Personalizer(App(config, secrets))
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A builder whose sender was killed (kill -9 leaves no time to stop the pool) exits too."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _build_in_builder(
+    content: EditionContent, recipients: list[RecipientRow], options: _Options
+) -> tuple[SendgridBatch, list[int], dict[int, str]]:
+    return build_request(content, recipients, _BUILDER["personalizer"], options)
 
 
 def _address(email: str, name: str) -> dict[str, str]:
-    if not name:
-        return {"email": email}
-    if ";" in name or "," in name or "\n" in name or "\r" in name:
-        name = _NAME_FORBIDDEN.sub(" ", name).strip()
+    name = _display_name(name)
     return {"email": email, "name": name} if name else {"email": email}
 
 
-def _substitutions_builder(content: EditionContent) -> Callable[[Addressee], dict[str, str]]:
-    """addressee → its substitutions: plain values under the placeholders of the text part,
-    HTML-escaped ones under the html_key of those of the HTML part (see publisher.placeholders)."""
-    fields = {NAME: 2, EMAIL: 1, UNSUBSCRIBE_URL: 3, PREFERENCES_URL: 4}
-    plain = [(key, fields[key]) for key in content.text_keys if key in fields]
-    escaped = [(html_key(key), fields[key]) for key in content.html_keys if key in fields]
+def _display_name(name: str) -> str:
+    if ";" in name or "," in name or "\n" in name or "\r" in name:
+        return _NAME_FORBIDDEN.sub(" ", name).strip()
+    return name
+
+
+# Addressee fields that fill each placeholder.
+_FIELDS = {NAME: 2, EMAIL: 1, UNSUBSCRIBE_URL: 3, PREFERENCES_URL: 4}
+
+
+def _substitution_plan(content: EditionContent) -> list[tuple[str, int, bool]]:
+    """(key, addressee field, HTML-escape?) of every substitution: plain values under the
+    placeholders of the text part, escaped ones under the html_key of those of the HTML part."""
     # Signed links are URL-safe: escaping changes them only if the site's base URL needs it.
-    urls_safe = not any(char in content.view_online_url for char in "&<>\"'")
-    verbatim = [(name, index) for name, index in escaped if urls_safe and index >= 3]
-    escaped = [(name, index) for name, index in escaped if not (urls_safe and index >= 3)]
-
-    def build(addressee: Addressee) -> dict[str, str]:
-        values = {key: addressee[index] for key, index in plain}
-        for key, index in verbatim:
-            values[key] = addressee[index]
-        for key, index in escaped:
-            values[key] = escape(addressee[index], quote=True)
-        return values
-
-    return build
+    urls_need_escaping = any(char in content.view_online_url for char in "&<>\"'")
+    plan = [(key, _FIELDS[key], False) for key in content.text_keys if key in _FIELDS]
+    plan += [
+        (html_key(key), _FIELDS[key], _FIELDS[key] < 3 or urls_need_escaping)
+        for key in content.html_keys if key in _FIELDS
+    ]
+    return plan
 
 
-def _recipient_problem(email: str, substitutions: dict[str, str]) -> str | None:
-    if len(email) > MAX_ADDRESS_LENGTH:
+def _personalization_encoder(content: EditionContent) -> Callable[[Addressee], bytes]:
+    """addressee → the JSON of its personalization, written directly (3× faster than
+    building dicts for orjson): to, substitutions, List-Unsubscribe headers, custom_args."""
+    dumps = orjson.dumps
+    plan = [
+        ((b"," if number else b"") + dumps(key) + b":", index, escaped)
+        for number, (key, index, escaped) in enumerate(_substitution_plan(content))
+    ]
+    mailto = content.mailto_suffix
+    to_name = b',"name":'
+    substitutions = b'}],"substitutions":{'
+    headers = b'},"headers":{"List-Unsubscribe":'
+    tail = b',"List-Unsubscribe-Post":' + dumps(ONE_CLICK) + b'},"custom_args":{"subscriber_id":"'
+
+    def encode(addressee: Addressee) -> bytes:
+        parts = [b'{"to":[{"email":', dumps(addressee[1])]
+        name = _display_name(addressee[2]) if addressee[2] else ""
+        if name:
+            parts += (to_name, dumps(name))
+        parts.append(substitutions)
+        for key, index, escaped in plan:
+            parts += (key, dumps(escape(addressee[index], quote=True) if escaped else addressee[index]))
+        parts += (headers, dumps(f"<{addressee[3]}>{mailto}"), tail, str(addressee[0]).encode(), b'"}}')
+        return b"".join(parts)
+
+    return encode
+
+
+def _recipient_problem(addressee: Addressee, encoded: bytes) -> str | None:
+    if len(addressee.email) > MAX_ADDRESS_LENGTH:
         return f"address longer than {MAX_ADDRESS_LENGTH} characters"
-    if len(orjson.dumps(substitutions)) > MAX_SUBSTITUTIONS_BYTES:
+    if len(orjson.dumps(orjson.loads(encoded)["substitutions"])) > MAX_SUBSTITUTIONS_BYTES:
         return "personal values exceed SendGrid's 10,000 bytes of substitutions"
     return None
 

@@ -15,9 +15,9 @@ import threading
 from email.message import EmailMessage
 
 from publisher.app import App
-from publisher.delivery.content import Addressee, EditionContent, sender_for
+from publisher.delivery.content import EditionContent, Personalizer, sender_for
 from publisher.delivery.mime import digest_message, message_id, transactional_message
-from publisher.delivery.transport import BatchOutcome, Prepared
+from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow
 from publisher.errors import DeliveryError
 from publisher.models import Message
 
@@ -35,6 +35,7 @@ class SmtpTransport:
         if self.settings.username:
             self.password = app.secrets.require("smtp_password", "SMTP_PASSWORD", "[delivery.smtp] username")
         self.rate_key = f"smtp:{self.settings.host}:{self.settings.port}"
+        self.personalizer = Personalizer(app)
         self._local = threading.local()
         self._connections: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
@@ -83,11 +84,12 @@ class SmtpTransport:
 
     # --- sending ----------------------------------------------------------------------
 
-    def prepare(self, content: EditionContent, addressees: list[Addressee]) -> Prepared:
-        return Prepared(addressees, content)
+    def prepare(self, content: EditionContent, recipients: list[RecipientRow]) -> Prepared:
+        addressees = [self.personalizer.addressee(*recipient) for recipient in recipients]
+        return Prepared([recipient[0] for recipient in recipients], (content, addressees))
 
     def send(self, batch: Prepared) -> BatchOutcome:
-        content: EditionContent = batch.payload  # type: ignore[assignment]
+        content, addressees = batch.payload  # type: ignore[misc]
         outcome = BatchOutcome()
         now = self.app.clock.now()
         try:
@@ -96,7 +98,7 @@ class SmtpTransport:
             return _everyone(batch, BatchOutcome(fatal=True), f"SMTP login refused: {_reply(error)}", "failed")
         except (smtplib.SMTPException, OSError) as error:
             return _everyone(batch, outcome, f"cannot connect to {self.rate_key}: {error}", "retry")
-        for index, addressee in enumerate(batch.addressees):
+        for index, addressee in enumerate(addressees):
             mime = digest_message(content, addressee, now)
             try:
                 connection.send_message(mime, from_addr=content.sender.email, to_addrs=[addressee.email])
@@ -109,7 +111,7 @@ class SmtpTransport:
                 self._drop(connection)
                 outcome.unknown.append(addressee.subscriber_id)
                 outcome.error = f"connection lost while sending: {error}"
-                outcome.retry.extend(other.subscriber_id for other in batch.addressees[index + 1 :])
+                outcome.retry.extend(other.subscriber_id for other in addressees[index + 1 :])
                 return outcome
             else:
                 outcome.sent[addressee.subscriber_id] = message_id(content, addressee.subscriber_id)
@@ -143,17 +145,17 @@ def _reply(error: smtplib.SMTPResponseException) -> str:
     return f"{error.smtp_code} {text}"
 
 
-def _refused(outcome: BatchOutcome, delivery_id: int, code: int, reply: bytes | str) -> None:
+def _refused(outcome: BatchOutcome, subscriber_id: int, code: int, reply: bytes | str) -> None:
     text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
     if 400 <= code < 500:
-        outcome.retry.append(delivery_id)
+        outcome.retry.append(subscriber_id)
         outcome.error = f"SMTP {code} {text}"
     else:
-        outcome.failed[delivery_id] = f"SMTP {code} {text}"
+        outcome.failed[subscriber_id] = f"SMTP {code} {text}"
 
 
 def _everyone(batch: Prepared, outcome: BatchOutcome, error: str, how: str) -> BatchOutcome:
-    ids = [addressee.subscriber_id for addressee in batch.addressees]
+    ids = batch.subscriber_ids
     outcome.error = error
     if how == "retry":
         outcome.retry.extend(ids)

@@ -1,17 +1,19 @@
 """The interface every transport implements, and the choice of one from config.
 
-The engine calls ``prepare`` in its own thread (CPU work: building the payload) and ``send``
-in worker threads (I/O: one attempt, never retried inside). ``send`` reports what happened
-to every recipient as a BatchOutcome and never raises for a delivery problem.
+The engine calls ``prepare`` in its own thread for each batch of recipients (it may hand
+the CPU work to other processes and return at once: ``Prepared.ready()`` waits for it),
+then ``send`` in worker threads (I/O: one attempt, never retried inside). ``send`` reports
+what happened to every recipient as a BatchOutcome and never raises for a delivery problem.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from publisher.app import App
-from publisher.delivery.content import Addressee, EditionContent
+from publisher.delivery.content import EditionContent
 from publisher.models import Message
 
 
@@ -35,14 +37,29 @@ class BatchOutcome:
     requests: int = 1
 
 
+# (subscriber id, email, name) of one recipient of a batch
+RecipientRow = tuple[int, str, str]
+
+
 @dataclass
 class Prepared:
-    """A batch ready for ``send``: the addressees and the transport's own payload."""
+    """A batch for ``send``: who it goes to and the transport's own payload.
 
-    addressees: list[Addressee]
-    payload: object
-    # Addressees the transport refused before any request (e.g. over a provider limit).
+    A transport building payloads elsewhere sets ``future`` (→ payload, subscriber ids,
+    rejected) and leaves the rest to ``ready()``.
+    """
+
+    subscriber_ids: list[int] = field(default_factory=list)
+    payload: object = None
+    # Recipients the transport refused before any request (e.g. over a provider limit).
     rejected: dict[int, str] = field(default_factory=dict)
+    future: Future[tuple[object, list[int], dict[int, str]]] | None = None
+
+    def ready(self) -> Prepared:
+        if self.future is not None:
+            self.payload, self.subscriber_ids, self.rejected = self.future.result()
+            self.future = None
+        return self
 
 
 class Transport(Protocol):
@@ -50,7 +67,7 @@ class Transport(Protocol):
     # Key of the rate limit shared by every process sending through the same account.
     rate_key: str
 
-    def prepare(self, content: EditionContent, addressees: list[Addressee]) -> Prepared: ...
+    def prepare(self, content: EditionContent, recipients: list[RecipientRow]) -> Prepared: ...
 
     def send(self, batch: Prepared) -> BatchOutcome: ...
 
