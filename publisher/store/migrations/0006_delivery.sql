@@ -31,7 +31,9 @@ CREATE TABLE deliveries (
     subscriber_id        INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
     status               TEXT NOT NULL DEFAULT 'pending'
                          CHECK (status IN ('pending', 'sent', 'failed', 'unknown', 'skipped')),
-    batch_id             INTEGER REFERENCES delivery_batches (id),
+    -- the delivery_batches row that had it (no foreign key: checking one per row doubled
+    -- the cost of recording a batch; only the engine writes it)
+    batch_id             INTEGER,
     provider_message_id  TEXT,
     error                TEXT,
     -- the last Event Webhook event for this message (delivered, bounce, dropped, spamreport…)
