@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
-from email.utils import formataddr
 from html import escape
 
 from publisher import placeholders
@@ -26,9 +25,6 @@ class Sender:
     @property
     def domain(self) -> str:
         return self.email.rpartition("@")[2]
-
-    def header(self) -> str:
-        return formataddr((self.name, self.email)) if self.name else self.email
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr
+from email.headerregistry import Address
+from email.utils import format_datetime
 
 from publisher.delivery.content import ONE_CLICK, Addressee, EditionContent, Sender
 from publisher.models import Message
@@ -44,8 +45,10 @@ def transactional_message(sender: Sender, message: Message, date: datetime, mess
 
 def _headers(sender: Sender, to_email: str, to_name: str, subject: str, date: datetime) -> EmailMessage:
     message = EmailMessage(policy=SMTP)
-    message["From"] = sender.header()
-    message["To"] = formataddr((to_name, to_email)) if to_name else to_email
+    # Address objects, not formataddr: a display name with non-ASCII letters and <, ", &
+    # must come out as a valid encoded word.
+    message["From"] = Address(display_name=sender.name, addr_spec=sender.email)
+    message["To"] = Address(display_name=to_name, addr_spec=to_email)
     if sender.reply_to:
         message["Reply-To"] = sender.reply_to
     message["Subject"] = subject
