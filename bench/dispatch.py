@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 HTML = (
-    "<html><body><p>Bonjour __PUB_NAME__,</p>" + "<p>Les actualités « emploi-formation » de la semaine.</p>" * 40
+    "<html><body><p>Bonjour __PUB_NAME__,</p>"
+    + "<p>Les actualités « emploi-formation » de la semaine.</p>" * 40
     + '<a href="__PUB_VIEW_ONLINE_URL__">En ligne</a> <a href="__PUB_UNSUBSCRIBE_URL__">Se désabonner</a> '
     '<a href="__PUB_PREFERENCES_URL__">Préférences</a></body></html>'
 )
@@ -102,17 +103,29 @@ def one_run(subscribers: int, profile: bool) -> dict:
         config_text = config_text.replace('transport = "outbox"', 'transport = "sendgrid"')
         config_text = config_text.replace("batch_size = 500", "batch_size = 1000")
         config_text = config_text.replace("rate_per_second = 10 ", "rate_per_second = 1000000 ")
-        config_text = config_text.replace('api_host = "https://api.sendgrid.com"', f'api_host = "http://127.0.0.1:{port}"')
+        config_text = config_text.replace(
+            'api_host = "https://api.sendgrid.com"', f'api_host = "http://127.0.0.1:{port}"'
+        )
         (folder / "config.toml").write_text(config_text, encoding="utf-8")
         clock = FixedClock(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
-        app = App(load_config(folder / "config.toml"), Secrets(sendgrid_api_key="SG.bench", signing_secret="bench"),
-                  clock)
+        app = App(
+            load_config(folder / "config.toml"), Secrets(sendgrid_api_key="SG.bench", signing_secret="bench"), clock
+        )
         with Store(app.config.store.path) as fresh:
             fresh.migrate()
         store: Store = app.store
         now = to_db(clock.now())
-        rows = ({"id": n, "email": f"abonne{n}@example.org", "name": f"Abonné {n}", "status": "active",
-                 "created_at": now, "updated_at": now} for n in range(1, subscribers + 1))
+        rows = (
+            {
+                "id": n,
+                "email": f"abonne{n}@example.org",
+                "name": f"Abonné {n}",
+                "status": "active",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in range(1, subscribers + 1)
+        )
         with store.transaction():
             store.db["subscribers"].insert_all(rows, batch_size=5000)
         edition = insert_edition(store, Edition("hebdo", "tous", "bench", "La lettre hebdo", "", HTML, TEXT, (1,)))
@@ -170,23 +183,36 @@ def main() -> None:
         return
     results = []
     for number in range(1, args.runs + 1):
-        output = subprocess.run([sys.executable, __file__, "--one", "--subscribers", str(args.subscribers)],
-                                check=True, capture_output=True, text=True, env={**os.environ}).stdout
+        output = subprocess.run(
+            [sys.executable, __file__, "--one", "--subscribers", str(args.subscribers)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ},
+        ).stdout
         result = json.loads(output.strip().splitlines()[-1])
         results.append(result)
-        print(f"run {number}: wall {result['wall_s']:.2f} s (enqueue {result['enqueue_s']:.2f} s, deliver "
-              f"{result['deliver_s']:.2f} s), {result['requests']} requests, {result['recipients']} recipients "
-              f"({result['duplicates']} duplicates), ledger sent {result['ledger_sent']}, "
-              f"peak RSS {result['peak_rss_mb']:.0f} MB")
-    median = {key: statistics.median(r[key] for r in results) for key in ("wall_s", "enqueue_s", "deliver_s",
-                                                                          "peak_rss_mb")}
-    complete = all(r["ledger_complete"] and r["duplicates"] == 0 and r["recipients"] == args.subscribers
-                   for r in results)
-    print(f"median of {len(results)}: wall {median['wall_s']:.2f} s (enqueue {median['enqueue_s']:.2f} s, deliver "
-          f"{median['deliver_s']:.2f} s), {results[0]['requests']} requests, {results[0]['recipients']} recipients, "
-          f"peak RSS {median['peak_rss_mb']:.0f} MB, ledger complete and no duplicates: {complete}")
-    print(f"targets: wall < 20 s {'OK' if median['wall_s'] < 20 else 'MISSED'}, "
-          f"peak RSS < 250 MB {'OK' if median['peak_rss_mb'] < 250 else 'MISSED'}")
+        print(
+            f"run {number}: wall {result['wall_s']:.2f} s (enqueue {result['enqueue_s']:.2f} s, deliver "
+            f"{result['deliver_s']:.2f} s), {result['requests']} requests, {result['recipients']} recipients "
+            f"({result['duplicates']} duplicates), ledger sent {result['ledger_sent']}, "
+            f"peak RSS {result['peak_rss_mb']:.0f} MB"
+        )
+    median = {
+        key: statistics.median(r[key] for r in results) for key in ("wall_s", "enqueue_s", "deliver_s", "peak_rss_mb")
+    }
+    complete = all(
+        r["ledger_complete"] and r["duplicates"] == 0 and r["recipients"] == args.subscribers for r in results
+    )
+    print(
+        f"median of {len(results)}: wall {median['wall_s']:.2f} s (enqueue {median['enqueue_s']:.2f} s, deliver "
+        f"{median['deliver_s']:.2f} s), {results[0]['requests']} requests, {results[0]['recipients']} recipients, "
+        f"peak RSS {median['peak_rss_mb']:.0f} MB, ledger complete and no duplicates: {complete}"
+    )
+    print(
+        f"targets: wall < 20 s {'OK' if median['wall_s'] < 20 else 'MISSED'}, "
+        f"peak RSS < 250 MB {'OK' if median['peak_rss_mb'] < 250 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

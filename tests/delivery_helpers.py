@@ -16,23 +16,29 @@ from publisher.store import Store
 from publisher.store.editions import insert_edition
 
 HTML = (
-    "<html><body><p>Bonjour {name},</p><p>Les actualités « emploi » de la semaine.</p>"
-    '<p><a href="{view}">Voir en ligne</a> · <a href="{unsub}">Se désabonner</a> · '
-    '<a href="{prefs}">Préférences</a></p><p>Envoyé à {email}</p></body></html>'
-).format(name=ph.NAME, view=ph.VIEW_ONLINE_URL, unsub=ph.UNSUBSCRIBE_URL, prefs=ph.PREFERENCES_URL, email=ph.EMAIL)
+    f"<html><body><p>Bonjour {ph.NAME},</p><p>Les actualités « emploi » de la semaine.</p>"
+    f'<p><a href="{ph.VIEW_ONLINE_URL}">Voir en ligne</a> · <a href="{ph.UNSUBSCRIBE_URL}">Se désabonner</a> · '
+    f'<a href="{ph.PREFERENCES_URL}">Préférences</a></p><p>Envoyé à {ph.EMAIL}</p></body></html>'
+)
 TEXT = (
-    "Bonjour {name},\n\nLes actualités « emploi » de la semaine.\n\nVoir en ligne : {view}\n"
-    "Se désabonner : {unsub}\nPréférences : {prefs}\n"
-).format(name=ph.NAME, view=ph.VIEW_ONLINE_URL, unsub=ph.UNSUBSCRIBE_URL, prefs=ph.PREFERENCES_URL)
+    f"Bonjour {ph.NAME},\n\nLes actualités « emploi » de la semaine.\n\nVoir en ligne : {ph.VIEW_ONLINE_URL}\n"
+    f"Se désabonner : {ph.UNSUBSCRIBE_URL}\nPréférences : {ph.PREFERENCES_URL}\n"
+)
 
 
-def add_subscribers(store: Store, count: int, start: int = 1, status: str = "active", name: str = "Abonné {n}") -> list[
-    Recipient
-]:
+def add_subscribers(
+    store: Store, count: int, start: int = 1, status: str = "active", name: str = "Abonné {n}"
+) -> list[Recipient]:
     now = to_db(store.clock.now())
     rows = [
-        {"id": n, "email": f"abonne{n}@example.org", "name": name.format(n=n), "status": status,
-         "created_at": now, "updated_at": now}
+        {
+            "id": n,
+            "email": f"abonne{n}@example.org",
+            "name": name.format(n=n),
+            "status": status,
+            "created_at": now,
+            "updated_at": now,
+        }
         for n in range(start, start + count)
     ]
     with store.transaction():
@@ -43,8 +49,16 @@ def add_subscribers(store: Store, count: int, start: int = 1, status: str = "act
 def make_edition(store: Store, newsletter: str = "hebdo", segment: str = "tous", key: str = "k1") -> Edition:
     return insert_edition(
         store,
-        Edition(newsletter=newsletter, segment=segment, content_key=key, subject="L'essentiel de la semaine",
-                preheader="", html=HTML, text=TEXT, article_ids=(1, 2)),
+        Edition(
+            newsletter=newsletter,
+            segment=segment,
+            content_key=key,
+            subject="L'essentiel de la semaine",
+            preheader="",
+            html=HTML,
+            text=TEXT,
+            article_ids=(1, 2),
+        ),
     )
 
 
@@ -53,15 +67,15 @@ def set_keys(config_file: Path, section: str, **values: object) -> None:
     text = config_file.read_text(encoding="utf-8")
     header = re.search(rf"^\[{re.escape(section)}\][ \t]*$", text, re.MULTILINE)
     assert header, f"no [{section}] in {config_file}"
-    end = re.search(r"^\[", text[header.end():], re.MULTILINE)
+    end = re.search(r"^\[", text[header.end() :], re.MULTILINE)
     body_end = header.end() + (end.start() if end else len(text) - header.end())
-    body = text[header.end():body_end]
+    body = text[header.end() : body_end]
     for key, value in values.items():
         literal = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
         line = f"{key} = {literal}"
         pattern = re.compile(rf"^#?[ \t]*{key}[ \t]*=.*$", re.MULTILINE)
         body = pattern.sub(line, body, count=1) if pattern.search(body) else f"\n{line}{body}"
-    config_file.write_text(text[:header.end()] + body + text[body_end:], encoding="utf-8")
+    config_file.write_text(text[: header.end()] + body + text[body_end:], encoding="utf-8")
 
 
 def app_for(config_file: Path, clock, **secrets: str) -> App:

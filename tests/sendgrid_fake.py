@@ -25,8 +25,20 @@ from referencing.jsonschema import DRAFT202012
 
 SPEC = Path(__file__).parent / "data" / "sendgrid" / "tsg_mail_v3.json"
 BODY_POINTER = "#/components/requestBodies/PostMailSend/content/application~1json/schema"
-RESERVED_HEADERS = {"x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
-                    "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc", "bcc"}
+RESERVED_HEADERS = {
+    "x-sg-id",
+    "x-sg-eid",
+    "received",
+    "dkim-signature",
+    "content-type",
+    "content-transfer-encoding",
+    "to",
+    "from",
+    "subject",
+    "reply-to",
+    "cc",
+    "bcc",
+}
 
 
 def mail_send_validator() -> jsonschema.Validator:
@@ -50,8 +62,10 @@ def limit_problems(body: dict) -> list[str]:
         problems.append("more than 1000 recipients")
     global_args = len(json.dumps(body.get("custom_args", {})).encode())
     categories = body.get("categories", [])
-    if len(categories) > 10 or len(set(categories)) != len(categories) or not all(
-        c.isascii() and len(c) <= 255 for c in categories
+    if (
+        len(categories) > 10
+        or len(set(categories)) != len(categories)
+        or not all(c.isascii() and len(c) <= 255 for c in categories)
     ):
         problems.append("categories: at most 10, unique, ASCII, ≤ 255 characters")
     if not body["from"]["email"].isascii():
@@ -155,9 +169,11 @@ def _handler(state: FakeSendgrid) -> type[BaseHTTPRequestHandler]:
             fault = state.faults(number)
             kind = fault[0] if fault else None
             if kind == "429":
-                return self._answer(429, {"errors": [{"message": "too many requests"}]},
-                                    {"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0",
-                                     "X-RateLimit-Reset": str(fault[1])})
+                return self._answer(
+                    429,
+                    {"errors": [{"message": "too many requests"}]},
+                    {"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(fault[1])},
+                )
             if kind == "500":
                 return self._answer(500, {"errors": [{"message": "internal error"}]})
             if kind == "400":

@@ -11,8 +11,8 @@ from sendgrid_fake import FakeSendgrid
 
 from publisher.cli import main
 from publisher.cycle import run_once
-from publisher.demo import load_demo
 from publisher.delivery.send import dry_run, send_newsletter
+from publisher.demo import load_demo
 from publisher.store.deliveries import last_fire
 
 segments = pytest.importorskip("publisher.segments")
@@ -62,8 +62,9 @@ def test_dry_run_and_test_copy_from_the_command_line(app, config_file, monkeypat
     result = CliRunner().invoke(main, ["--config", str(config_file), "send", "hebdo", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "hebdo → segment tous:" in result.output and "recipients (dry run)" in result.output
-    result = CliRunner().invoke(main, ["--config", str(config_file), "send", "hebdo", "--test-to",
-                                       "redaction@horizons-emploi.example.org"])
+    result = CliRunner().invoke(
+        main, ["--config", str(config_file), "send", "hebdo", "--test-to", "redaction@horizons-emploi.example.org"]
+    )
     assert result.exit_code == 0, result.output
     assert not any(app.store.db["deliveries"].rows)
 

@@ -25,9 +25,17 @@ from publisher.store.deliveries import ledger_rows
 
 
 def event(kind: str, subscriber: int, edition_id: int, number: int, **extra) -> dict:
-    return {"email": f"abonne{subscriber}@example.org", "timestamp": 1795000000 + number, "event": kind,
-            "sg_event_id": f"ev{number}", "sg_message_id": "msg00001.filter0001.1.2", "newsletter": "hebdo",
-            "edition_id": str(edition_id), "subscriber_id": str(subscriber), **extra}
+    return {
+        "email": f"abonne{subscriber}@example.org",
+        "timestamp": 1795000000 + number,
+        "event": kind,
+        "sg_event_id": f"ev{number}",
+        "sg_message_id": "msg00001.filter0001.1.2",
+        "newsletter": "hebdo",
+        "edition_id": str(edition_id),
+        "subscriber_id": str(subscriber),
+        **extra,
+    }
 
 
 def statuses(app) -> dict[str, str]:
@@ -66,9 +74,14 @@ def test_events_update_the_ledger_and_suppress_once(app, sent_edition):
 
     assert (report.received, report.applied, report.suppressed, report.ignored) == (10, 8, 5, 2)
     assert statuses(app) == {
-        "abonne1@example.org": "active", "abonne2@example.org": "bounced", "abonne3@example.org": "active",
-        "abonne4@example.org": "complained", "abonne5@example.org": "unsubscribed",
-        "abonne6@example.org": "unsubscribed", "abonne7@example.org": "bounced", "abonne8@example.org": "active",
+        "abonne1@example.org": "active",
+        "abonne2@example.org": "bounced",
+        "abonne3@example.org": "active",
+        "abonne4@example.org": "complained",
+        "abonne5@example.org": "unsubscribed",
+        "abonne6@example.org": "unsubscribed",
+        "abonne7@example.org": "bounced",
+        "abonne8@example.org": "active",
     }
     events_by_subscriber = {row["subscriber_id"]: row["event"] for row in app.store.db["deliveries"].rows}
     assert events_by_subscriber[1] == "delivered" and events_by_subscriber[2] == "bounce"
@@ -88,7 +101,7 @@ def test_an_event_settles_a_delivery_whose_outcome_was_unknown(app, sent_edition
     with app.store.transaction():
         app.store.db["deliveries"].update((sent_edition.id, 3), {"status": "unknown", "error": "timeout"})
     handle_event_webhook(app, json.dumps([event("processed", 3, sent_edition.id, 1)]).encode(), {})
-    row = [r for r in ledger_rows(app.store, sent_edition.id) if r[0] == 3][0]
+    row = next(r for r in ledger_rows(app.store, sent_edition.id) if r[0] == 3)
     assert row == (3, "sent", "msg00001", None)
 
 
@@ -117,8 +130,9 @@ def test_signed_webhooks_are_verified_with_the_configured_key(app, config, sent_
         handle_event_webhook(application, tampered, forged)
     other_key, _ = signing_key()
     with pytest.raises(WebhookSignatureError):
-        handle_event_webhook(application, body, {SIGNATURE_HEADER: sign(other_key, timestamp, body),
-                                                 TIMESTAMP_HEADER: timestamp})
+        handle_event_webhook(
+            application, body, {SIGNATURE_HEADER: sign(other_key, timestamp, body), TIMESTAMP_HEADER: timestamp}
+        )
     assert statuses(application)["abonne1@example.org"] == "active"
 
     headers = {SIGNATURE_HEADER.lower(): sign(key, timestamp, body), TIMESTAMP_HEADER.lower(): timestamp}

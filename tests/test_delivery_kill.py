@@ -28,10 +28,14 @@ ROOT = Path(__file__).parent.parent
 
 
 def run_worker(config_file: Path, edition_id: int) -> subprocess.Popen:
-    env = {**os.environ, "SENDGRID_API_KEY": "SG.kill-test", "PUBLISHER_SECRET": "test-secret",
-           "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, str(WORKER), str(config_file), str(edition_id)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "SENDGRID_API_KEY": "SG.kill-test", "PUBLISHER_SECRET": "test-secret", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), str(config_file), str(edition_id)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(condition, seconds: float) -> bool:
@@ -58,8 +62,17 @@ def test_kill_9_midway_then_restart_sends_each_of_2000_exactly_once(app, config_
 
     fake = FakeSendgrid(faults=faults).start()
     try:
-        set_keys(config_file, "delivery", transport="sendgrid", batch_size=100, rate_per_second=100000,
-                 retry_delay=0.01, max_attempts=10, concurrency=4, build_processes=2)
+        set_keys(
+            config_file,
+            "delivery",
+            transport="sendgrid",
+            batch_size=100,
+            rate_per_second=100000,
+            retry_delay=0.01,
+            max_attempts=10,
+            concurrency=4,
+            build_processes=2,
+        )
         set_keys(config_file, "delivery.sendgrid", api_host=fake.url)
         edition = make_edition(app.store)
         enqueue(app.store, edition, add_subscribers(app.store, 2000))
@@ -90,10 +103,17 @@ def test_kill_9_midway_then_restart_sends_each_of_2000_exactly_once(app, config_
 
         # SendGrid's Event Webhook then reports those messages as processed: all 2000 are 'sent'.
         events = [
-            {"event": "processed", "sg_event_id": f"ev-{request.message_id}-{p['custom_args']['subscriber_id']}",
-             "email": p["to"][0]["email"], "timestamp": 1795000000, "sg_message_id": f"{request.message_id}.filter1",
-             **request.body["custom_args"], **p["custom_args"]}
-            for request in fake.accepted for p in request.body["personalizations"]
+            {
+                "event": "processed",
+                "sg_event_id": f"ev-{request.message_id}-{p['custom_args']['subscriber_id']}",
+                "email": p["to"][0]["email"],
+                "timestamp": 1795000000,
+                "sg_message_id": f"{request.message_id}.filter1",
+                **request.body["custom_args"],
+                **p["custom_args"],
+            }
+            for request in fake.accepted
+            for p in request.body["personalizations"]
         ]
         handle_event_webhook(app, json.dumps(events).encode(), {})
         assert delivery_counts(app.store, edition.id)["sent"] == 2000

@@ -77,12 +77,16 @@ def test_test_copy_and_transactional_message_leave_the_ledger_alone(app, config)
     message_id = send_edition_copy(app, edition, "redaction@horizons-emploi.example.org")
     copy = read_eml(config.delivery.outbox.path / f"hebdo-e{edition.id}-s0.eml")
     assert copy["Subject"] == "[TEST] L'essentiel de la semaine" and copy["Message-ID"] == message_id
-    assert delivery_counts(app.store, edition.id) == {"pending": 0, "sent": 0, "failed": 0, "unknown": 0,
-                                                       "skipped": 0}
+    assert delivery_counts(app.store, edition.id) == {"pending": 0, "sent": 0, "failed": 0, "unknown": 0, "skipped": 0}
 
-    confirmation = Message(to_email="nouvelle@example.org", subject="Confirmez votre inscription",
-                           text="Cliquez pour confirmer.", html="<p>Cliquez pour confirmer.</p>", to_name="Nouvelle",
-                           headers=(("Auto-Submitted", "auto-generated"),))
+    confirmation = Message(
+        to_email="nouvelle@example.org",
+        subject="Confirmez votre inscription",
+        text="Cliquez pour confirmer.",
+        html="<p>Cliquez pour confirmer.</p>",
+        to_name="Nouvelle",
+        headers=(("Auto-Submitted", "auto-generated"),),
+    )
     sent_id = send_message(app, confirmation)
     [written] = config.delivery.outbox.path.glob("message-*.eml")
     mime = read_eml(written)
@@ -97,13 +101,13 @@ class Recorder:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd API)
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("abonne2@"):
             return "550 5.1.1 mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted for delivery"
 
@@ -121,8 +125,9 @@ def smtp_server():
         return AuthResult(success=ok)
 
     recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_require_tls=False)
+    controller = Controller(
+        recorder, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
+    )
     controller.start()
     recorder.port, recorder.logins = port, logins
     yield recorder
@@ -131,8 +136,14 @@ def smtp_server():
 
 def test_smtp_sends_each_message_logs_in_and_records_refusals(app, config, smtp_server):
     set_keys(config.source, "delivery", transport="smtp", batch_size=2, concurrency=2)
-    set_keys(config.source, "delivery.smtp", host="127.0.0.1", port=smtp_server.port, starttls=False,
-             username="lettre@horizons-emploi.example.org")
+    set_keys(
+        config.source,
+        "delivery.smtp",
+        host="127.0.0.1",
+        port=smtp_server.port,
+        starttls=False,
+        username="lettre@horizons-emploi.example.org",
+    )
     application = app_for(config.source, app.clock, smtp_password="mot-de-passe")
     edition = make_edition(application.store)
     enqueue(application.store, edition, add_subscribers(application.store, 5))
@@ -143,8 +154,10 @@ def test_smtp_sends_each_message_logs_in_and_records_refusals(app, config, smtp_
     delivered = sorted(to for _, (to,), _ in smtp_server.messages)
     assert delivered == [f"abonne{n}@example.org" for n in (1, 3, 4, 5)]
     assert {login.login for login in smtp_server.logins} == {b"lettre@horizons-emploi.example.org"}
-    rows = {subscriber: (status, message_id, error) for subscriber, status, message_id, error in
-            ledger_rows(application.store, edition.id)}
+    rows = {
+        subscriber: (status, message_id, error)
+        for subscriber, status, message_id, error in ledger_rows(application.store, edition.id)
+    }
     assert rows[2][0] == "failed" and rows[2][2].startswith("SMTP 550 5.1.1 mailbox unavailable")
     assert rows[1] == ("sent", f"<edition-{edition.id}.subscriber-1@horizons-emploi.example.org>", None)
     mail_from, _, data = smtp_server.messages[0]

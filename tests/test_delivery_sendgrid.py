@@ -36,8 +36,17 @@ def fake():
 @pytest.fixture
 def sg_config(config_file: Path, fake: FakeSendgrid) -> Path:
     # build_processes = 1: requests are built in this process (the pool is tested by the must-show test)
-    set_keys(config_file, "delivery", transport="sendgrid", batch_size=100, rate_per_second=100000, retry_delay=0.01,
-             max_attempts=10, concurrency=4, build_processes=1)
+    set_keys(
+        config_file,
+        "delivery",
+        transport="sendgrid",
+        batch_size=100,
+        rate_per_second=100000,
+        retry_delay=0.01,
+        max_attempts=10,
+        concurrency=4,
+        build_processes=1,
+    )
     set_keys(config_file, "delivery.sendgrid", api_host=fake.url)
     return config_file
 

@@ -97,7 +97,5 @@ class Counter:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import (
-    core,  # noqa: F401
-    delivery,  # noqa: F401
-)
+from publisher.cli import core  # noqa: E402, F401, I001
+from publisher.cli import delivery  # noqa: E402, F401

@@ -11,17 +11,33 @@ from publisher.delivery.send import dry_run, send_newsletter, send_test_copy
 @main.command()
 @click.argument("slug")
 @click.option("--segment", metavar="NAME", help="Send to this segment instead of the newsletter's own.")
-@click.option("--dry-run", "dry_run_", is_flag=True, help="Show the editions, recipient counts and a sample; send nothing.")
+@click.option(
+    "--dry-run", "dry_run_", is_flag=True, help="Show the editions, recipient counts and a sample; send nothing."
+)
 @click.option("--test-to", metavar="EMAIL", help="Send one copy to this address only (the ledger is untouched).")
-@click.option("--force", is_flag=True,
-              help="Send even if identical content already went to this segment, and take over from another "
-                   "process still marked as sending it.")
-@click.option("--resend-unknown", is_flag=True,
-              help="Resend batches whose outcome is unknown (their recipients may get the message twice).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send even if identical content already went to this segment, and take over from another "
+    "process still marked as sending it.",
+)
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Resend batches whose outcome is unknown (their recipients may get the message twice).",
+)
 @click.option("--retry-failed", is_flag=True, help="Try failed recipients again (e.g. after fixing the config).")
 @pass_lazy
-def send(lazy: Lazy, slug: str, segment: str | None, dry_run_: bool, test_to: str | None, force: bool,
-         resend_unknown: bool, retry_failed: bool) -> None:
+def send(
+    lazy: Lazy,
+    slug: str,
+    segment: str | None,
+    dry_run_: bool,
+    test_to: str | None,
+    force: bool,
+    resend_unknown: bool,
+    retry_failed: bool,
+) -> None:
     """Send newsletter SLUG to its segment, each member exactly once.
 
     A send that was interrupted or paused is resumed where it stopped; running it again
@@ -38,12 +54,15 @@ def send(lazy: Lazy, slug: str, segment: str | None, dry_run_: bool, test_to: st
     app = lazy.app
     if dry_run_:
         planned = dry_run(app, slug, segment)
-        click.echo(f"{slug} → segment {segment or app.config.newsletters[slug].segment}: "
-                   f"{len(planned)} edition(s), {sum(p.recipients for p in planned)} recipients (dry run)")
+        click.echo(
+            f"{slug} → segment {segment or app.config.newsletters[slug].segment}: "
+            f"{len(planned)} edition(s), {sum(p.recipients for p in planned)} recipients (dry run)"
+        )
         for number, edition in enumerate(planned, start=1):
             note = "  (identical content already sent: skipped without --force)" if edition.already_sent else ""
-            click.echo(f"  {number}. {edition.subject!r}: {edition.articles} articles, "
-                       f"{edition.recipients} recipients{note}")
+            click.echo(
+                f"  {number}. {edition.subject!r}: {edition.articles} articles, {edition.recipients} recipients{note}"
+            )
             if edition.sample:
                 click.echo(f"     e.g. {', '.join(edition.sample)}")
         return
@@ -52,8 +71,15 @@ def send(lazy: Lazy, slug: str, segment: str | None, dry_run_: bool, test_to: st
         click.echo(f"test copy of {slug} sent to {test_to} ({message_id or 'accepted'})")
         return
     with Counter("Sending", "messages", every=100) as counter:
-        report = send_newsletter(app, slug, segment, force=force, resend_unknown=resend_unknown,
-                                 retry_failed=retry_failed, on_progress=counter.tick)
+        report = send_newsletter(
+            app,
+            slug,
+            segment,
+            force=force,
+            resend_unknown=resend_unknown,
+            retry_failed=retry_failed,
+            on_progress=counter.tick,
+        )
     click.echo(f"{slug} → {report.segment}: {'resumed, ' if report.resumed else ''}{report.summary()}")
     if any(edition.status == "paused" for edition in report.editions):
         raise SystemExit(1)

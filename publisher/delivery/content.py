@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
 from html import escape
+from typing import NamedTuple
 
 from publisher import placeholders
 from publisher.app import App

@@ -143,12 +143,14 @@ class _Sender:
                 self.exhausted = True
                 break
             self.cursor = rows[-1][0]
-            gone = {subscriber_id: f"subscriber is {status}" for subscriber_id, _, _, status in rows
-                    if status != "active"}
+            gone = {
+                subscriber_id: f"subscriber is {status}" for subscriber_id, _, _, status in rows if status != "active"
+            }
             if gone:
                 close_deliveries(self.store, self.edition_id, "skipped", gone)
-            recipients = [(subscriber_id, email, name) for subscriber_id, email, name, status in rows
-                          if status == "active"]
+            recipients = [
+                (subscriber_id, email, name) for subscriber_id, email, name, status in rows if status == "active"
+            ]
             if recipients:
                 return _Job(recipients, self.transport.prepare(self.content, recipients))
         return None
@@ -190,7 +192,9 @@ class _Sender:
             outcome = future.result()
         except Exception as error:  # a bug in a transport: the request may have left
             log.exception("edition %s batch %s: transport error", self.edition_id, job.batch_id)
-            outcome = BatchOutcome(unknown=job.prepared.subscriber_ids, error=f"transport error: {type(error).__name__}: {error}")
+            outcome = BatchOutcome(
+                unknown=job.prepared.subscriber_ids, error=f"transport error: {type(error).__name__}: {error}"
+            )
         self._record(job, outcome)
 
     def _record(self, job: _Job, outcome: BatchOutcome) -> None:
@@ -200,7 +204,9 @@ class _Sender:
         if retry_ids:
             wait_until = outcome.retry_at
             if wait_until is not None and wait_until - time.time() > MAX_RATE_LIMIT_WAIT:
-                self._pause(f"rate limited by the provider until {time.strftime('%H:%M:%S', time.localtime(wait_until))}")
+                self._pause(
+                    f"rate limited by the provider until {time.strftime('%H:%M:%S', time.localtime(wait_until))}"
+                )
             elif job.attempt < self.policy.max_attempts and self.pause_reason is None:
                 again = True
                 if wait_until is not None:
@@ -217,8 +223,7 @@ class _Sender:
         record_batch(self.store, job.batch_id, outcome.sent, outcome.failed, outcome.unknown, outcome.error)
         if outcome.error:
             self.last_error = outcome.error
-            log.warning("edition %s batch %s attempt %s: %s", self.edition_id, job.batch_id, job.attempt,
-                        outcome.error)
+            log.warning("edition %s batch %s attempt %s: %s", self.edition_id, job.batch_id, job.attempt, outcome.error)
         if outcome.sent:
             self.consecutive_failures = 0
             if self.on_progress:
@@ -278,8 +283,10 @@ def deliver_pending(
     report.skipped, report.pending = counts["skipped"], counts["pending"] + counts.get("in_flight", 0)
     report.requests = sender.requests
     if sender.pause_reason is None and report.pending:
-        sender.pause_reason = (f"{report.pending} recipients not sent after {policy.max_attempts} attempts; "
-                               f"last error: {sender.last_error}")
+        sender.pause_reason = (
+            f"{report.pending} recipients not sent after {policy.max_attempts} attempts; "
+            f"last error: {sender.last_error}"
+        )
     if sender.pause_reason is not None:
         report.status, report.reason = "paused", sender.pause_reason
     elif report.sent == 0 and report.unknown == 0 and report.failed:
@@ -287,7 +294,15 @@ def deliver_pending(
     else:
         report.status = "sent"
     set_edition_status(store, edition_id, report.status, report.reason)
-    log.info("edition %s: %s (sent %s, failed %s, unknown %s, skipped %s, pending %s, requests %s)", edition_id,
-             report.status, report.sent, report.failed, report.unknown, report.skipped, report.pending,
-             report.requests)
+    log.info(
+        "edition %s: %s (sent %s, failed %s, unknown %s, skipped %s, pending %s, requests %s)",
+        edition_id,
+        report.status,
+        report.sent,
+        report.failed,
+        report.unknown,
+        report.skipped,
+        report.pending,
+        report.requests,
+    )
     return report

@@ -28,10 +28,22 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
-LEDGER_EVENTS = {"processed", "delivered", "deferred", "bounce", "dropped", "spamreport", "unsubscribe",
-                 "group_unsubscribe"}
-_DROP_REASONS = {"bounced address": "bounced", "invalid": "bounced", "spam reporting address": "complained",
-                 "unsubscribed address": "unsubscribed"}
+LEDGER_EVENTS = {
+    "processed",
+    "delivered",
+    "deferred",
+    "bounce",
+    "dropped",
+    "spamreport",
+    "unsubscribe",
+    "group_unsubscribe",
+}
+_DROP_REASONS = {
+    "bounced address": "bounced",
+    "invalid": "bounced",
+    "spam reporting address": "complained",
+    "unsubscribed address": "unsubscribed",
+}
 
 
 class WebhookSignatureError(PublisherError):
@@ -65,8 +77,13 @@ def handle_event_webhook(app: App, body: bytes, headers: Mapping[str, str]) -> E
     with app.store.transaction():
         for event in events:
             _apply(app, event, report)
-    log.info("webhook: %s events, %s applied, %s duplicates, %s suppressions", report.received, report.applied,
-             report.duplicates, report.suppressed)
+    log.info(
+        "webhook: %s events, %s applied, %s duplicates, %s suppressions",
+        report.received,
+        report.applied,
+        report.duplicates,
+        report.suppressed,
+    )
     return report
 
 
@@ -98,7 +115,11 @@ def _apply(app: App, event: dict, report: EventReport) -> None:
         subscriber_id = ledger.subscriber_id_by_email(store, event["email"])
     edition_id = _int(event.get("edition_id"))
     if subscriber_id is not None and edition_id is not None:
-        at = datetime.fromtimestamp(_int(event.get("timestamp")) or 0, UTC) if event.get("timestamp") else app.clock.now()
+        at = (
+            datetime.fromtimestamp(_int(event.get("timestamp")) or 0, UTC)
+            if event.get("timestamp")
+            else app.clock.now()
+        )
         message_id = str(event.get("sg_message_id", "")).split(".", 1)[0] or None
         ledger.apply_event(store, edition_id, subscriber_id, kind, at, message_id)
     status = _suppression(kind, event)

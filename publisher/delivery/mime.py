@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.headerregistry import Address
 from email.utils import format_datetime
 
 from publisher.delivery.content import ONE_CLICK, Addressee, EditionContent, Sender

@@ -153,8 +153,14 @@ def send_newsletter(
             report.planned = editions
         for edition_id in editions:
             report.editions.append(
-                deliver_pending(app, edition_id, transport=transport, resend_unknown=resend_unknown,
-                                retry_failed=retry_failed, on_progress=on_progress)
+                deliver_pending(
+                    app,
+                    edition_id,
+                    transport=transport,
+                    resend_unknown=resend_unknown,
+                    retry_failed=retry_failed,
+                    on_progress=on_progress,
+                )
             )
     finally:
         if own_transport:
@@ -185,12 +191,18 @@ def dry_run(app: App, slug: str, segment: str | None = None) -> list[PlannedEdit
         already = ledger.sent_content_keys(app.store, slug, segment)
         for edition, recipients in _planned(app, slug, segment):
             previous = planned.get(edition.content_key) or PlannedEdition(
-                segment, edition.subject, edition.content_key, len(edition.article_ids), 0, (),
+                segment,
+                edition.subject,
+                edition.content_key,
+                len(edition.article_ids),
+                0,
+                (),
                 edition.content_key in already,
             )
             sample = (previous.sample + tuple(r.email for r in recipients[:SAMPLE_SIZE]))[:SAMPLE_SIZE]
-            planned[edition.content_key] = replace(previous, recipients=previous.recipients + len(recipients),
-                                                   sample=sample)
+            planned[edition.content_key] = replace(
+                previous, recipients=previous.recipients + len(recipients), sample=sample
+            )
     return list(planned.values())
 
 
@@ -198,10 +210,8 @@ def send_test_copy(app: App, slug: str, to_email: str, segment: str | None = Non
     """One copy of the newsletter's first edition to a staff address, through the configured
     transport, with the same headers; the ledger is not touched. Returns the message id."""
     segment = _newsletter_segment(app, slug, segment)
-    edition = None
     with _rolled_back(app.store):
-        for edition, _ in _planned(app, slug, segment):
-            break
+        edition = next((edition for edition, _ in _planned(app, slug, segment)), None)
     if edition is None:
         raise DeliveryError(f"newsletter {slug!r}: nothing to send to segment {segment!r}")
     return send_edition_copy(app, edition, to_email)

@@ -97,7 +97,7 @@ class SendgridTransport:
     def __init__(self, app: App) -> None:
         self.app = app
         self.settings = app.config.delivery.sendgrid
-        key = app.secrets.require("sendgrid_api_key", "SENDGRID_API_KEY", "[delivery] transport = \"sendgrid\"")
+        key = app.secrets.require("sendgrid_api_key", "SENDGRID_API_KEY", '[delivery] transport = "sendgrid"')
         self.client = SendGridAPIClient(api_key=key, host=self.settings.api_host)
         self.timeout = app.config.delivery.request_timeout
         self.rate_key = f"sendgrid:{self.settings.api_host}"
@@ -123,7 +123,9 @@ class SendgridTransport:
         if self.processes > 1 and self._batches > _BATCHES_IN_PROCESS:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_start_builder,
+                    self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_builder,
                     initargs=(self.app.config, self.app.secrets),
                 )
             return Prepared(future=self._pool.submit(_build_in_builder, content, recipients, self.options))
@@ -298,7 +300,8 @@ def _substitution_plan(content: EditionContent) -> list[tuple[str, int, bool]]:
     plan = [(key, _FIELDS[key], False) for key in content.text_keys if key in _FIELDS]
     plan += [
         (html_key(key), _FIELDS[key], _FIELDS[key] < 3 or urls_need_escaping)
-        for key in content.html_keys if key in _FIELDS
+        for key in content.html_keys
+        if key in _FIELDS
     ]
     return plan
 

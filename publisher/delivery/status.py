@@ -31,7 +31,8 @@ def status_lines(app: App, limit: int = 10) -> list[str]:
     for edition in status.editions:
         when = edition.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         counts = ", ".join(f"{count} {name}" for name, count in edition.counts.items() if count) or "no recipients"
-        line = f"{when}  edition {edition.edition_id} {edition.newsletter}/{edition.segment} {edition.edition_status}: {counts}"
+        what = f"edition {edition.edition_id} {edition.newsletter}/{edition.segment}"
+        line = f"{when}  {what} {edition.edition_status}: {counts}"
         if edition.edition_status == "paused" and edition.status_reason:
             line += f"  PAUSED: {edition.status_reason} (resume: publisher send {edition.newsletter})"
         lines.append(line)

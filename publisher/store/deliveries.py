@@ -23,6 +23,10 @@ from publisher.errors import DeliveryError
 from publisher.store import Store, chunks
 
 ENQUEUE_CHUNK = 5000
+# The pending rows of a batch (edition, first and last subscriber), and one pending row.
+_RANGE = "WHERE edition_id = ? AND subscriber_id BETWEEN ? AND ? AND status = 'pending'"
+_RANGE_COUNT = f"SELECT count(*) FROM deliveries {_RANGE}"
+_ROW = "WHERE edition_id = ? AND subscriber_id = ? AND status = 'pending'"
 
 
 # (subscriber_id, email, name, subscriber status) of a pending ledger row
@@ -94,7 +98,7 @@ def close_deliveries(store: Store, edition_id: int, status: str, reasons: dict[i
         raise ValueError(f"cannot close deliveries as {status!r}")
     with store.transaction() as conn:
         conn.executemany(
-            "UPDATE deliveries SET status = ?, error = ? WHERE edition_id = ? AND subscriber_id = ? AND status = 'pending'",
+            f"UPDATE deliveries SET status = ?, error = ? {_ROW}",
             [(status, reason, edition_id, subscriber_id) for subscriber_id, reason in reasons.items()],
         )
 
@@ -118,11 +122,6 @@ def claim_batch(store: Store, edition_id: int, subscriber_ids: list[int], attemp
             "started_at) VALUES (?, ?, ?, ?, ?, ?)",
             (edition_id, len(subscriber_ids), first, last, attempt, _now(store)),
         ).lastrowid
-
-
-_RANGE = "WHERE edition_id = ? AND subscriber_id BETWEEN ? AND ? AND status = 'pending'"
-_RANGE_COUNT = f"SELECT count(*) FROM deliveries {_RANGE}"
-_ROW = "WHERE edition_id = ? AND subscriber_id = ? AND status = 'pending'"
 
 
 def record_batch(
@@ -155,7 +154,7 @@ def record_batch(
             "SELECT edition_id, first_subscriber, last_subscriber, recipients FROM delivery_batches WHERE id = ?",
             (batch_id,),
         ).fetchone()
-        if len(sent) == recipients and batch_message_id is not None or not sent and len(failed) == recipients:
+        if (len(sent) == recipients and batch_message_id is not None) or (not sent and len(failed) == recipients):
             # The usual cases: the whole batch accepted under one message id, or refused.
             row_status, row_error = ("sent", None) if sent else ("failed", next(iter(failed.values())))
             conn.execute(
@@ -166,8 +165,10 @@ def record_batch(
             individual = batch_message_id is None
             conn.executemany(
                 f"UPDATE deliveries SET status = 'sent', batch_id = ?, provider_message_id = ?, error = NULL {_ROW}",
-                [(batch_id, message_id if individual else None, edition_id, subscriber_id)
-                 for subscriber_id, message_id in sent.items()],
+                [
+                    (batch_id, message_id if individual else None, edition_id, subscriber_id)
+                    for subscriber_id, message_id in sent.items()
+                ],
             )
             conn.executemany(
                 f"UPDATE deliveries SET status = 'failed', batch_id = ?, error = ? {_ROW}",
@@ -280,8 +281,13 @@ def recent_edition_deliveries(store: Store, limit: int = 10) -> list[EditionDeli
     ).fetchall()
     return [
         EditionDeliveries(
-            edition_id=id_, newsletter=newsletter, segment=segment, edition_status=status,
-            status_reason=reason, created_at=from_db(created), counts=delivery_counts(store, id_),
+            edition_id=id_,
+            newsletter=newsletter,
+            segment=segment,
+            edition_status=status,
+            status_reason=reason,
+            created_at=from_db(created),
+            counts=delivery_counts(store, id_),
         )
         for id_, newsletter, segment, status, reason, created in editions
     ]
