@@ -28,8 +28,18 @@ from publisher.store.articles import UpsertCounts, upsert_articles
 FEED_SUFFIXES = (".rss", ".atom", ".xml")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 FIELDS = {
-    "url", "title", "published_at", "content_html", "summary", "author", "tags", "guid",
-    "updated_at", "image_url", "language", "status",
+    "url",
+    "title",
+    "published_at",
+    "content_html",
+    "summary",
+    "author",
+    "tags",
+    "guid",
+    "updated_at",
+    "image_url",
+    "language",
+    "status",
 }
 
 
@@ -161,9 +171,11 @@ def _absolute_url(data: dict, name: str, required: bool = False) -> str:
     return value
 
 
+_ABSOLUTE_URL = re.compile(r"https?://[^/?#\s]+(?:[/?#]\S*)?", re.IGNORECASE)
+
+
 def check_absolute_url(value: str, name: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not _ABSOLUTE_URL.fullmatch(value):
         raise _FieldError(name, f"expected an absolute http(s) URL, got {value!r}")
 
 
@@ -230,11 +242,12 @@ def _entry_article(entry: Any, language: str) -> Article:
     title = (entry.get("title") or "").strip()
     if not title:
         raise _FieldError("title", "required")
-    published = entry.get("published_parsed") or entry.get("updated_parsed")
+    # dict.get: FeedParserDict.get("updated_parsed") silently falls back to the published date.
+    updated = dict.get(entry, "updated_parsed")
+    published = dict.get(entry, "published_parsed") or updated
     if published is None:
         raise _FieldError("published", "required (no parsable pubDate, published or updated date)")
     published_at = _from_struct(published)
-    updated = entry.get("updated_parsed")
     contents = entry.get("content") or []
     content_html = contents[0].get("value", "") if contents else entry.get("summary", "")
     summary = entry.get("summary", "") if contents else ""
@@ -260,10 +273,13 @@ def _from_struct(value: Any) -> datetime:
 
 def _entry_image(entry: Any) -> str | None:
     candidates = [
-        link.get("href") for link in entry.get("links", [])
+        link.get("href")
+        for link in entry.get("links", [])
         if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/")
     ]
-    candidates += [media.get("url") for media in entry.get("media_content", []) if media.get("medium", "image") == "image"]
+    candidates += [
+        media.get("url") for media in entry.get("media_content", []) if media.get("medium", "image") == "image"
+    ]
     candidates += [media.get("url") for media in entry.get("media_thumbnail", [])]
     for candidate in candidates:
         if candidate and urlsplit(candidate).scheme in ("http", "https"):

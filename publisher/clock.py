@@ -39,7 +39,7 @@ def to_db(moment: datetime) -> str:
     """The store's text form of a time: UTC, second precision, sortable as text."""
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment!r}: times must carry an offset")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def from_db(text: str) -> datetime:

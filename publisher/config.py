@@ -28,9 +28,11 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from publisher.errors import ConfigError
+from publisher.slugs import slugify
 
 DEFAULT_CONFIG = "config.toml"
 CONFIG_ENV = "PUBLISHER_CONFIG"
@@ -177,17 +179,41 @@ class SegmentConfig(SegmentFilter):
     description: str = ""
 
 
+def _template_name(value: str) -> str:
+    parts = value.replace("\\", "/").split("/")
+    if not value or value.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"expected a template file name inside the templates folder, got {value!r}")
+    return value
+
+
+TemplateName = Annotated[str, AfterValidator(_template_name)]
+
+
+class DigestsConfig(Section):
+    """Settings shared by every newsletter's templates."""
+
+    # Folder of the templates: <templates_dir>/<slug>/ for one newsletter, <templates_dir>/_shared/ for all.
+    templates_dir: ConfigPath = "newsletters"  # type: ignore[assignment]  # a str, validated into a Path
+    # Logo shown in the header instead of the site title (absolute URL of a PNG/JPEG, about 360 px wide).
+    logo_url: AbsoluteUrl | None = None
+
+
 class NewsletterConfig(Section):
     title: str
+    # Jinja templates (plain text): variables in README "Newsletters and templates".
     subject: str
-    template: str = "digest.mjml.j2"
     preheader: str = ""
+    template: TemplateName = "digest.mjml.j2"
+    # The text/plain part; default: the template name with .mjml.j2 replaced by .txt.j2.
+    text_template: TemplateName | None = None
     segment: str
     schedule: str
     selection: Literal["all", "tags", "interests"] = "all"
     tags: list[str] = []
     max_items: Annotated[int, Field(gt=0, le=100)] = 10
     group_by: Literal["date", "tag"] = "date"
+    # UTM parameters on article links: utm_source=newsletter, utm_medium=email, utm_campaign=<utm_campaign or slug>.
+    utm: bool = True
     utm_campaign: str | None = None
     from_email: Email | None = None
     from_name: str | None = None
@@ -200,6 +226,27 @@ class NewsletterConfig(Section):
             raise ValueError(f"expected a 5-field cron expression (minute hour day month weekday), got {value!r}")
         return value
 
+    @field_validator("tags")
+    @classmethod
+    def _tag_slugs(cls, value: list[str]) -> list[str]:
+        """Tag names or slugs, kept as slugs ("bassin d'emploi" → "bassin-d-emploi")."""
+        slugs = [slugify(name) for name in value]
+        if not all(slugs):
+            raise ValueError("tag names must contain letters or digits")
+        return list(dict.fromkeys(slugs))
+
+    @model_validator(mode="after")
+    def _tags_for_tag_selection(self) -> NewsletterConfig:
+        if self.selection == "tags" and not self.tags:
+            raise ValueError('selection = "tags" needs a non-empty tags list')
+        return self
+
+    @property
+    def text_template_name(self) -> str:
+        if self.text_template:
+            return self.text_template
+        return self.template.removesuffix(".j2").removesuffix(".mjml") + ".txt.j2"
+
 
 class Config(Section):
     site: SiteConfig
@@ -207,9 +254,19 @@ class Config(Section):
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     delivery: DeliveryConfig
     segments: dict[str, SegmentConfig] = {}
+    digests: DigestsConfig = Field(default_factory=DigestsConfig)
     newsletters: dict[str, NewsletterConfig] = {}
     # Where this config was read from; not a key of the file.
     source: Path = Field(default=Path(DEFAULT_CONFIG), exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_with_context(cls, data: Any) -> Any:
+        """Validate absent optional sections from ``{}`` so their paths resolve against config.toml
+        (a default_factory would build them without the validation context)."""
+        if isinstance(data, dict):
+            data = {name: {} for name in ("store", "feeds", "digests")} | data
+        return data
 
     @property
     def base_dir(self) -> Path:
@@ -311,9 +368,22 @@ def _where(path: Path, text: str, key: tuple[str, ...]) -> str:
             table = tuple(part.strip().strip("\"'") for part in match.group(1).split("."))
             if key[: len(table)] == table:
                 depth = len(table)
-        elif (match := _KEY.match(line)) and key[: len(table)] == table:
-            if len(key) > len(table) and key[len(table)] == match.group(1).strip("\"'"):
-                depth = len(table) + 1
+        elif (
+            (match := _KEY.match(line))
+            and key[: len(table)] == table
+            and len(key) > len(table)
+            and key[len(table)] == match.group(1).strip("\"'")
+        ):
+            depth = len(table) + 1
         if depth and depth >= best_depth:
             best_line, best_depth = number, depth
     return f"{path}:{best_line}" if best_line else str(path)
+
+
+def key_location(config: Config, key: tuple[str, ...]) -> str:
+    """``config.toml:LINE`` of a key of this config (``config.toml`` when the line is not found)."""
+    try:
+        text = config.source.read_text(encoding="utf-8")
+    except OSError:
+        return str(config.source)
+    return _where(config.source, text, key)

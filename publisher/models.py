@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from publisher.slugs import slugify
 
@@ -15,7 +16,7 @@ class Tag:
 
     @classmethod
     def from_name(cls, name: str) -> Tag:
-        return cls(slug=slugify(name), name=name)
+        return _tag_from_name(name)
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,9 @@ class Message:
     html: str | None = None
     to_name: str = ""
     headers: tuple[tuple[str, str], ...] = ()
+
+
+@lru_cache(maxsize=65536)
+def _tag_from_name(name: str) -> Tag:
+    # Imports repeat the same few tag names thousands of times; slugify once per name.
+    return Tag(slug=slugify(name), name=name)

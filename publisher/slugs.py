@@ -4,7 +4,9 @@ import re
 import unicodedata
 
 # Letters that Unicode decomposition does not reduce to ASCII.
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ø": "o", "Ø": "O", "đ": "d", "ł": "l", "Ł": "L"})
+_LIGATURES = str.maketrans(
+    {"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ø": "o", "Ø": "O", "đ": "d", "ł": "l", "Ł": "L"}
+)
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
 

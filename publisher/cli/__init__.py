@@ -52,7 +52,11 @@ pass_lazy = click.make_pass_decorator(Lazy)
 
 @click.group(cls=PublisherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--config", "config", metavar="PATH", envvar=CONFIG_ENV, default=None,
+    "--config",
+    "config",
+    metavar="PATH",
+    envvar=CONFIG_ENV,
+    default=None,
     help="config.toml to use (default ./config.toml, or $PUBLISHER_CONFIG).",
 )
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
@@ -97,5 +101,4 @@ class Counter:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import core  # noqa: E402, F401, I001
-from publisher.cli import delivery  # noqa: E402, F401
+from publisher.cli import core, delivery, newsletters  # noqa: E402, F401

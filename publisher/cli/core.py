@@ -85,8 +85,7 @@ def articles_import(lazy: Lazy, files: tuple[Path, ...]) -> None:
 
 def _import_summary(counts, rejected) -> str:
     return (
-        f"{counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged, "
-        f"{len(rejected)} rejected"
+        f"{counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged, {len(rejected)} rejected"
     )
 
 
@@ -108,12 +107,20 @@ def articles_list(lazy: Lazy, tag_slug: str | None, limit: int, as_json: bool) -
     tz = app.config.site.tz
     for article in list_articles(app.store, tag_slug, limit):
         if as_json:
-            click.echo(json.dumps({
-                "guid": article.guid, "url": article.url, "title": article.title,
-                "published_at": article.published_at.astimezone(tz).isoformat(),
-                "updated_at": article.updated_at.astimezone(tz).isoformat(),
-                "author": article.author, "tags": [tag.name for tag in article.tags],
-            }, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {
+                        "guid": article.guid,
+                        "url": article.url,
+                        "title": article.title,
+                        "published_at": article.published_at.astimezone(tz).isoformat(),
+                        "updated_at": article.updated_at.astimezone(tz).isoformat(),
+                        "author": article.author,
+                        "tags": [tag.name for tag in article.tags],
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
             when = article.published_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
             tags = ", ".join(tag.name for tag in article.tags)

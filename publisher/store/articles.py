@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -21,29 +20,41 @@ class UpsertCounts:
     unchanged: int = 0
 
 
-def fingerprint(article: Article) -> str:
-    """A digest of everything imported about an article: equal digests mean nothing to write."""
-    data = [
-        article.guid, article.url, article.title, article.summary, article.content_html,
-        article.author, article.image_url, article.language, article.status,
-        to_db(article.published_at), to_db(article.updated_at), [tag.slug for tag in article.tags],
-        [tag.name for tag in article.tags],
-    ]
-    return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
-
-
 _COLUMNS = (
-    "guid", "url", "title", "summary", "content_html", "author", "image_url", "language",
-    "status", "published_at", "updated_at", "fingerprint",
+    "guid",
+    "url",
+    "title",
+    "summary",
+    "content_html",
+    "author",
+    "image_url",
+    "language",
+    "status",
+    "published_at",
+    "updated_at",
+    "fingerprint",
 )
 
 
-def _row(article: Article, digest: str) -> tuple:
-    return (
-        article.guid, article.url, article.title, article.summary, article.content_html,
-        article.author, article.image_url, article.language, article.status,
-        to_db(article.published_at), to_db(article.updated_at), digest,
+def article_row(article: Article) -> tuple:
+    """The articles row for _COLUMNS; its fingerprint digests every other value and the tags,
+    so an identical re-import is detected without reading the stored article."""
+    values = (
+        article.guid,
+        article.url,
+        article.title,
+        article.summary,
+        article.content_html,
+        article.author,
+        article.image_url,
+        article.language,
+        article.status,
+        to_db(article.published_at),
+        to_db(article.updated_at),
     )
+    parts = [value or "" for value in values] + [f"{tag.slug}\x1e{tag.name}" for tag in article.tags]
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return (*values, digest)
 
 
 class TagCache:
@@ -79,11 +90,11 @@ def upsert_articles(store: Store, articles: Iterable[Article]) -> UpsertCounts:
             )
             new, changed = [], {}
             for guid, article in by_guid.items():
-                digest = fingerprint(article)
+                row = article_row(article)
                 if guid not in known:
-                    new.append(_row(article, digest))
-                elif known[guid][1] != digest:
-                    changed[guid] = (*_row(article, digest)[1:], now, known[guid][0])
+                    new.append(row)
+                elif known[guid][1] != row[-1]:
+                    changed[guid] = (*row[1:], now, known[guid][0])
                 else:
                     counts.unchanged += 1
             conn.executemany(
@@ -164,8 +175,17 @@ def _as_dicts(cursor) -> Iterator[dict]:
 
 def _article(row: dict, tags: tuple[Tag, ...]) -> Article:
     return Article(
-        id=row["id"], guid=row["guid"], url=row["url"], title=row["title"], summary=row["summary"],
-        content_html=row["content_html"], author=row["author"], image_url=row["image_url"],
-        language=row["language"], status=row["status"], published_at=from_db(row["published_at"]),
-        updated_at=from_db(row["updated_at"]), tags=tags,
+        id=row["id"],
+        guid=row["guid"],
+        url=row["url"],
+        title=row["title"],
+        summary=row["summary"],
+        content_html=row["content_html"],
+        author=row["author"],
+        image_url=row["image_url"],
+        language=row["language"],
+        status=row["status"],
+        published_at=from_db(row["published_at"]),
+        updated_at=from_db(row["updated_at"]),
+        tags=tags,
     )

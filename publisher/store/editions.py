@@ -17,8 +17,15 @@ def insert_edition(store: Store, edition: Edition) -> Edition:
             "INSERT INTO editions (newsletter, segment, content_key, subject, preheader, html, text, "
             "article_ids, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                edition.newsletter, edition.segment, edition.content_key, edition.subject, edition.preheader,
-                edition.html, edition.text, json.dumps(list(edition.article_ids)), edition.status,
+                edition.newsletter,
+                edition.segment,
+                edition.content_key,
+                edition.subject,
+                edition.preheader,
+                edition.html,
+                edition.text,
+                json.dumps(list(edition.article_ids)),
+                edition.status,
                 to_db(store.clock.now()),
             ),
         )
@@ -35,8 +42,16 @@ def get_edition(store: Store, edition_id: int) -> Edition:
         raise NotFoundError(f"edition {edition_id} does not exist")
     id_, newsletter, segment, key, subject, preheader, html, text, article_ids, status = row
     return Edition(
-        id=id_, newsletter=newsletter, segment=segment, content_key=key, subject=subject, preheader=preheader,
-        html=html, text=text, article_ids=tuple(json.loads(article_ids)), status=status,
+        id=id_,
+        newsletter=newsletter,
+        segment=segment,
+        content_key=key,
+        subject=subject,
+        preheader=preheader,
+        html=html,
+        text=text,
+        article_ids=tuple(json.loads(article_ids)),
+        status=status,
     )
 
 

@@ -1,0 +1,44 @@
+"""The README is part of the product: it must name every command and every config key."""
+
+import re
+from pathlib import Path
+from typing import get_args, get_origin
+
+from publisher.cli import main
+from publisher.config import Config
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def command_paths(group=main, path=()):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from command_paths(command, (*path, name))
+        else:
+            yield " ".join((*path, name))
+
+
+def test_readme_documents_every_command():
+    documented = set(re.findall(r"`publisher ([a-z- ]+?)(?: [A-Z\[<-][^`]*)?`", README))
+    missing = sorted(set(command_paths()) - documented)
+    assert not missing, f"commands missing from README.md: {missing}"
+
+
+def test_readme_documents_every_config_key():
+    missing = []
+    for section_name, field in Config.model_fields.items():
+        if section_name == "source":
+            continue
+        model = field.annotation
+        if get_origin(model) is dict:  # [segments.NAME], [newsletters.SLUG]
+            model = get_args(model)[1]
+        for key, key_field in getattr(model, "model_fields", {}).items():
+            key = key_field.alias or key
+            if f"`{key}`" not in README:
+                missing.append(f"{section_name}.{key}")
+    assert not missing, f"config keys missing from README.md: {missing}"
+
+
+def test_readme_starts_with_the_two_commands():
+    quick_start = README.split("## Quick start", 1)[1].split("##", 1)[0]
+    assert "make demo" in quick_start and "make test" in quick_start
