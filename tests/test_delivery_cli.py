@@ -40,9 +40,11 @@ def test_status_shows_deliveries_paused_editions_and_unknown_batches(app, config
 def test_send_names_unknown_newsletters_and_segments_in_one_line(app, config_file):
     result = CliRunner().invoke(main, ["--config", str(config_file), "send", "quotidienne"])
     assert result.exit_code == 1
-    assert result.output.strip() == "Error: no newsletter 'quotidienne' in config (newsletters: hebdo, mes-sujets)"
+    assert result.output.strip() == (
+        f"Error: no newsletter 'quotidienne' in {config_file} (newsletters: hebdo, mes-sujets)"
+    )
     result = CliRunner().invoke(main, ["--config", str(config_file), "send", "hebdo", "--segment", "nulle-part"])
-    assert result.output.strip().startswith("Error: no segment 'nulle-part' in config (segments: ")
+    assert result.output.strip().startswith(f"Error: --segment: no segment 'nulle-part' in {config_file} (segments: ")
 
 
 def test_send_help_has_an_example(config_file):

@@ -18,8 +18,8 @@ from publisher.delivery.send import dry_run, send_newsletter, send_test_copy
 @click.option(
     "--force",
     is_flag=True,
-    help="Send even if identical content already went to this segment, and take over from another "
-    "process still marked as sending it.",
+    help="Take the send over from another process still marked as sending this newsletter "
+    "(e.g. one on another host that is gone).",
 )
 @click.option(
     "--resend-unknown",
@@ -46,7 +46,7 @@ def send(
     unless --resend-unknown is given.
 
     \b
-    Examples:
+    Example:
       publisher send hebdo --dry-run
       publisher send hebdo --test-to redaction@horizons-emploi.example.org
       publisher send hebdo --segment apprentissage-tours
@@ -59,7 +59,6 @@ def send(
             f"{len(planned)} edition(s), {sum(p.recipients for p in planned)} recipients (dry run)"
         )
         for number, edition in enumerate(planned, start=1):
-            note = "  (identical content already sent: skipped without --force)" if edition.already_sent else ""
             click.echo(
                 f"  {number}. {edition.subject!r}: {edition.articles} articles, {edition.recipients} recipients{note}"
             )

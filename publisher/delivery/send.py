@@ -20,12 +20,11 @@ from publisher.app import App
 from publisher.delivery.content import edition_content
 from publisher.delivery.engine import DeliveryReport, deliver_pending
 from publisher.delivery.transport import Transport, open_transport
-from publisher.errors import DeliveryError, NotFoundError, PublisherError
+from publisher.errors import DeliveryError, PublisherError
 from publisher.models import Edition, Message, Recipient
 from publisher.scheduling import due_fire_time
 from publisher.store import Store
 from publisher.store import deliveries as ledger
-from publisher.store.editions import insert_edition
 
 log = logging.getLogger(__name__)
 SAMPLE_SIZE = 3
@@ -37,7 +36,6 @@ class SendReport:
     segment: str
     resumed: bool = False
     planned: list[int] = field(default_factory=list)
-    duplicates: int = 0
     editions: list[DeliveryReport] = field(default_factory=list)
 
     @property
@@ -46,7 +44,7 @@ class SendReport:
 
     def summary(self) -> str:
         if not self.editions:
-            return "nothing new to send" if self.duplicates or not self.planned else "no recipients"
+            return "nothing new to send"
         parts = [f"{len(self.editions)} edition{'s' if len(self.editions) > 1 else ''}", f"{self.sent} sent"]
         for name in ("failed", "unknown", "skipped", "pending"):
             count = sum(getattr(report, name) for report in self.editions)
@@ -62,11 +60,9 @@ class SendReport:
 class PlannedEdition:
     segment: str
     subject: str
-    content_key: str
     articles: int
     recipients: int
     sample: tuple[str, ...]
-    already_sent: bool
 
 
 def enqueue(store: Store, edition: Edition, recipients: Iterable[Recipient]) -> int:
@@ -76,54 +72,33 @@ def enqueue(store: Store, edition: Edition, recipients: Iterable[Recipient]) -> 
     return ledger.enqueue(store, edition.id, (recipient.subscriber_id for recipient in recipients))
 
 
-def _newsletter_segment(app: App, slug: str, segment: str | None) -> str:
-    newsletter = app.config.newsletters.get(slug)
-    if newsletter is None:
-        known = ", ".join(sorted(app.config.newsletters)) or "none defined"
-        raise NotFoundError(f"no newsletter {slug!r} in config (newsletters: {known})")
-    segment = segment or newsletter.segment
-    if segment not in app.config.segments:
-        known = ", ".join(sorted(app.config.segments)) or "none defined"
-        raise NotFoundError(f"no segment {segment!r} in config (segments: {known})")
-    return segment
+def _segment(app: App, slug: str, segment: str | None) -> str:
+    """The segment to send to (the newsletter's unless given); NotFoundError names what is known."""
+    from publisher.digests.planner import segment_of
+
+    return segment_of(app, slug, segment)
 
 
 def _planned(app: App, slug: str, segment: str) -> Iterator[tuple[Edition, list[Recipient]]]:
-    """plan_editions over the segment's members; each edition stored once (with its id).
-    Must run inside a store transaction."""
-    from publisher.digests import plan_editions
+    """The editions of the next digest (stored, 'ready') and their recipients, for the
+    segment's members. Must run inside a store transaction."""
+    from publisher.digests import needs_interests, plan_editions
     from publisher.segments import stream_members
 
-    interests = app.config.newsletters[slug].selection == "interests"
-    members = stream_members(app, segment, chunk_size=1000, with_interests=interests)
-    stored: dict[str, Edition] = {}
-    for edition, recipients in plan_editions(app, slug, members, segment=segment):
-        if edition.id is None:
-            edition = stored.get(edition.content_key) or insert_edition(app.store, edition)
-        stored[edition.content_key] = edition
-        yield edition, recipients
+    members = stream_members(app, segment, chunk_size=1000, with_interests=needs_interests(app, slug))
+    return plan_editions(app, slug, members, segment=segment)
 
 
-def plan_and_enqueue(app: App, slug: str, segment: str, force: bool = False) -> tuple[list[int], int]:
-    """In one transaction: plan the editions and write their recipients as pending.
-
-    An edition whose content already went to this segment is dropped (unless ``force``).
-    Returns (edition ids in the ledger, editions dropped as duplicates).
-    """
+def plan_and_enqueue(app: App, slug: str, segment: str) -> list[int]:
+    """In one transaction: plan the editions (only what is new for this audience) and write
+    their recipients into the ledger as pending. Returns the edition ids."""
     store = app.store
+    editions: dict[int, None] = {}
     with store.transaction():
-        already = set() if force else ledger.sent_content_keys(store, slug, segment)
-        kept: dict[int, None] = {}
-        dropped: set[int] = set()
         for edition, recipients in _planned(app, slug, segment):
-            if edition.content_key in already:
-                dropped.add(edition.id)
-                continue
             enqueue(store, edition, recipients)
-            kept[edition.id] = None
-        for edition_id in dropped - kept.keys():
-            ledger.discard_edition(store, edition_id)
-    return list(kept), len(dropped - kept.keys())
+            editions[edition.id] = None
+    return list(editions)
 
 
 def send_newsletter(
@@ -138,8 +113,9 @@ def send_newsletter(
     on_progress: Callable[[int], None] | None = None,
 ) -> SendReport:
     """Send a newsletter to its segment exactly once per member: resume its unfinished
-    editions if it has any, else plan new ones and write them into the ledger, then deliver."""
-    segment = _newsletter_segment(app, slug, segment)
+    editions if it has any, else plan new ones and write them into the ledger, then deliver.
+    ``force`` takes the send over from another process still marked as sending it."""
+    segment = _segment(app, slug, segment)
     store = app.store
     report = SendReport(slug, segment)
     ledger.acquire_sender(store, slug, force=force)
@@ -149,8 +125,7 @@ def send_newsletter(
         editions = ledger.unfinished_editions(store, slug, segment)
         report.resumed = bool(editions)
         if not editions:
-            editions, report.duplicates = plan_and_enqueue(app, slug, segment, force)
-            report.planned = editions
+            editions = report.planned = plan_and_enqueue(app, slug, segment)
         for edition_id in editions:
             report.editions.append(
                 deliver_pending(
@@ -185,31 +160,22 @@ def _rolled_back(store: Store) -> Iterator[None]:
 
 def dry_run(app: App, slug: str, segment: str | None = None) -> list[PlannedEdition]:
     """What ``send`` would send, per edition: recipients and a sample; nothing is written."""
-    segment = _newsletter_segment(app, slug, segment)
-    planned: dict[str, PlannedEdition] = {}
+    segment = _segment(app, slug, segment)
+    planned: dict[int, PlannedEdition] = {}
     with _rolled_back(app.store):
-        already = ledger.sent_content_keys(app.store, slug, segment)
         for edition, recipients in _planned(app, slug, segment):
-            previous = planned.get(edition.content_key) or PlannedEdition(
-                segment,
-                edition.subject,
-                edition.content_key,
-                len(edition.article_ids),
-                0,
-                (),
-                edition.content_key in already,
+            previous = planned.get(edition.id) or PlannedEdition(
+                segment, edition.subject, len(edition.article_ids), 0, ()
             )
             sample = (previous.sample + tuple(r.email for r in recipients[:SAMPLE_SIZE]))[:SAMPLE_SIZE]
-            planned[edition.content_key] = replace(
-                previous, recipients=previous.recipients + len(recipients), sample=sample
-            )
+            planned[edition.id] = replace(previous, recipients=previous.recipients + len(recipients), sample=sample)
     return list(planned.values())
 
 
 def send_test_copy(app: App, slug: str, to_email: str, segment: str | None = None) -> str:
     """One copy of the newsletter's first edition to a staff address, through the configured
     transport, with the same headers; the ledger is not touched. Returns the message id."""
-    segment = _newsletter_segment(app, slug, segment)
+    segment = _segment(app, slug, segment)
     with _rolled_back(app.store):
         edition = next((edition for edition, _ in _planned(app, slug, segment)), None)
     if edition is None:

@@ -252,15 +252,6 @@ def unfinished_editions(store: Store, newsletter: str, segment: str | None = Non
     return [edition_id for (edition_id,) in rows]
 
 
-def sent_content_keys(store: Store, newsletter: str, segment: str) -> set[str]:
-    """content_key of every edition of this newsletter and segment that was sent."""
-    rows = store.conn.execute(
-        "SELECT DISTINCT content_key FROM editions WHERE newsletter = ? AND segment = ? AND status = 'sent'",
-        (newsletter, segment),
-    )
-    return {key for (key,) in rows}
-
-
 def delivery_status_of(store: Store, edition_id: int, subscriber_id: int) -> str | None:
     """The status of one ledger row, None if there is none."""
     row = store.conn.execute(
@@ -440,15 +431,6 @@ def stream_subscriber_ids(store: Store, status: str = "active") -> Iterator[int]
     """Ids of subscribers with a status, in id order (for benchmarks and simple segments)."""
     for (subscriber_id,) in store.conn.execute("SELECT id FROM subscribers WHERE status = ? ORDER BY id", (status,)):
         yield subscriber_id
-
-
-def discard_edition(store: Store, edition_id: int) -> None:
-    """Delete an edition that never reached the ledger (e.g. a duplicate of one already sent)."""
-    with store.transaction() as conn:
-        conn.execute(
-            "DELETE FROM editions WHERE id = ? AND NOT EXISTS (SELECT 1 FROM deliveries WHERE edition_id = ?)",
-            (edition_id, edition_id),
-        )
 
 
 def subscriber_id_by_email(store: Store, email: str) -> int | None:
