@@ -59,9 +59,7 @@ def send(
             f"{len(planned)} edition(s), {sum(p.recipients for p in planned)} recipients (dry run)"
         )
         for number, edition in enumerate(planned, start=1):
-            click.echo(
-                f"  {number}. {edition.subject!r}: {edition.articles} articles, {edition.recipients} recipients{note}"
-            )
+            click.echo(f"  {number}. {edition.subject!r}: {edition.articles} articles, {edition.recipients} recipients")
             if edition.sample:
                 click.echo(f"     e.g. {', '.join(edition.sample)}")
         return

@@ -100,7 +100,9 @@ class _Sender:
         self.app, self.store, self.transport, self.policy = app, app.store, transport, policy
         self.edition_id = edition_id
         self.content = edition_content(app, get_edition(app.store, edition_id))
-        self.limiter = RateLimiter(app.store, transport.rate_key, settings.rate_per_second)
+        self.limiter = (
+            RateLimiter(app.store, transport.rate_key, settings.rate_per_second) if transport.rate_key else None
+        )
         self.batch_size = settings.batch_size
         self.concurrency = settings.concurrency
         self.pause_after = settings.pause_after_failures
@@ -183,7 +185,8 @@ class _Sender:
 
     def _dispatch(self, pool: ThreadPoolExecutor, job: _Job) -> Future[BatchOutcome]:
         ids = job.prepared.subscriber_ids
-        self.limiter.acquire(len(ids))
+        if self.limiter:
+            self.limiter.acquire(len(ids))
         job.batch_id = claim_batch(self.store, self.edition_id, ids, job.attempt)
         return pool.submit(self.transport.send, job.prepared)
 
@@ -210,7 +213,8 @@ class _Sender:
             elif job.attempt < self.policy.max_attempts and self.pause_reason is None:
                 again = True
                 if wait_until is not None:
-                    self.limiter.hold_until(wait_until)
+                    if self.limiter:
+                        self.limiter.hold_until(wait_until)
                     delay = max(0.0, wait_until - time.time())
                 else:
                     delay = self.policy.delay(job.attempt, self.rng)

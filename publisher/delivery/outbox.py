@@ -24,7 +24,7 @@ class OutboxTransport:
     def __init__(self, app: App) -> None:
         self.app = app
         self.path: Path = app.config.delivery.outbox.path
-        self.rate_key = f"outbox:{self.path}"
+        self.rate_key = None  # files: [delivery] rate_per_second protects providers, not disks
         self.personalizer = Personalizer(app)
 
     def prepare(self, content: EditionContent, recipients: list[RecipientRow]) -> Prepared:

@@ -64,8 +64,9 @@ class Prepared:
 
 class Transport(Protocol):
     name: str
-    # Key of the rate limit shared by every process sending through the same account.
-    rate_key: str
+    # Key of the rate limit shared by every process sending through the same account, or
+    # None for a transport no provider limits (the outbox).
+    rate_key: str | None
 
     def prepare(self, content: EditionContent, recipients: list[RecipientRow]) -> Prepared: ...
 
