@@ -144,6 +144,9 @@ def one_run(subscribers: int, profile: bool) -> dict:
         report = deliver_pending(app, edition.id)
         finished = time.perf_counter()
         cpu_finished = time.process_time()
+        # The request builders (child processes, joined when the transport closed); the
+        # server, also a child, is still running and so not counted here.
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         if profiler:
             profiler.stop()
             (folder.parent / "dispatch-profile.html").write_text(profiler.output_html())
@@ -159,6 +162,8 @@ def one_run(subscribers: int, profile: bool) -> dict:
             "wall_s": finished - started,
             "cpu_enqueue_s": cpu_enqueued - cpu_started,
             "cpu_deliver_s": cpu_finished - cpu_enqueued,
+            "cpu_builders_s": children.ru_utime + children.ru_stime,
+            "builder_peak_rss_mb": children.ru_maxrss / 1024,
             "requests": stats["requests"],
             "recipients": stats["recipients"],
             "duplicates": stats["duplicates"],
@@ -188,18 +193,29 @@ def main() -> None:
             check=True,
             capture_output=True,
             text=True,
-            env={**os.environ},
         ).stdout
         result = json.loads(output.strip().splitlines()[-1])
         results.append(result)
         print(
             f"run {number}: wall {result['wall_s']:.2f} s (enqueue {result['enqueue_s']:.2f} s, deliver "
             f"{result['deliver_s']:.2f} s), {result['requests']} requests, {result['recipients']} recipients "
-            f"({result['duplicates']} duplicates), ledger sent {result['ledger_sent']}, "
-            f"peak RSS {result['peak_rss_mb']:.0f} MB"
+            f"({result['duplicates']} duplicates), ledger sent {result['ledger_sent']}, peak RSS "
+            f"{result['peak_rss_mb']:.0f} MB (each builder ≤ {result['builder_peak_rss_mb']:.0f} MB); CPU: enqueue "
+            f"{result['cpu_enqueue_s']:.1f} s, deliver {result['cpu_deliver_s']:.1f} s, builders "
+            f"{result['cpu_builders_s']:.1f} s; load average {os.getloadavg()[0]:.1f}",
+            flush=True,
         )
     median = {
-        key: statistics.median(r[key] for r in results) for key in ("wall_s", "enqueue_s", "deliver_s", "peak_rss_mb")
+        key: statistics.median(r[key] for r in results)
+        for key in (
+            "wall_s",
+            "enqueue_s",
+            "deliver_s",
+            "peak_rss_mb",
+            "cpu_enqueue_s",
+            "cpu_deliver_s",
+            "cpu_builders_s",
+        )
     }
     complete = all(
         r["ledger_complete"] and r["duplicates"] == 0 and r["recipients"] == args.subscribers for r in results
@@ -207,7 +223,9 @@ def main() -> None:
     print(
         f"median of {len(results)}: wall {median['wall_s']:.2f} s (enqueue {median['enqueue_s']:.2f} s, deliver "
         f"{median['deliver_s']:.2f} s), {results[0]['requests']} requests, {results[0]['recipients']} recipients, "
-        f"peak RSS {median['peak_rss_mb']:.0f} MB, ledger complete and no duplicates: {complete}"
+        f"peak RSS {median['peak_rss_mb']:.0f} MB, ledger complete and no duplicates: {complete}; CPU: enqueue "
+        f"{median['cpu_enqueue_s']:.1f} s, deliver {median['cpu_deliver_s']:.1f} s, builders "
+        f"{median['cpu_builders_s']:.1f} s"
     )
     print(
         f"targets: wall < 20 s {'OK' if median['wall_s'] < 20 else 'MISSED'}, "
