@@ -78,6 +78,21 @@ def set_keys(config_file: Path, section: str, **values: object) -> None:
     config_file.write_text(text[: header.end()] + body + text[body_end:], encoding="utf-8")
 
 
+def use_sendgrid(config_file: Path, api_host: str, **delivery: object) -> None:
+    """Point config.toml at a local SendGrid-compatible server, with fast retries."""
+    settings = {
+        "transport": "sendgrid",
+        "batch_size": 100,
+        "rate_per_second": 100000,
+        "retry_delay": 0.01,
+        "max_attempts": 10,
+        "concurrency": 4,
+        **delivery,
+    }
+    set_keys(config_file, "delivery", **settings)
+    set_keys(config_file, "delivery.sendgrid", api_host=api_host)
+
+
 def app_for(config_file: Path, clock, **secrets: str) -> App:
     config = load_config(config_file)
     return App(config, Secrets(signing_secret="test-secret", **secrets), clock)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from delivery_helpers import add_subscribers, app_for, set_keys
+from delivery_helpers import add_subscribers, app_for, use_sendgrid
 from sendgrid_fake import FakeSendgrid
 
 from publisher.cli import main
@@ -34,8 +34,7 @@ def test_send_newsletter_reaches_every_member_once_and_never_twice(app, config_f
     expected = prepared(app)
     fake = FakeSendgrid().start()
     try:
-        set_keys(config_file, "delivery", transport="sendgrid", batch_size=7, rate_per_second=100000)
-        set_keys(config_file, "delivery.sendgrid", api_host=fake.url)
+        use_sendgrid(config_file, fake.url, batch_size=7)
         sender = app_for(config_file, clock, sendgrid_api_key="SG.e2e")
 
         planned = dry_run(sender, "hebdo")

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from delivery_helpers import add_subscribers, make_edition, set_keys
+from delivery_helpers import add_subscribers, make_edition, use_sendgrid
 from sendgrid_fake import FakeSendgrid
 
 from publisher.delivery.events import handle_event_webhook
@@ -62,18 +62,7 @@ def test_kill_9_midway_then_restart_sends_each_of_2000_exactly_once(app, config_
 
     fake = FakeSendgrid(faults=faults).start()
     try:
-        set_keys(
-            config_file,
-            "delivery",
-            transport="sendgrid",
-            batch_size=100,
-            rate_per_second=100000,
-            retry_delay=0.01,
-            max_attempts=10,
-            concurrency=4,
-            build_processes=2,
-        )
-        set_keys(config_file, "delivery.sendgrid", api_host=fake.url)
+        use_sendgrid(config_file, fake.url, build_processes=2)
         edition = make_edition(app.store)
         enqueue(app.store, edition, add_subscribers(app.store, 2000))
 

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from delivery_helpers import add_subscribers, app_for, make_edition, set_keys
+from delivery_helpers import add_subscribers, app_for, make_edition, set_keys, use_sendgrid
 from sendgrid_fake import FakeSendgrid
 
 from publisher import placeholders as ph
@@ -36,18 +36,7 @@ def fake():
 @pytest.fixture
 def sg_config(config_file: Path, fake: FakeSendgrid) -> Path:
     # build_processes = 1: requests are built in this process (the pool is tested by the must-show test)
-    set_keys(
-        config_file,
-        "delivery",
-        transport="sendgrid",
-        batch_size=100,
-        rate_per_second=100000,
-        retry_delay=0.01,
-        max_attempts=10,
-        concurrency=4,
-        build_processes=1,
-    )
-    set_keys(config_file, "delivery.sendgrid", api_host=fake.url)
+    use_sendgrid(config_file, fake.url, build_processes=1)
     return config_file
 
 

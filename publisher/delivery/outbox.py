@@ -13,7 +13,7 @@ from pathlib import Path
 from publisher.app import App
 from publisher.delivery.content import EditionContent, Personalizer, sender_for
 from publisher.delivery.mime import digest_message, message_id, transactional_message
-from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow
+from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, addressed_batch
 from publisher.errors import DeliveryError
 from publisher.models import Message
 
@@ -28,8 +28,7 @@ class OutboxTransport:
         self.personalizer = Personalizer(app)
 
     def prepare(self, content: EditionContent, recipients: list[RecipientRow]) -> Prepared:
-        addressees = [self.personalizer.addressee(*recipient) for recipient in recipients]
-        return Prepared([recipient[0] for recipient in recipients], (content, addressees))
+        return addressed_batch(self.personalizer, content, recipients)
 
     def send(self, batch: Prepared) -> BatchOutcome:
         content, addressees = batch.payload  # type: ignore[misc]

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from publisher.app import App
 from publisher.delivery.content import EditionContent, Personalizer, sender_for
 from publisher.delivery.mime import digest_message, message_id, transactional_message
-from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow
+from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, addressed_batch
 from publisher.errors import DeliveryError
 from publisher.models import Message
 
@@ -85,8 +85,7 @@ class SmtpTransport:
     # --- sending ----------------------------------------------------------------------
 
     def prepare(self, content: EditionContent, recipients: list[RecipientRow]) -> Prepared:
-        addressees = [self.personalizer.addressee(*recipient) for recipient in recipients]
-        return Prepared([recipient[0] for recipient in recipients], (content, addressees))
+        return addressed_batch(self.personalizer, content, recipients)
 
     def send(self, batch: Prepared) -> BatchOutcome:
         content, addressees = batch.payload  # type: ignore[misc]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from publisher.app import App
-from publisher.delivery.content import EditionContent
+from publisher.delivery.content import EditionContent, Personalizer
 from publisher.models import Message
 
 
@@ -60,6 +60,13 @@ class Prepared:
             self.payload, self.subscriber_ids, self.rejected = self.future.result()
             self.future = None
         return self
+
+
+def addressed_batch(personalizer: Personalizer, content: EditionContent, recipients: list[RecipientRow]) -> Prepared:
+    """The ``prepare`` of transports that build each message at send time (outbox, SMTP):
+    the recipients with their signed links, and the edition."""
+    addressees = [personalizer.addressee(*recipient) for recipient in recipients]
+    return Prepared([recipient[0] for recipient in recipients], (content, addressees))
 
 
 class Transport(Protocol):
