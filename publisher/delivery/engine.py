@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from publisher.app import App
 from publisher.delivery.content import edition_content
@@ -111,7 +112,6 @@ class _Sender:
         self.cursor = 0
         self.exhausted = False
         self.consecutive_failures = 0
-        self.gave_up = 0
         self.last_error: str | None = None
         self.pause_reason: str | None = None
         self.requests = 0
@@ -207,9 +207,8 @@ class _Sender:
         if retry_ids:
             wait_until = outcome.retry_at
             if wait_until is not None and wait_until - time.time() > MAX_RATE_LIMIT_WAIT:
-                self._pause(
-                    f"rate limited by the provider until {time.strftime('%H:%M:%S', time.localtime(wait_until))}"
-                )
+                until = datetime.fromtimestamp(wait_until, self.app.config.site.tz).strftime("%H:%M:%S")
+                self._pause(f"rate limited by the provider until {until}")
             elif job.attempt < self.policy.max_attempts and self.pause_reason is None:
                 again = True
                 if wait_until is not None:
@@ -234,8 +233,6 @@ class _Sender:
                 self.on_progress(len(outcome.sent))
         elif not again and outcome.requests and (outcome.failed or retry_ids):
             self.consecutive_failures += 1
-        if retry_ids and not again:
-            self.gave_up += len(retry_ids)
         if outcome.fatal:
             self._pause(outcome.error or "the provider refused the credentials")
         elif self.consecutive_failures >= self.pause_after:

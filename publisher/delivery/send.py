@@ -219,13 +219,9 @@ def send_due_newsletters(app: App) -> str:
         fire = due_fire_time(newsletter.schedule, tz, ledger.last_fire(store, slug), now)
         unfinished = ledger.edition_statuses(store, ledger.unfinished_editions(store, slug, newsletter.segment))
         interrupted = any(status != "paused" for status in unfinished.values())
-        if fire is None and not interrupted:
-            if unfinished:
-                parts.append(f"{slug}: paused (resume with `publisher send {slug}`)")
-            continue
         if unfinished and not interrupted:
             parts.append(f"{slug}: paused (resume with `publisher send {slug}`)")
-        else:
+        elif fire is not None or interrupted:
             try:
                 parts.append(f"{slug}: {send_newsletter(app, slug).summary()}")
             except PublisherError as error:
