@@ -168,9 +168,9 @@ def test_bad_credentials_pause_at_once(sg_app, fake):
 
 
 def test_timeout_after_the_request_left_is_unknown_reported_and_not_resent(sg_app, sg_config, fake, clock):
-    set_keys(sg_config, "delivery", request_timeout=0.3, batch_size=10)
+    set_keys(sg_config, "delivery", request_timeout=1.0, batch_size=10)
     application = sendgrid_app(sg_config, clock)
-    fake.faults = lambda number: ("slow", 1.0) if number == 1 else None
+    fake.faults = lambda number: ("slow", 2.5) if number == 1 else None
     edition = make_edition(application.store)
     enqueue(application.store, edition, add_subscribers(application.store, 30))
 
