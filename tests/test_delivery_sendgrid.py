@@ -12,17 +12,21 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import orjson
 import pytest
 from delivery_helpers import add_subscribers, app_for, make_edition, set_keys, use_sendgrid
-from sendgrid_fake import FakeSendgrid
+from sendgrid_fake import FakeSendgrid, mail_send_validator
 
 from publisher import placeholders as ph
+from publisher.delivery.content import Personalizer, edition_content
 from publisher.delivery.engine import deliver_pending
 from publisher.delivery.send import enqueue
+from publisher.delivery.sendgrid_api import SendgridTransport, build_request
 from publisher.delivery.status import status_lines
 from publisher.store.deliveries import delivery_counts, ledger_rows
 from publisher.store.editions import get_edition
-from publisher.tokens import UNSUBSCRIBE, verify
+from publisher.placeholders import RecipientValues
+from publisher.tokens import UNSUBSCRIBE, links_signer, verify
 
 
 @pytest.fixture
@@ -248,3 +252,30 @@ def test_must_show_2000_subscribers_with_30_percent_429_or_500(sg_config, fake, 
     assert (report.status, report.sent) == ("sent", 2000)
     assert delivery_counts(sg_app.store, edition.id)["sent"] == 2000
     sg_app.close()
+
+
+@pytest.mark.parametrize("base_url", ["https://www.horizons-emploi.example.org", "https://example.org/lettres?a=1&b=2"])
+def test_personalizations_match_the_placeholder_values(config_file, clock, app, base_url):
+    set_keys(config_file, "site", base_url=base_url)
+    set_keys(config_file, "delivery", transport="sendgrid")
+    application = sendgrid_app(config_file, clock)
+    transport = SendgridTransport(application)
+    content = edition_content(application, make_edition(application.store))
+    names = ['Zoé "Z" <Dupont> & fils', "back\\slash\tet\nretour", "émoji 📬, d'Orléans; ok", ""]
+    recipients = [(n, f"abonne{n}+l'x@example.org", name) for n, name in enumerate(names, start=1)]
+
+    batch, ids, rejected = build_request(content, recipients, Personalizer(application), transport.options)
+
+    assert ids == [1, 2, 3, 4] and not rejected
+    body = orjson.loads(batch.body)
+    for (subscriber_id, email, name), personalization in zip(recipients, body["personalizations"], strict=True):
+        unsubscribe_url, preferences_url = links_signer(application)(subscriber_id)
+        values = RecipientValues(name, email, unsubscribe_url, preferences_url, "")
+        assert personalization["substitutions"] == values.substitutions(content.text_keys, content.html_keys)
+        assert personalization["custom_args"] == {"subscriber_id": str(subscriber_id)}
+        assert personalization["headers"]["List-Unsubscribe"] == f"<{unsubscribe_url}>"
+        assert personalization["to"][0]["email"] == email
+    assert body["personalizations"][2]["to"][0]["name"] == "émoji 📬  d'Orléans  ok"
+    assert "name" not in body["personalizations"][3]["to"][0]
+    assert mail_send_validator().is_valid(body)
+    application.close()

@@ -11,7 +11,7 @@ from publisher import placeholders
 from publisher.app import App
 from publisher.models import Edition
 from publisher.placeholders import RecipientValues
-from publisher.tokens import SubscriberLinks, links_signer
+from publisher.tokens import links_signer
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
@@ -114,8 +114,7 @@ class Personalizer:
     """Builds Addressees, signing the links of many subscribers fast."""
 
     def __init__(self, app: App) -> None:
-        self._links: Callable[[int], SubscriberLinks] = links_signer(app)
+        self._links: Callable[[int], tuple[str, str]] = links_signer(app)
 
     def addressee(self, subscriber_id: int, email: str, name: str) -> Addressee:
-        links = self._links(subscriber_id)
-        return Addressee(subscriber_id, email, name, links.unsubscribe_url, links.preferences_url)
+        return Addressee(subscriber_id, email, name, *self._links(subscriber_id))
