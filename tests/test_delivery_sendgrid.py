@@ -23,9 +23,9 @@ from publisher.delivery.engine import deliver_pending
 from publisher.delivery.send import enqueue
 from publisher.delivery.sendgrid_api import SendgridTransport, build_request
 from publisher.delivery.status import status_lines
+from publisher.placeholders import RecipientValues
 from publisher.store.deliveries import delivery_counts, ledger_rows
 from publisher.store.editions import get_edition
-from publisher.placeholders import RecipientValues
 from publisher.tokens import UNSUBSCRIBE, links_signer, verify
 
 
