@@ -6,16 +6,18 @@ SMTP and the outbox. The HTML part gets HTML-escaped values, the text part plain
 
 SendGrid applies one substitution map to every part of a message, so one key cannot carry
 an escaped value into the HTML part and a plain one into the text part. The SendGrid
-transport therefore renames the placeholders of the HTML part to their ``html_key``
-(``__PUB_NAME__`` → ``__PUB_HTML_NAME__``) with ``use_html_keys`` and sends
-``RecipientValues.substitutions``: plain values under the plain keys, escaped values under
-the HTML keys. Templates only ever contain the plain placeholders above.
+transport therefore renames, in the HTML part, the placeholders whose values escaping can
+change (the name and address; the links too if the site's base URL has &<>"') to their
+``html_key`` (``__PUB_NAME__`` → ``__PUB_HTML_NAME__``) with ``use_html_keys``, and sends
+plain values under the plain keys, escaped values under the HTML keys
+(``RecipientValues.substitutions`` when every placeholder is renamed). Templates only ever
+contain the plain placeholders above.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from html import escape
 
@@ -34,9 +36,9 @@ def html_key(placeholder: str) -> str:
     return placeholder.replace("__PUB_", "__PUB_HTML_", 1)
 
 
-def use_html_keys(html: str) -> str:
-    """The HTML part with every placeholder renamed to its ``html_key``."""
-    return _PATTERN.sub(lambda match: html_key(match.group(0)), html)
+def use_html_keys(html: str, renamed: Collection[str] = ALL) -> str:
+    """The HTML part with the ``renamed`` placeholders (default: all) renamed to their ``html_key``."""
+    return _PATTERN.sub(lambda match: html_key(match.group(0)) if match.group(0) in renamed else match.group(0), html)
 
 
 def used_in(body: str) -> tuple[str, ...]:

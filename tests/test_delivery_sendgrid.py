@@ -23,7 +23,7 @@ from publisher.delivery.engine import deliver_pending
 from publisher.delivery.send import enqueue
 from publisher.delivery.sendgrid_api import SendgridTransport, build_request
 from publisher.delivery.status import status_lines
-from publisher.placeholders import RecipientValues
+from publisher.placeholders import RecipientValues, fill
 from publisher.store.deliveries import delivery_counts, ledger_rows
 from publisher.store.editions import get_edition
 from publisher.tokens import UNSUBSCRIBE, links_signer, verify
@@ -254,6 +254,12 @@ def test_must_show_2000_subscribers_with_30_percent_429_or_500(sg_config, fake, 
     sg_app.close()
 
 
+def substituted(part: str, personalization: dict) -> str:
+    for key, value in personalization["substitutions"].items():
+        part = part.replace(key, value)
+    return part
+
+
 @pytest.mark.parametrize("base_url", ["https://www.horizons-emploi.example.org", "https://example.org/lettres?a=1&b=2"])
 def test_personalizations_match_the_placeholder_values(config_file, clock, app, base_url):
     set_keys(config_file, "site", base_url=base_url)
@@ -268,10 +274,13 @@ def test_personalizations_match_the_placeholder_values(config_file, clock, app, 
 
     assert ids == [1, 2, 3, 4] and not rejected
     body = orjson.loads(batch.body)
+    text, html = (part["value"] for part in body["content"])
     for (subscriber_id, email, name), personalization in zip(recipients, body["personalizations"], strict=True):
         unsubscribe_url, preferences_url = links_signer(application)(subscriber_id)
-        values = RecipientValues(name, email, unsubscribe_url, preferences_url, "")
-        assert personalization["substitutions"] == values.substitutions(content.text_keys, content.html_keys)
+        values = RecipientValues(name, email, unsubscribe_url, preferences_url, content.view_online_url)
+        # What the recipient reads: SendGrid's substitutions applied to both parts.
+        assert substituted(text, personalization) == fill(content.text, values.for_part(html=False))
+        assert substituted(html, personalization) == fill(content.html, values.for_part(html=True))
         assert personalization["custom_args"] == {"subscriber_id": str(subscriber_id)}
         assert personalization["headers"]["List-Unsubscribe"] == f"<{unsubscribe_url}>"
         assert personalization["to"][0]["email"] == email

@@ -217,7 +217,7 @@ def _shared_json(content: EditionContent, options: _Options) -> bytes:
         "subject": content.subject,
         "content": [
             {"type": "text/plain", "value": content.text},
-            {"type": "text/html", "value": use_html_keys(content.html)},
+            {"type": "text/html", "value": use_html_keys(content.html, _escaped_in_html(content))},
         ],
         "headers": {"List-Id": content.list_id},
         "categories": list(dict.fromkeys([content.newsletter, *options.categories]))[:MAX_CATEGORIES],
@@ -292,18 +292,21 @@ def _display_name(name: str) -> str:
 _FIELDS = {NAME: 2, EMAIL: 1, UNSUBSCRIBE_URL: 3, PREFERENCES_URL: 4}
 
 
+def _escaped_in_html(content: EditionContent) -> frozenset[str]:
+    """The placeholders whose values HTML escaping can change: renamed to their html_key in the
+    HTML part. Signed links are URL-safe: they change only if the site's base URL does."""
+    links = any(char in content.view_online_url for char in "&<>\"'")
+    return frozenset({NAME, EMAIL, *((UNSUBSCRIBE_URL, PREFERENCES_URL) if links else ())})
+
+
 def _substitution_plan(content: EditionContent) -> list[tuple[str, int, bool]]:
     """(key, addressee field, HTML-escape?) of every substitution: plain values under the
-    placeholders of the text part, escaped ones under the html_key of those of the HTML part."""
-    # Signed links are URL-safe: escaping changes them only if the site's base URL needs it.
-    urls_need_escaping = any(char in content.view_online_url for char in "&<>\"'")
-    plan = [(key, _FIELDS[key], False) for key in content.text_keys if key in _FIELDS]
-    plan += [
-        (html_key(key), _FIELDS[key], _FIELDS[key] < 3 or urls_need_escaping)
-        for key in content.html_keys
-        if key in _FIELDS
-    ]
-    return plan
+    placeholders either part uses as they are, escaped ones under the html_key of those
+    renamed in the HTML part."""
+    renamed = _escaped_in_html(content)
+    plain = [key for key in _FIELDS if key in content.text_keys or (key in content.html_keys and key not in renamed)]
+    escaped = [key for key in _FIELDS if key in content.html_keys and key in renamed]
+    return [(key, _FIELDS[key], False) for key in plain] + [(html_key(key), _FIELDS[key], True) for key in escaped]
 
 
 def _personalization_encoder(content: EditionContent) -> Callable[[Addressee], bytes]:
