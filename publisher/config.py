@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -156,26 +156,75 @@ class DeliveryConfig(Section):
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
 
 
+SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced", "complained"]
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+NonEmptyList = Annotated[list[NonEmptyStr], Field(min_length=1)]
+
+
+class SubscribersConfig(Section):
+    """[subscribers]: double opt-in and address checks."""
+
+    # A confirmation link is valid this many days; pending subscribers who have not
+    # confirmed within it are purged (`publisher subscribers purge-pending`).
+    pending_days: Annotated[int, Field(gt=0, le=365)] = 7
+    # Accept addresses at the reserved .test domain (RFC 2606), as the demo data uses.
+    allow_test_domains: bool = False
+
+
 class SegmentFilter(Section):
     """A declarative subscriber filter; all the conditions given must hold.
 
     ``all``/``any``/``not`` combine nested filters. Compiled to parameterised SQL by
-    publisher.segments; nothing from config ever becomes raw SQL.
+    publisher.store.segments; nothing from config ever becomes raw SQL. Tags are given by
+    name or slug, attributes by CSV column name; dates without an offset are in the site
+    time zone.
     """
 
-    interests_any: list[str] | None = None
-    interests_all: list[str] | None = None
-    attributes: dict[str, str | list[str]] | None = None
-    locale: str | list[str] | None = None
-    status: Literal["pending", "active", "unsubscribed", "bounced", "complained"] | None = None
-    subscribed_before: datetime | None = None
-    subscribed_after: datetime | None = None
-    all: list[SegmentFilter] | None = None
-    any: list[SegmentFilter] | None = None
+    model_config = ConfigDict(populate_by_name=True)
+
+    interests_any: NonEmptyList | None = None
+    interests_all: NonEmptyList | None = None
+    attributes: Annotated[dict[NonEmptyStr, NonEmptyStr | NonEmptyList], Field(min_length=1)] | None = None
+    locale: NonEmptyStr | NonEmptyList | None = None
+    status: SubscriberStatus | Annotated[list[SubscriberStatus], Field(min_length=1)] | None = None
+    subscribed_before: datetime | date | None = None
+    subscribed_after: datetime | date | None = None
+    all: Annotated[list[SegmentFilter], Field(min_length=1)] | None = None
+    any: Annotated[list[SegmentFilter], Field(min_length=1)] | None = None
     not_: SegmentFilter | None = Field(default=None, alias="not")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SegmentFilter:
+        if type(self) is SegmentFilter and not self.conditions():
+            raise ValueError("empty filter (give at least one condition)")
+        return self
+
+    def conditions(self) -> dict[str, Any]:
+        """The conditions that are set, by config key (``not`` under its TOML name)."""
+        return {
+            ("not" if name == "not_" else name): value
+            for name in FILTER_KEYS
+            if (value := getattr(self, name)) is not None
+        }
+
+
+FILTER_KEYS = (
+    "interests_any",
+    "interests_all",
+    "attributes",
+    "locale",
+    "status",
+    "subscribed_before",
+    "subscribed_after",
+    "all",
+    "any",
+    "not_",
+)
 
 
 class SegmentConfig(SegmentFilter):
+    """[segments.NAME]: a filter and a description. No condition at all means every subscriber."""
+
     description: str = ""
 
 
@@ -253,6 +302,7 @@ class Config(Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     delivery: DeliveryConfig
+    subscribers: SubscribersConfig = Field(default_factory=SubscribersConfig)
     segments: dict[str, SegmentConfig] = {}
     digests: DigestsConfig = Field(default_factory=DigestsConfig)
     newsletters: dict[str, NewsletterConfig] = {}
@@ -351,7 +401,10 @@ def _config_error(path: Path, text: str, error: ValidationError) -> ConfigError:
 
 def _is_data_key(part: str | int) -> bool:
     # pydantic adds the union member names ("str", "list[str]") to error locations.
-    return isinstance(part, int) or not re.search(r"[\[\]]|^(str|int|float|bool|none|function-after)", part)
+    # Whole names only: "interests_any" is a key, "int" and "constrained-str" are not.
+    return isinstance(part, int) or not re.search(
+        r"[\[\]]|^(str|int|float|bool|none|date|datetime|constrained-[a-z]+|function-[a-z-]+)$", part
+    )
 
 
 _TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")

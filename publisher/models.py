@@ -86,3 +86,25 @@ class Message:
 def _tag_from_name(name: str) -> Tag:
     # Imports repeat the same few tag names thousands of times; slugify once per name.
     return Tag(slug=slugify(name), name=name)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One stored subscriber; times are timezone-aware UTC."""
+
+    id: int
+    email: str
+    name: str
+    locale: str
+    status: str
+    consent_source: str
+    consent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    status_at: datetime | None
+    paused_at: datetime | None
+
+    @property
+    def mailable(self) -> bool:
+        """Receives newsletters: active and not paused."""
+        return self.status == "active" and self.paused_at is None

@@ -3,7 +3,9 @@
 A token is HMAC-signed with PUBLISHER_SECRET (itsdangerous) and scoped to one purpose and
 one subscriber: an unsubscribe token opens nothing else. Unsubscribe and preferences tokens
 do not expire (a link in an old email must still let its reader leave); confirmation
-tokens do.
+tokens expire after ``[subscribers] pending_days``. Every token carries the time it was
+signed, taken from the injected clock, so expiry is testable and a token signed before its
+subscriber existed (an id reused after a purge) is refused by publisher.subscribers.
 """
 
 from __future__ import annotations
@@ -12,45 +14,74 @@ import binascii
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, Signer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from publisher.app import App
+from publisher.clock import Clock, SystemClock
 from publisher.errors import PublisherError
 
 UNSUBSCRIBE = "unsubscribe"
 PREFERENCES = "preferences"
 CONFIRM = "confirm"
 PURPOSES = (UNSUBSCRIBE, PREFERENCES, CONFIRM)
-CONFIRM_MAX_AGE = 7 * 24 * 3600
+CONFIRM_MAX_AGE = 7 * 24 * 3600  # default; App-level helpers use [subscribers] pending_days
 
 
 class TokenError(PublisherError):
     """A token was tampered with, is for another purpose, or has expired."""
 
 
-def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
+class _ClockSigner(TimestampSigner):
+    """A TimestampSigner that reads the time from a publisher clock."""
+
+    def __init__(self, *args: Any, clock: Clock, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self.clock.now().timestamp())
+
+
+def _serializer(secret: str, purpose: str, clock: Clock | None) -> URLSafeTimedSerializer:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
-    return URLSafeTimedSerializer(secret, salt=f"publisher.{purpose}")
+    return URLSafeTimedSerializer(
+        secret, salt=f"publisher.{purpose}", signer=_ClockSigner, signer_kwargs={"clock": clock or SystemClock()}
+    )
 
 
-def sign(secret: str, purpose: str, subscriber_id: int) -> str:
-    return _serializer(secret, purpose).dumps(subscriber_id)
+def sign(secret: str, purpose: str, subscriber_id: int, clock: Clock | None = None) -> str:
+    return _serializer(secret, purpose, clock).dumps(subscriber_id)
 
 
-def verify(secret: str, token: str, purpose: str, max_age: int | None = None) -> int:
-    """The subscriber id in a valid token of this purpose; TokenError otherwise."""
+@dataclass(frozen=True)
+class VerifiedToken:
+    subscriber_id: int
+    signed_at: datetime
+
+
+def verify_token(
+    secret: str, token: str, purpose: str, max_age: int | None = None, clock: Clock | None = None
+) -> VerifiedToken:
+    """The subscriber id and signing time of a valid token of this purpose; TokenError otherwise."""
     try:
-        value = _serializer(secret, purpose).loads(token, max_age=max_age)
+        value, signed_at = _serializer(secret, purpose, clock).loads(token, max_age=max_age, return_timestamp=True)
     except SignatureExpired:
         raise TokenError(f"{purpose} link has expired") from None
     except BadSignature:
         raise TokenError(f"invalid {purpose} link") from None
-    if not isinstance(value, int):
+    if type(value) is not int:
         raise TokenError(f"invalid {purpose} link")
-    return value
+    return VerifiedToken(value, signed_at.astimezone(UTC))
+
+
+def verify(secret: str, token: str, purpose: str, max_age: int | None = None, clock: Clock | None = None) -> int:
+    """The subscriber id in a valid token of this purpose; TokenError otherwise."""
+    return verify_token(secret, token, purpose, max_age, clock).subscriber_id
 
 
 @dataclass(frozen=True)
@@ -59,12 +90,16 @@ class SubscriberLinks:
     preferences_url: str
 
 
+def _secret(app: App, needed_for: str) -> str:
+    return app.secrets.require("signing_secret", "PUBLISHER_SECRET", needed_for)
+
+
 def links_for(app: App, subscriber_id: int) -> SubscriberLinks:
-    secret = app.secrets.require("signing_secret", "PUBLISHER_SECRET", "signing subscriber links")
+    secret = _secret(app, "signing subscriber links")
     base = app.config.site.base_url
     return SubscriberLinks(
-        unsubscribe_url=f"{base}/unsubscribe/{sign(secret, UNSUBSCRIBE, subscriber_id)}",
-        preferences_url=f"{base}/preferences/{sign(secret, PREFERENCES, subscriber_id)}",
+        unsubscribe_url=f"{base}/unsubscribe/{sign(secret, UNSUBSCRIBE, subscriber_id, app.clock)}",
+        preferences_url=f"{base}/preferences/{sign(secret, PREFERENCES, subscriber_id, app.clock)}",
     )
 
 
@@ -130,5 +165,15 @@ def _b64(data: bytes) -> bytes:
 
 
 def confirm_url(app: App, subscriber_id: int) -> str:
-    secret = app.secrets.require("signing_secret", "PUBLISHER_SECRET", "signing confirmation links")
-    return f"{app.config.site.base_url}/confirm/{sign(secret, CONFIRM, subscriber_id)}"
+    secret = _secret(app, "signing confirmation links")
+    return f"{app.config.site.base_url}/confirm/{sign(secret, CONFIRM, subscriber_id, app.clock)}"
+
+
+def confirm_max_age(app: App) -> int:
+    return app.config.subscribers.pending_days * 24 * 3600
+
+
+def verify_link(app: App, token: str, purpose: str) -> VerifiedToken:
+    """Check a token from a link with the app's secret, clock and (for confirmation) expiry."""
+    max_age = confirm_max_age(app) if purpose == CONFIRM else None
+    return verify_token(_secret(app, f"checking {purpose} links"), token, purpose, max_age, app.clock)

@@ -51,7 +51,8 @@ def demo_load(lazy: Lazy) -> None:
       publisher init && publisher demo load
     """
     report = load_demo(lazy.app)
-    click.echo(_import_summary(report.counts, report.rejected))
+    click.echo(f"articles: {_import_summary(report.articles.counts, report.articles.rejected)}")
+    click.echo(f"subscribers: {report.subscribers.summary()}")
 
 
 @main.group()

@@ -1,0 +1,250 @@
+"""Subscriber CSV import: good rows in, bad rows reported by line, nobody who left comes back."""
+
+from datetime import UTC, datetime
+
+import pytest
+from subscriber_helpers import add_tags, write_csv
+
+from publisher.config import Secrets
+from publisher.errors import PublisherError
+from publisher.subscribers import find_subscriber, forget, import_csv, show, suppress, unsubscribe
+
+
+@pytest.fixture
+def tags(store):
+    return add_tags(store)
+
+
+def statuses(store):
+    return dict(store.conn.execute("SELECT email, status FROM subscribers ORDER BY id"))
+
+
+def test_malformed_and_duplicate_rows_good_ones_imported_others_reported_by_line(app, store, tags, tmp_path):
+    path = write_csv(
+        tmp_path / "contacts.csv",
+        "marie.dupont@example.org,Marie Dupont,fr,apprentissage|bassin d'emploi,active,salon,2026-03-01,Tours,"
+        "conseiller",
+        "pas-une-adresse,Jean,fr,,active,,,,",  # line 3: malformed address
+        "  Marie.Dupont@EXAMPLE.org ,,,VAE,,,,,formateur",  # line 4: duplicate, other case: merged
+        "luc@exämple.fr,Luc,fr,jeunes|inconnu,active,,,Blois,",  # line 5: IDN, one unknown tag
+        "ana@example.org,Ana,fr,,actif,,,,",  # line 6: unknown status
+        "zoe@example.org,Zoé,fr,,active,,31/02/2026,,",  # line 7: impossible date
+        "paul@example.org,Paul,fr,,active,,,,,extra",  # line 8: too many fields
+        "",
+        "theo@example.org,Théo,klingon-xx,,,,,,",  # line 10: bad locale
+    )
+    report = import_csv(app, path)
+
+    assert report.inserted == 2 and report.merged == 1 and report.updated == 0
+    assert [str(error) for error in report.rejected] == [
+        f"{path}:3: email: 'pas-une-adresse': An email address must have an @-sign",
+        f"{path}:6: status: unknown status 'actif' (expected pending, active, unsubscribed, bounced, complained)",
+        f"{path}:7: consent_at: '31/02/2026' is not a date (expected ISO 8601, e.g. 2026-03-28T14:00:00+01:00)",
+        f"{path}:8: row: 10 fields, the header has 9",
+        f"{path}:10: locale: 'klingon-xx' is not a language code (expected e.g. fr, en, fr-BE)",
+    ]
+    assert [str(note) for note in report.warnings] == [
+        f"{path}:4: email: duplicate of line 2, merged",
+        f"{path}:5: interests: unknown tag 'inconnu', ignored",
+    ]
+    assert statuses(store) == {"marie.dupont@example.org": "active", "luc@xn--exmple-cua.fr": "active"}
+    marie = show(app, "marie.dupont@example.org")
+    assert [interest["slug"] for interest in marie["interests"]] == ["apprentissage", "bassin-d-emploi", "vae"]
+    assert marie["attributes"] == {"bassin": "Tours", "role": "formateur"}
+    assert marie["consent"] == {"source": "salon", "at": "2026-03-01T00:00:00+01:00"}  # site time zone
+    assert [entry["to"] for entry in marie["history"]] == ["active"]
+    assert marie["history"][0]["source"] == "import contacts.csv:2"
+    assert [interest["slug"] for interest in show(app, "luc@exämple.fr")["interests"]] == ["jeunes"]
+
+
+def test_reimport_after_unsubscribe_bounce_and_complaint_reactivates_nobody(app, store, tags, tmp_path):
+    path = write_csv(
+        tmp_path / "a.csv",
+        "un@example.org,Un,fr,,active,,,,",
+        "deux@example.org,Deux,fr,,active,,,,",
+        "trois@example.org,Trois,fr,,active,,,,",
+    )
+    import_csv(app, path)
+    unsubscribe(app, find_subscriber(app, "un@example.org").id, "lien de désinscription")
+    suppress(app, find_subscriber(app, "deux@example.org").id, "bounced", "sendgrid webhook")
+    suppress(app, find_subscriber(app, "trois@example.org").id, "complained", "sendgrid webhook")
+
+    again = write_csv(
+        tmp_path / "b.csv",
+        "UN@example.org,Un Autre Nom,fr,apprentissage,active,,,Tours,",
+        "deux@example.org,Deux,fr,,,,,,",
+        "trois@example.org,Trois,fr,,pending,,,,",
+    )
+    report = import_csv(app, again)
+
+    assert statuses(store) == {
+        "un@example.org": "unsubscribed",
+        "deux@example.org": "bounced",
+        "trois@example.org": "complained",
+    }
+    assert [str(note) for note in report.skipped] == [
+        f"{again}:2: status: unsubscribed since 2026-11-26; not re-activated",
+        f"{again}:3: status: bounced since 2026-11-26; not re-activated",
+        f"{again}:4: status: complained since 2026-11-26; not re-activated",
+    ]
+    assert report.ok and report.inserted == report.updated == 0
+    un = show(app, "un@example.org")
+    assert un["name"] == "Un" and un["interests"] == [] and un["attributes"] == {}  # nothing of the row was taken
+
+
+def test_reimport_after_forget_is_refused(app, store, tags, tmp_path):
+    path = write_csv(tmp_path / "a.csv", "marie@example.org,Marie,fr,apprentissage,active,,,Tours,")
+    import_csv(app, path)
+    assert forget(app, "Marie@Example.org").found
+
+    report = import_csv(app, write_csv(tmp_path / "b.csv", "MARIE@example.org,Marie,fr,,active,,,,"))
+    assert report.inserted == 0
+    assert [note.message for note in report.skipped] == [
+        "this address was forgotten at its owner's request; not imported"
+    ]
+    assert statuses(store) == {}
+    assert store.conn.execute("SELECT count(*) FROM subscriber_history").fetchone()[0] == 0
+
+
+def test_import_applies_leaving_and_confirms_pending_but_never_downgrades(app, store, tags, tmp_path):
+    import_csv(
+        app,
+        write_csv(
+            tmp_path / "a.csv",
+            "actif@example.org,,,,active,,,,",
+            "attente@example.org,,,,pending,,,,",
+            "part@example.org,,,,active,,,,",
+            "plainte@example.org,,,,unsubscribed,,,,",
+        ),
+    )
+    report = import_csv(
+        app,
+        write_csv(
+            tmp_path / "b.csv",
+            "actif@example.org,,,,pending,,,,",  # no downgrade to pending
+            "attente@example.org,,,,active,salon 2026,2026-05-01T10:00:00+02:00,,",  # confirmed by staff
+            "part@example.org,,,,unsubscribed,,,,",  # leaving is always applied
+            "plainte@example.org,,,,complained,,,,",  # a stronger reason replaces a weaker one
+        ),
+    )
+    assert statuses(store) == {
+        "actif@example.org": "active",
+        "attente@example.org": "active",
+        "part@example.org": "unsubscribed",
+        "plainte@example.org": "complained",
+    }
+    assert (report.updated, report.unchanged) == (3, 1)
+    confirmed = show(app, "attente@example.org")
+    assert confirmed["consent"] == {"source": "salon 2026", "at": "2026-05-01T10:00:00+02:00"}
+    assert [(entry["from"], entry["to"]) for entry in confirmed["history"]] == [
+        (None, "pending"),
+        ("pending", "active"),
+    ]
+
+
+def test_merge_adds_interests_and_attributes_never_removes(app, store, tags, tmp_path):
+    import_csv(app, write_csv(tmp_path / "a.csv", "m@example.org,Marie,fr,apprentissage|VAE,active,,,Tours,conseiller"))
+    report = import_csv(app, write_csv(tmp_path / "b.csv", "m@example.org,,en,jeunes,,,,Blois,"))
+    assert report.updated == 1
+    marie = show(app, "m@example.org")
+    assert [interest["slug"] for interest in marie["interests"]] == ["apprentissage", "jeunes", "vae"]
+    assert marie["attributes"] == {"bassin": "Blois", "role": "conseiller"}
+    assert (marie["name"], marie["locale"]) == ("Marie", "en")
+    assert marie["history"][-1]["change"] == "interests" and marie["history"][-1]["detail"] == "added jeunes"
+    assert import_csv(app, write_csv(tmp_path / "c.csv", "m@example.org,,en,jeunes,,,,Blois,")).unchanged == 1
+
+
+def test_in_file_duplicate_that_left_wins_over_an_earlier_active_row(app, store, tags, tmp_path):
+    report = import_csv(
+        app,
+        write_csv(
+            tmp_path / "a.csv",
+            "m@example.org,,,,active,,,,",
+            "m@example.org,,,,unsubscribed,,,,",
+            "m@example.org,,,,active,,,,",
+        ),
+    )
+    assert statuses(store) == {"m@example.org": "unsubscribed"}
+    assert report.inserted == 1 and report.merged == 1
+    assert [note.line for note in report.skipped] == [4]
+
+
+def test_duplicates_across_chunks_are_merged(app, store, tags, tmp_path, monkeypatch):
+    monkeypatch.setattr("publisher.subscriber_import.CHUNK", 2)
+    report = import_csv(
+        app,
+        write_csv(
+            tmp_path / "a.csv",
+            "a@example.org,,,apprentissage,,,,,",
+            "b@example.org,,,,,,,,",
+            "c@example.org,,,,,,,,",
+            "A@example.org,,,VAE,,,,,",
+        ),
+    )
+    assert (report.inserted, report.merged) == (3, 1)
+    assert [interest["slug"] for interest in show(app, "a@example.org")["interests"]] == ["apprentissage", "vae"]
+
+
+def test_dry_run_reports_everything_and_writes_nothing(app, store, tags, tmp_path):
+    path = write_csv(tmp_path / "a.csv", "a@example.org,,,,,,,,", "b@example.org,,,,,,,,", "oops,,,,,,,,")
+    report = import_csv(app, path, dry_run=True)
+    assert (report.inserted, len(report.rejected)) == (2, 1)
+    assert report.summary().startswith("dry run, nothing written: 2 inserted")
+    assert statuses(store) == {}
+    assert import_csv(app, path).inserted == 2
+
+
+def test_semicolons_bom_header_case_french_dates_and_defaults(app, store, tags, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_text(
+        "\ufeffEmail;Nom;Interests;Consent_at;Code Postal\n"
+        "chloe@example.org;Chloé;Apprentissage | bassin-d-emploi;28/03/2026 14h05;37000\n",
+        encoding="utf-8",
+    )
+    report = import_csv(app, path)
+    assert report.inserted == 1, report.rejected
+    chloe = show(app, "chloe@example.org")
+    assert chloe["status"] == "active" and chloe["locale"] == "fr"
+    assert chloe["consent"] == {"source": "import excel.csv", "at": "2026-03-28T14:05:00+01:00"}
+    assert chloe["attributes"] == {"code postal": "37000", "nom": "Chloé"}
+    assert [interest["slug"] for interest in chloe["interests"]] == ["apprentissage", "bassin-d-emploi"]
+
+
+def test_consent_at_defaults_to_the_import_time_and_refuses_the_future(app, store, tags, tmp_path):
+    report = import_csv(
+        app, write_csv(tmp_path / "a.csv", "a@example.org,,,,,,,,", "b@example.org,,,,,,2030-01-01T00:00:00Z,,")
+    )
+    assert [error.field for error in report.rejected] == ["consent_at"]
+    assert find_subscriber(app, "a@example.org").consent_at == datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def test_file_level_errors_are_one_line(app, tmp_path):
+    with pytest.raises(PublisherError, match=r"a\.csv:1: header: no email column"):
+        import_csv(app, write_csv(tmp_path / "a.csv", "x", header="mail,name"))
+    with pytest.raises(PublisherError, match="column 'name' appears twice"):
+        import_csv(app, write_csv(tmp_path / "b.csv", "x@example.org,a,b", header="email,name,Name"))
+    latin1 = tmp_path / "c.csv"
+    latin1.write_bytes("email,name\nx@example.org,Hélène\n".encode("latin-1"))
+    report = import_csv(app, latin1)
+    assert [str(error) for error in report.rejected] == [
+        f"{latin1}:2: file: not valid UTF-8 (save it as UTF-8); the rest was skipped"
+    ]
+
+
+def test_multiline_quoted_fields_keep_line_numbers(app, store, tags, tmp_path):
+    path = write_csv(
+        tmp_path / "a.csv",
+        'a@example.org,"Marie\nDupont",,,,,,,',
+        "bad,,,,,,,,",
+    )
+    report = import_csv(app, path)
+    assert [error.line for error in report.rejected] == [4]
+
+
+def test_a_changed_secret_is_reported_because_forgotten_hashes_no_longer_match(app, store, tags, tmp_path):
+    forget(app, "marie@example.org")
+    app.secrets = Secrets(signing_secret="a new secret")
+    report = import_csv(app, write_csv(tmp_path / "a.csv", "autre@example.org,,,,,,,,"))
+    assert [note.message for note in report.warnings] == [
+        "1 forgotten addresses were hashed under another PUBLISHER_SECRET and cannot be recognised"
+    ]
