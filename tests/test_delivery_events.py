@@ -146,3 +146,13 @@ def test_a_body_that_is_not_a_list_of_events_is_refused(app):
         handle_event_webhook(app, b"not json", {})
     with pytest.raises(WebhookPayloadError):
         handle_event_webhook(app, b'{"event": "delivered"}', {})
+
+
+def test_events_without_our_ids_find_the_subscriber_by_address(app, sent_edition):
+    events = [
+        {"email": "ABONNE5@example.org", "event": "spamreport", "sg_event_id": "t1", "timestamp": 1795000000},
+        {"email": "pas une adresse", "event": "bounce", "sg_event_id": "t2", "timestamp": 1795000000},
+    ]
+    report = handle_event_webhook(app, json.dumps(events).encode(), {})
+    assert (report.applied, report.suppressed) == (2, 1)
+    assert statuses(app)["abonne5@example.org"] == "complained"

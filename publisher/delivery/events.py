@@ -8,8 +8,9 @@ nothing. custom_args (newsletter, edition_id, subscriber_id) come back on every 
 map it to its ledger row; an event also proves SendGrid accepted a message whose outcome was
 unknown, which then becomes 'sent'.
 
-Suppression: a hard bounce → 'bounced'; a spam report → 'complained'; unsubscribe and
-group_unsubscribe → 'unsubscribed'; a drop for one of those reasons likewise.
+Suppression (publisher.subscribers.suppress, which keeps the subscriber's history): a hard
+bounce → 'bounced'; a spam report → 'complained'; unsubscribe and group_unsubscribe →
+'unsubscribed'; a drop for one of those reasons likewise.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from publisher.app import App
 from publisher.errors import PublisherError
 from publisher.store import deliveries as ledger
+from publisher.subscribers import find_subscriber, suppress
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ def _apply(app: App, event: dict, report: EventReport) -> None:
     report.applied += 1
     subscriber_id = _int(event.get("subscriber_id"))
     if subscriber_id is None and isinstance(event.get("email"), str):
-        subscriber_id = ledger.subscriber_id_by_email(store, event["email"])
+        subscriber_id = _subscriber_by_email(app, event["email"])
     edition_id = _int(event.get("edition_id"))
     if subscriber_id is not None and edition_id is not None:
         at = (
@@ -123,7 +125,7 @@ def _apply(app: App, event: dict, report: EventReport) -> None:
         message_id = str(event.get("sg_message_id", "")).split(".", 1)[0] or None
         ledger.apply_event(store, edition_id, subscriber_id, kind, at, message_id)
     status = _suppression(kind, event)
-    if status and subscriber_id is not None and _suppress(app, subscriber_id, status, f"sendgrid:{kind}"):
+    if status and subscriber_id is not None and suppress(app, subscriber_id, status, f"sendgrid:{kind}"):
         report.suppressed += 1
 
 
@@ -139,15 +141,13 @@ def _suppression(kind: str, event: dict) -> str | None:
     return None
 
 
-def _suppress(app: App, subscriber_id: int, status: str, source: str) -> bool:
-    """publisher.subscribers.suppress when the subscribers feature provides it (it keeps the
-    subscriber's history), else a direct status change."""
+def _subscriber_by_email(app: App, email: str) -> int | None:
+    """For events without our custom_args (e.g. a transactional message)."""
     try:
-        from publisher.subscribers import suppress  # type: ignore[attr-defined]
-    except ImportError:
-        return ledger.set_subscriber_status(app.store, subscriber_id, status)
-    result = suppress(app, subscriber_id, status, source)
-    return bool(result) if result is not None else True
+        subscriber = find_subscriber(app, email)
+    except PublisherError:  # not an address we could have sent to
+        return None
+    return subscriber.id if subscriber else None
 
 
 def _int(value: object) -> int | None:

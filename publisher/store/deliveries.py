@@ -326,16 +326,6 @@ def apply_event(
     return cursor.rowcount == 1
 
 
-def set_subscriber_status(store: Store, subscriber_id: int, status: str) -> bool:
-    """Suppress an active (or pending) subscriber; never revives one. True if it changed."""
-    with store.transaction() as conn:
-        cursor = conn.execute(
-            "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ? AND status IN ('active', 'pending')",
-            (status, _now(store), subscriber_id),
-        )
-    return cursor.rowcount == 1
-
-
 # --- newsletter runs: due-ness and the sender lock -----------------------------------
 
 
@@ -433,11 +423,6 @@ def stream_subscriber_ids(store: Store, status: str = "active") -> Iterator[int]
     """Ids of subscribers with a status, in id order (for benchmarks and simple segments)."""
     for (subscriber_id,) in store.conn.execute("SELECT id FROM subscribers WHERE status = ? ORDER BY id", (status,)):
         yield subscriber_id
-
-
-def subscriber_id_by_email(store: Store, email: str) -> int | None:
-    row = store.conn.execute("SELECT id FROM subscribers WHERE email = ?", (email,)).fetchone()
-    return row[0] if row else None
 
 
 def edition_statuses(store: Store, edition_ids: list[int]) -> dict[int, str]:
