@@ -14,10 +14,6 @@ class DeliveryStatus:
     editions: list[EditionDeliveries]
     unknown_batches: list[BatchInfo]
 
-    @property
-    def paused(self) -> list[EditionDeliveries]:
-        return [edition for edition in self.editions if edition.edition_status == "paused"]
-
 
 def delivery_status(app: App, limit: int = 10) -> DeliveryStatus:
     return DeliveryStatus(recent_edition_deliveries(app.store, limit), unknown_batches(app.store, limit))

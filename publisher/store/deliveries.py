@@ -254,14 +254,6 @@ def unfinished_editions(store: Store, newsletter: str, segment: str | None = Non
     return [edition_id for (edition_id,) in rows]
 
 
-def delivery_status_of(store: Store, edition_id: int, subscriber_id: int) -> str | None:
-    """The status of one ledger row, None if there is none."""
-    row = store.conn.execute(
-        "SELECT status FROM deliveries WHERE edition_id = ? AND subscriber_id = ?", (edition_id, subscriber_id)
-    ).fetchone()
-    return row[0] if row else None
-
-
 # --- status --------------------------------------------------------------------------
 
 
