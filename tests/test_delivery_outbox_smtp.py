@@ -45,6 +45,8 @@ def test_outbox_writes_one_real_mime_message_per_recipient(app, config):
     outbox = config.delivery.outbox.path
     names = sorted(path.name for path in outbox.iterdir())
     assert names == [f"hebdo-e{edition.id}-s{n}.eml" for n in (1, 2, 3)]
+    raw = (outbox / f"hebdo-e{edition.id}-s3.eml").read_bytes()
+    assert b"\r\nList-Unsubscribe: <https://www.horizons-emploi.example.org/unsubscribe/" in raw  # not encoded
     message = read_eml(outbox / f"hebdo-e{edition.id}-s3.eml")
     assert message["From"] == "Horizons Emploi-Formation <lettre@horizons-emploi.example.org>"
     assert message["To"] == '"Zoé \\"Z\\" <Dupont> & fils" <abonne3@example.org>'

@@ -43,8 +43,13 @@ def transactional_message(sender: Sender, message: Message, date: datetime, mess
     return mime
 
 
+# Headers may be up to 998 characters long (RFC 5322): a List-Unsubscribe URL longer than 78
+# must stay one raw <https://…> token, never folded into RFC 2047 encoded words.
+_POLICY = SMTP.clone(max_line_length=998)
+
+
 def _headers(sender: Sender, to_email: str, to_name: str, subject: str, date: datetime) -> EmailMessage:
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=_POLICY)
     # Address objects, not formataddr: a display name with non-ASCII letters and <, ", &
     # must come out as a valid encoded word.
     message["From"] = Address(display_name=sender.name, addr_spec=sender.email)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 
 from publisher.app import App
@@ -118,10 +118,12 @@ def send_newsletter(
     segment = _segment(app, slug, segment)
     store = app.store
     report = SendReport(slug, segment)
-    ledger.acquire_sender(store, slug, force=force)
-    own_transport = transport is None
-    transport = transport or open_transport(app)
-    try:
+    with ExitStack() as cleanup:
+        if transport is None:
+            transport = open_transport(app)  # a missing secret stops us before anything is written
+            cleanup.callback(transport.close)
+        ledger.acquire_sender(store, slug, force=force)
+        cleanup.callback(ledger.release_sender, store, slug)
         editions = ledger.unfinished_editions(store, slug, segment)
         report.resumed = bool(editions)
         if not editions:
@@ -137,10 +139,6 @@ def send_newsletter(
                     on_progress=on_progress,
                 )
             )
-    finally:
-        if own_transport:
-            transport.close()
-        ledger.release_sender(store, slug)
     return report
 
 
