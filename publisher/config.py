@@ -39,6 +39,8 @@ CONFIG_ENV = "PUBLISHER_CONFIG"
 
 
 def _as_path(value: Any) -> Path:
+    if isinstance(value, Path):  # a default (validate_default); the file gives strings
+        return value
     if not isinstance(value, str) or not value:
         raise ValueError("expected a path (a non-empty string)")
     return Path(value)
@@ -107,6 +109,17 @@ class FeedsConfig(Section):
     # Public URL under which output_dir is served; default: <site.base_url>/feeds.
     public_url: AbsoluteUrl | None = None
     rebuild_minutes: PositiveInt = 10
+    # The site's page for one tag (the channel link of its feeds); default: <site.base_url>/tags/{slug}.
+    tag_page_url: str | None = None
+
+    @field_validator("tag_page_url")
+    @classmethod
+    def _tag_page_template(cls, value: str | None) -> str | None:
+        if value is not None:
+            if "{slug}" not in value:
+                raise ValueError(f"expected a URL containing {{slug}}, got {value!r}")
+            _absolute_url(value.replace("{slug}", "slug"))
+        return value
 
 
 class OutboxConfig(Section):

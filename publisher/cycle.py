@@ -10,7 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from publisher.app import App
+from publisher.delivery.send import send_due_newsletters
 from publisher.errors import PublisherError
+from publisher.feeds import feeds_step
 from publisher.store.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
@@ -27,9 +29,7 @@ Step = Callable[[App], str]
 
 def cycle_steps() -> list[tuple[str, Step]]:
     """The steps of a cycle, in order. Each returns a one-line summary."""
-    from publisher.delivery.send import send_due_newsletters
-
-    return [("newsletters", send_due_newsletters)]
+    return [("feeds", feeds_step), ("newsletters", send_due_newsletters)]
 
 
 def run_once(app: App) -> list[StepResult]:

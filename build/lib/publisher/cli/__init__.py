@@ -1,0 +1,104 @@
+"""The command line: a thin click shell over the library.
+
+Each command parses its options, calls one library function and prints the result.
+A PublisherError becomes one line on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from publisher import __version__
+from publisher.app import App
+from publisher.config import CONFIG_ENV, config_path, load_config
+from publisher.errors import PublisherError
+
+
+class PublisherGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PublisherError as error:
+            raise click.ClickException(str(error)) from None
+        finally:
+            if isinstance(ctx.obj, Lazy):
+                ctx.obj.close()
+
+
+class Lazy:
+    """Loads config.toml (and opens the store) only when a command asks for them."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = config_path(path)
+        self._app: App | None = None
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            self._app = App(load_config(self.path))
+        return self._app
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+pass_lazy = click.make_pass_decorator(Lazy)
+
+
+@click.group(cls=PublisherGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config",
+    metavar="PATH",
+    envvar=CONFIG_ENV,
+    default=None,
+    help="config.toml to use (default ./config.toml, or $PUBLISHER_CONFIG).",
+)
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@click.version_option(__version__, prog_name="publisher")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, verbose: int) -> None:
+    """Publish RSS, Atom and JSON feeds and MJML email digests from a SQLite article store.
+
+    \b
+    Example:
+      publisher --config config.toml run-once
+    """
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = Lazy(config)
+
+
+def show_progress() -> bool:
+    """Progress bars on an interactive terminal only; CI logs stay clean."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+class Counter:
+    """A running count on stderr for long operations of unknown length (terminal only)."""
+
+    def __init__(self, label: str, unit: str, every: int = 1000) -> None:
+        self.label, self.unit, self.every = label, unit, every
+        self.count = 0
+        self.visible = show_progress()
+
+    def tick(self, amount: int = 1) -> None:
+        self.count += amount
+        if self.visible and self.count % self.every < amount:
+            click.echo(f"\r{self.label}… {self.count} {self.unit}", err=True, nl=False)
+
+    def __enter__(self) -> Counter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.visible and self.count >= self.every:
+            click.echo(err=True)
+
+
+# Command modules register themselves on ``main``.
+from publisher.cli import core, feeds, newsletters, subscribers  # noqa: E402, F401

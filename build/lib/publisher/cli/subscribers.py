@@ -1,0 +1,167 @@
+"""subscribers import|export|show|unsubscribe|forget|purge-pending, segments list|show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from publisher import segments as segment_queries
+from publisher import subscribers as subscriber_ops
+from publisher.cli import Counter, Lazy, main, pass_lazy
+
+
+@main.group()
+def subscribers() -> None:
+    """Import, export, inspect and erase subscribers."""
+
+
+@subscribers.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing.")
+@pass_lazy
+def subscribers_import(lazy: Lazy, file: Path, dry_run: bool) -> None:
+    """Import subscribers from a CSV file (header row; email required).
+
+    Columns: email, name, locale, interests (tag names or slugs separated by |), status,
+    consent_source, consent_at; any other column is an attribute (bassin, role…). Addresses
+    are normalised and duplicates merged; nobody who unsubscribed, bounced, complained or was
+    forgotten is re-activated (such rows are reported as skipped). Bad rows are reported as
+    FILE:LINE: field: reason; the exit status is 1 if any row was rejected.
+
+    \b
+    Example:
+      publisher subscribers import contacts.csv --dry-run
+      publisher subscribers import contacts.csv
+    """
+    with Counter("Importing", "rows") as counter:
+        report = subscriber_ops.import_csv(lazy.app, file, dry_run=dry_run, on_row=counter.tick)
+    for note in sorted([*report.rejected, *report.skipped, *report.warnings], key=lambda note: note.line):
+        click.echo(str(note), err=True)
+    click.echo(report.summary())
+    if report.rejected:
+        raise SystemExit(1)
+
+
+@subscribers.command("export")
+@click.option("--segment", metavar="NAME", help="Only the subscribers this segment's filter selects (any status).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file (default stdout).")
+@pass_lazy
+def subscribers_export(lazy: Lazy, segment: str | None, fmt: str, out: Path | None) -> None:
+    """Export subscribers as CSV (importable again) or JSON Lines.
+
+    \b
+    Example:
+      publisher subscribers export --segment apprentissage-tours --format csv --out tours.csv
+    """
+    if segment is not None:
+        segment_queries.segment_config(lazy.app, segment)  # an unknown name fails before --out is created
+    if out is None:
+        count = subscriber_ops.export(lazy.app, segment, fmt)  # type: ignore[arg-type]
+    else:
+        with out.open("w", encoding="utf-8", newline="") as handle:
+            count = subscriber_ops.export(lazy.app, segment, fmt, handle)  # type: ignore[arg-type]
+    click.echo(f"{count} subscribers exported", err=True)
+
+
+@subscribers.command("show")
+@click.argument("email")
+@pass_lazy
+def subscribers_show(lazy: Lazy, email: str) -> None:
+    """Everything held about one address, as JSON (for a GDPR access request).
+
+    \b
+    Example:
+      publisher subscribers show marie.dupont@example.org
+    """
+    click.echo(json.dumps(subscriber_ops.show(lazy.app, email), ensure_ascii=False, indent=2))
+
+
+@subscribers.command("unsubscribe")
+@click.argument("email")
+@pass_lazy
+def subscribers_unsubscribe(lazy: Lazy, email: str) -> None:
+    """Unsubscribe an address at once (recorded in its history).
+
+    \b
+    Example:
+      publisher subscribers unsubscribe marie.dupont@example.org
+    """
+    changed = subscriber_ops.unsubscribe_address(lazy.app, email)
+    click.echo(f"{email}: unsubscribed" if changed else f"{email}: already not subscribed, nothing changed")
+
+
+@subscribers.command("forget")
+@click.argument("email")
+@pass_lazy
+def subscribers_forget(lazy: Lazy, email: str) -> None:
+    """Erase everything about an address (GDPR erasure); keep only a keyed hash so it is never
+    imported or mailed again. Needs PUBLISHER_SECRET.
+
+    \b
+    Example:
+      publisher subscribers forget marie.dupont@example.org
+    """
+    result = subscriber_ops.forget(lazy.app, email)
+    if result.found:
+        click.echo(f"{email}: erased; only a keyed hash is kept so the address is never imported again")
+    else:
+        click.echo(f"{email}: not stored; added to the forget list so it is never imported")
+
+
+@subscribers.command("purge-pending")
+@click.option("--days", type=click.IntRange(min=0), help="Older than this (default [subscribers] pending_days).")
+@pass_lazy
+def subscribers_purge_pending(lazy: Lazy, days: int | None) -> None:
+    """Delete pending subscribers who did not confirm in time.
+
+    \b
+    Example:
+      publisher subscribers purge-pending --days 7
+    """
+    click.echo(f"{subscriber_ops.purge_pending(lazy.app, days)} pending subscribers purged")
+
+
+@main.group()
+def segments() -> None:
+    """List segments and see who is in them."""
+
+
+@segments.command("list")
+@pass_lazy
+def segments_list(lazy: Lazy) -> None:
+    """Every segment with its description and how many subscribers receive it.
+
+    \b
+    Example:
+      publisher segments list
+    """
+    summaries = segment_queries.list_segments(lazy.app)
+    if not summaries:
+        click.echo("no segments in config.toml")
+    width = max((len(summary.name) for summary in summaries), default=0)
+    for summary in summaries:
+        click.echo(f"{summary.name:<{width}}  {summary.members:>8}  {summary.description}")
+
+
+@segments.command("show")
+@click.argument("name")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many members to list.")
+@pass_lazy
+def segments_show(lazy: Lazy, name: str, limit: int) -> None:
+    """A segment's member count and its first members (those who receive newsletters).
+
+    \b
+    Example:
+      publisher segments show apprentissage-tours --limit 5
+    """
+    app = lazy.app
+    segment = segment_queries.segment_config(app, name)
+    members = segment_queries.count_members(app, name)
+    matches = segment_queries.count_matches(app, name)
+    click.echo(f"{name}: {segment.description}".rstrip(": "))
+    click.echo(f"{members} receive newsletters ({matches} match the filter, any status)")
+    for recipient in segment_queries.first_members(app, name, limit):
+        click.echo(f"{recipient.subscriber_id:>8}  {recipient.email}  {recipient.name}  [{recipient.locale}]")

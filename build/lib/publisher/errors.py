@@ -1,0 +1,43 @@
+"""The exception tree. Every error a user can act on is a PublisherError.
+
+The CLI turns a PublisherError into one line on stderr and a non-zero exit; anything
+else is a bug and keeps its traceback. Vendor exceptions are wrapped where they enter.
+"""
+
+
+class PublisherError(Exception):
+    """Base of every error the user can act on; its message is one line."""
+
+
+class ConfigError(PublisherError):
+    """config.toml (or a secret from the environment) is missing, unknown or malformed."""
+
+
+class StoreError(PublisherError):
+    """The SQLite store cannot be opened, is not migrated, or refused a write."""
+
+
+class NotFoundError(PublisherError):
+    """A named thing (article, subscriber, segment, newsletter) does not exist."""
+
+
+class TemplateError(PublisherError):
+    """A newsletter template failed to render or compile."""
+
+
+class DeliveryError(PublisherError):
+    """A transport could not deliver a message."""
+
+
+class RecordError(PublisherError):
+    """One input record (a line of a file) was rejected.
+
+    str() gives the canonical report line ``FILE:LINE: field: reason``.
+    """
+
+    def __init__(self, source: str, line: int, field: str, reason: str) -> None:
+        self.source = source
+        self.line = line
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{source}:{line}: {field}: {reason}")

@@ -1,0 +1,123 @@
+"""Rendered entries for a build: made once per article, on every core for a large build, and
+kept only until the last feed that shows them is written.
+
+Rendering entries (sanitising HTML, feedgen elements, serialisation) is most of a full
+build's time. A build that has many to render starts one worker process per core (forked, so
+they start at once with everything imported) and hands them batches of article ids, while
+this process writes the feeds of the previous batch. Each worker reads the articles through
+its own connection (the build's transaction only holds the write lock, and WAL readers see
+the same articles) and sends back the rendered bytes; entries are keyed by article id, so the
+output is the same as rendering in-process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+from publisher.feeds.render import FeedRenderer, RenderedEntry
+from publisher.feeds.settings import FeedSettings
+from publisher.store import Store, chunks
+from publisher.store.feeds import load_articles
+
+PARALLEL_FROM = 2000  # entries in a build; below this, starting workers costs more than it saves
+ARTICLES_PER_TASK = 100
+
+
+class EntryCache:
+    """The entries of the feeds still to be written; each is dropped after its last feed."""
+
+    def __init__(self, feeds_items: Iterable[list[int]]) -> None:
+        self.remaining = Counter(article_id for items in feeds_items for article_id in items)
+        self.entries: dict[int, RenderedEntry] = {}
+        self.requested: set[int] = set()
+
+    def missing(self, items: Iterable[int]) -> set[int]:
+        """Articles of ``items`` neither rendered nor already asked for; marks them asked for."""
+        missing = {article_id for article_id in items if article_id not in self.requested}
+        self.requested |= missing
+        return missing
+
+    def add(self, entries: Iterable[RenderedEntry]) -> None:
+        for entry in entries:
+            self.entries[entry.article_id] = entry
+
+    def take(self, items: list[int]) -> list[RenderedEntry]:
+        """The entries of one feed, in order; forgets those no later feed needs."""
+        taken = [self.entries[article_id] for article_id in items]
+        for article_id in items:
+            self.remaining[article_id] -= 1
+            if not self.remaining[article_id]:
+                del self.entries[article_id]
+        return taken
+
+
+class EntryRenderer:
+    """Renders articles into entries; in worker processes when there are ``expected`` enough."""
+
+    def __init__(self, renderer: FeedRenderer, store: Store, expected: int) -> None:
+        self.renderer = renderer
+        self.store = store
+        self.workers = _cores() if expected >= PARALLEL_FROM else 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> EntryRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def submit(self, article_ids: Iterable[int]) -> _Batch:
+        """Start rendering these articles; ``.result()`` gives their entries."""
+        if self.workers < 2:
+            done: Future[list[RenderedEntry]] = Future()
+            done.set_result([self.renderer.entry(article) for article in load_articles(self.store, article_ids)])
+            return _Batch([done])
+        pool = self._start()
+        return _Batch([pool.submit(_render, task) for task in chunks(sorted(article_ids), ARTICLES_PER_TASK)])
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker,
+                initargs=(self.renderer.settings, self.renderer.now, self.store.path),
+            )
+        return self._pool
+
+
+class _Batch:
+    def __init__(self, futures: list[Future[list[RenderedEntry]]]) -> None:
+        self.futures = futures
+
+    def result(self) -> list[RenderedEntry]:
+        return [entry for future in self.futures for entry in future.result()]
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+_worker: tuple[FeedRenderer, Store] | None = None
+
+
+def _start_worker(settings: FeedSettings, now: datetime, store_path: Path) -> None:
+    global _worker
+    # A connection of its own, opened after the fork (never the parent's).
+    _worker = (FeedRenderer(settings, now), Store(store_path))
+
+
+def _render(article_ids: list[int]) -> list[RenderedEntry]:
+    assert _worker is not None
+    renderer, store = _worker
+    return [renderer.entry(article) for article in load_articles(store, article_ids)]

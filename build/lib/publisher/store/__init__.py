@@ -1,0 +1,137 @@
+"""The SQLite store: the only place that talks SQL, through sqlite-utils.
+
+The connection runs in autocommit mode and every write happens inside an explicit
+``transaction()`` (BEGIN IMMEDIATE … COMMIT), so a failure never leaves half a change.
+Schema changes only through the numbered files in ``migrations/``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from itertools import islice
+from pathlib import Path
+from typing import TypeVar
+
+import sqlite_utils
+
+from publisher.clock import Clock, SystemClock, to_db
+from publisher.errors import StoreError
+
+
+def _migration_files() -> list[tuple[int, str, str]]:
+    """(number, name, sql) for every migrations/NNNN_name.sql, in order."""
+    found = []
+    for entry in resources.files("publisher.store.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            number, _, name = entry.name.removesuffix(".sql").partition("_")
+            found.append((int(number), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+MIGRATIONS = _migration_files()
+T = TypeVar("T")
+
+
+class Store:
+    """An open SQLite database with the publisher schema."""
+
+    def __init__(self, path: str | Path, clock: Clock | None = None) -> None:
+        self.path = Path(path)
+        self.clock = clock or SystemClock()
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{path}: cannot open the store: {error}") from None
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA busy_timeout = 30000")
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+
+    @classmethod
+    def open(cls, path: str | Path, clock: Clock | None = None) -> Store:
+        """Open a store that is fully migrated; refuse one that needs ``publisher init``."""
+        store = cls(path, clock)
+        pending = store.pending_migrations()
+        if pending:
+            store.close()
+            names = ", ".join(f"{number:04d}_{name}" for number, name, _ in pending)
+            raise StoreError(f"{path}: the store needs migrations {names}: run `publisher init`")
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write; nested calls join the outer transaction."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # --- migrations -------------------------------------------------------------------
+
+    def applied_migrations(self) -> set[int]:
+        if not self.db["migrations"].exists():
+            return set()
+        return {number for (number,) in self.conn.execute("SELECT number FROM migrations")}
+
+    def pending_migrations(self) -> list[tuple[int, str, str]]:
+        applied = self.applied_migrations()
+        return [migration for migration in MIGRATIONS if migration[0] not in applied]
+
+    def migrate(self) -> list[str]:
+        """Apply every pending migration, each in its own transaction; return their names."""
+        applied = []
+        for number, name, sql in self.pending_migrations():
+            with self.transaction() as conn:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS migrations "
+                    "(number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                )
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                    (number, name, to_db(self.clock.now())),
+                )
+            applied.append(f"{number:04d}_{name}")
+        return applied
+
+
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Successive lists of ``size`` items (itertools.batched needs Python 3.12)."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _statements(sql: str) -> Iterator[str]:
+    """Split a migration script into complete statements (executescript would COMMIT)."""
+    pending = ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
+    if pending.strip() and not all(part.strip().startswith("--") or not part.strip() for part in pending.splitlines()):
+        raise StoreError(f"incomplete SQL statement in migration: {pending.strip()[:60]}")

@@ -1,0 +1,325 @@
+"""SQL for subscribers: rows, interests, attributes, status history and the forget list.
+
+Functions taking a ``conn`` run inside the caller's transaction (``store.transaction()``);
+addresses are looked up case-insensitively (index ``subscribers_email_nocase``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from publisher.clock import from_db, to_db
+from publisher.models import Subscriber
+from publisher.store import Store, chunks
+
+CHUNK = 500  # values per IN (…); well under SQLite's variable limit
+BULK_CACHE_MB = 256  # SQLite page cache during an import (released afterwards)
+LEFT = ("unsubscribed", "bounced", "complained")
+_COLUMNS = "id, email, name, locale, status, consent_source, consent_at, created_at, updated_at, status_at, paused_at"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One recorded change of a subscriber (status, consent, interests or pause)."""
+
+    subscriber_id: int
+    at: datetime
+    change: str
+    old_value: str | None
+    new_value: str | None
+    source: str
+    detail: str = ""
+
+    def row(self) -> tuple:
+        return (
+            self.subscriber_id,
+            to_db(self.at),
+            self.change,
+            self.old_value,
+            self.new_value,
+            self.source,
+            self.detail,
+        )
+
+
+@contextmanager
+def write(store: Store, dry_run: bool = False, bulk: bool = False) -> Iterator[sqlite3.Connection]:
+    """One write transaction; with ``dry_run`` everything is done, then rolled back.
+
+    ``bulk`` (imports) enlarges SQLite's page cache for the transaction — a bulk import inserts
+    into indexes at random places (the addresses), which thrashes the default 2 MB cache — and
+    skips foreign key checks, which the importer makes redundant.
+    """
+    if store.conn.in_transaction:
+        raise RuntimeError("subscribers.write() cannot join an open transaction")
+    cache_mb = BULK_CACHE_MB if bulk else 0
+    previous = store.conn.execute("PRAGMA cache_size").fetchone()[0]
+    if cache_mb:
+        store.conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mb)}")
+    if bulk:
+        # Each child row would look its subscriber and tag up again; the import writes only ids it
+        # has just inserted and tags it has read, under the write lock, so the checks are redundant.
+        store.conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        if not dry_run:
+            with store.transaction() as conn:
+                yield conn
+            return
+        store.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield store.conn
+        finally:
+            store.conn.execute("ROLLBACK")
+    finally:
+        store.conn.execute(f"PRAGMA cache_size = {int(previous)}")
+        store.conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _marks(values: Iterable[object]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _subscriber(row: tuple) -> Subscriber:
+    id_, email, name, locale, status, source, consent_at, created, updated, status_at, paused_at = row
+    return Subscriber(
+        id=id_,
+        email=email,
+        name=name,
+        locale=locale,
+        status=status,
+        consent_source=source,
+        consent_at=from_db(consent_at) if consent_at else None,
+        created_at=from_db(created),
+        updated_at=from_db(updated),
+        status_at=from_db(status_at) if status_at else None,
+        paused_at=from_db(paused_at) if paused_at else None,
+    )
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def get_subscriber(conn: sqlite3.Connection, subscriber_id: int) -> Subscriber | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
+    return _subscriber(row) if row else None
+
+
+def find_by_email(conn: sqlite3.Connection, email: str) -> Subscriber | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM subscribers WHERE email = ? COLLATE NOCASE", (email,)).fetchone()
+    return _subscriber(row) if row else None
+
+
+def find_by_emails(conn: sqlite3.Connection, emails: list[str]) -> dict[str, Subscriber]:
+    """Stored subscribers by lower-cased address, for the given addresses."""
+    found = {}
+    for chunk in chunks(emails, CHUNK):
+        for row in conn.execute(
+            f"SELECT {_COLUMNS} FROM subscribers WHERE email COLLATE NOCASE IN ({_marks(chunk)})", chunk
+        ):
+            found[row[1].lower()] = _subscriber(row)
+    return found
+
+
+def interests_of(conn: sqlite3.Connection, ids: list[int]) -> dict[int, set[int]]:
+    """Tag ids of each subscriber's interests."""
+    found: dict[int, set[int]] = {subscriber_id: set() for subscriber_id in ids}
+    for chunk in chunks(ids, CHUNK):
+        for subscriber_id, tag_id in conn.execute(
+            f"SELECT subscriber_id, tag_id FROM subscriber_interests WHERE subscriber_id IN ({_marks(chunk)})", chunk
+        ):
+            found[subscriber_id].add(tag_id)
+    return found
+
+
+def attributes_of(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, str]]:
+    found: dict[int, dict[str, str]] = {subscriber_id: {} for subscriber_id in ids}
+    for chunk in chunks(ids, CHUNK):
+        for subscriber_id, name, value in conn.execute(
+            "SELECT subscriber_id, name, value FROM subscriber_attributes "
+            f"WHERE subscriber_id IN ({_marks(chunk)}) ORDER BY subscriber_id, name",
+            chunk,
+        ):
+            found[subscriber_id][name] = value
+    return found
+
+
+def history_of(conn: sqlite3.Connection, subscriber_id: int) -> list[HistoryEntry]:
+    return [
+        HistoryEntry(subscriber_id, from_db(at), change, old, new, source, detail)
+        for at, change, old, new, source, detail in conn.execute(
+            "SELECT at, change, old_value, new_value, source, detail FROM subscriber_history "
+            "WHERE subscriber_id = ? ORDER BY id",
+            (subscriber_id,),
+        )
+    ]
+
+
+def tag_ids(conn: sqlite3.Connection) -> dict[str, int]:
+    """slug → id of every tag."""
+    return dict(conn.execute("SELECT slug, id FROM tags"))
+
+
+def tags_by_id(conn: sqlite3.Connection) -> dict[int, tuple[str, str]]:
+    """id → (slug, name) of every tag."""
+    return {tag_id: (slug, name) for tag_id, slug, name in conn.execute("SELECT id, slug, name FROM tags")}
+
+
+def attribute_names(conn: sqlite3.Connection) -> list[str]:
+    return [name for (name,) in conn.execute("SELECT DISTINCT name FROM subscriber_attributes ORDER BY name")]
+
+
+def next_subscriber_id(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT coalesce(max(id), 0) + 1 FROM subscribers").fetchone()[0]
+
+
+def count_by_status(conn: sqlite3.Connection) -> dict[str, int]:
+    return dict(conn.execute("SELECT status, count(*) FROM subscribers GROUP BY status ORDER BY status"))
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewSubscriber:
+    id: int
+    email: str
+    name: str
+    locale: str
+    status: str
+    consent_source: str
+    consent_at: datetime | None
+    paused: bool = False
+
+    def row(self, now_text: str) -> tuple:
+        """The row for insert_subscriber_rows."""
+        consent_at = to_db(self.consent_at) if self.consent_at else None
+        paused_at = now_text if self.paused else None
+        return (
+            self.id,
+            self.email,
+            self.name,
+            self.locale,
+            self.status,
+            self.consent_source,
+            consent_at,
+            now_text,
+            now_text,
+            now_text,
+            paused_at,
+        )
+
+
+def insert_subscribers(conn: sqlite3.Connection, subscribers: list[NewSubscriber], now: datetime) -> None:
+    now_text = to_db(now)
+    insert_subscriber_rows(conn, [subscriber.row(now_text) for subscriber in subscribers])
+
+
+def insert_subscriber_rows(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    """Rows of (id, email, name, locale, status, consent_source, consent_at, created_at, updated_at,
+    status_at, paused_at), times as stored text: the bulk path of imports."""
+    conn.executemany(
+        "INSERT INTO subscribers (id, email, name, locale, status, consent_source, consent_at, created_at, "
+        "updated_at, status_at, paused_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def update_subscriber(conn: sqlite3.Connection, subscriber_id: int, now: datetime, **fields: object) -> None:
+    """Set some of name, locale, status, consent_source, consent_at, status_at, paused_at."""
+    allowed = {"email", "name", "locale", "status", "consent_source", "consent_at", "status_at", "paused_at"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"cannot update subscribers.{', '.join(sorted(unknown))}")
+    values = [to_db(value) if isinstance(value, datetime) else value for value in fields.values()]
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    conn.execute(
+        f"UPDATE subscribers SET {assignments}, updated_at = ? WHERE id = ?", (*values, to_db(now), subscriber_id)
+    )
+
+
+def add_interests(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
+    """(subscriber_id, tag_id) pairs; already present ones are kept."""
+    conn.executemany("INSERT OR IGNORE INTO subscriber_interests (subscriber_id, tag_id) VALUES (?, ?)", pairs)
+
+
+def remove_interests(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
+    conn.executemany("DELETE FROM subscriber_interests WHERE subscriber_id = ? AND tag_id = ?", pairs)
+
+
+def add_attributes(conn: sqlite3.Connection, triples: Iterable[tuple[int, str, str]]) -> None:
+    """(subscriber_id, name, value) triples of subscribers who have none of these attributes yet."""
+    conn.executemany("INSERT INTO subscriber_attributes (subscriber_id, name, value) VALUES (?, ?, ?)", triples)
+
+
+def set_attributes(conn: sqlite3.Connection, triples: Iterable[tuple[int, str, str]]) -> None:
+    """(subscriber_id, name, value) triples; a new value replaces the old one."""
+    conn.executemany(
+        "INSERT INTO subscriber_attributes (subscriber_id, name, value) VALUES (?, ?, ?) "
+        "ON CONFLICT (subscriber_id, name) DO UPDATE SET value = excluded.value",
+        triples,
+    )
+
+
+def add_history(conn: sqlite3.Connection, entries: Iterable[HistoryEntry]) -> None:
+    add_history_rows(conn, (entry.row() for entry in entries))
+
+
+def add_history_rows(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+    """Rows of (subscriber_id, at, change, old_value, new_value, source, detail), ``at`` as stored text."""
+    conn.executemany(
+        "INSERT INTO subscriber_history (subscriber_id, at, change, old_value, new_value, source, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def delete_subscriber(conn: sqlite3.Connection, subscriber_id: int) -> None:
+    """Delete a subscriber with their interests, attributes and history (ON DELETE CASCADE)."""
+    conn.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+
+
+def delete_pending_before(conn: sqlite3.Connection, before: datetime) -> int:
+    """Delete pending subscribers whose last confirmation request is older than ``before``."""
+    cursor = conn.execute("DELETE FROM subscribers WHERE status = 'pending' AND updated_at < ?", (to_db(before),))
+    return cursor.rowcount
+
+
+# --- the forget list ----------------------------------------------------------------------
+
+
+def has_suppressions(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM suppressed_addresses)").fetchone()[0] == 1
+
+
+def suppressions_with_other_keys(conn: sqlite3.Connection, key_id: str) -> int:
+    return conn.execute("SELECT count(*) FROM suppressed_addresses WHERE key_id != ?", (key_id,)).fetchone()[0]
+
+
+def suppressed_among(conn: sqlite3.Connection, hashes: list[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunks(hashes, CHUNK):
+        found.update(
+            address_hash
+            for (address_hash,) in conn.execute(
+                f"SELECT address_hash FROM suppressed_addresses WHERE address_hash IN ({_marks(chunk)})", chunk
+            )
+        )
+    return found
+
+
+def suppression(conn: sqlite3.Connection, address_hash: str) -> tuple[datetime, str] | None:
+    """(when, source) of a forgotten address, if it is one."""
+    row = conn.execute("SELECT at, source FROM suppressed_addresses WHERE address_hash = ?", (address_hash,)).fetchone()
+    return (from_db(row[0]), row[1]) if row else None
+
+
+def add_suppression(conn: sqlite3.Connection, address_hash: str, key_id: str, at: datetime, source: str) -> None:
+    conn.execute(
+        "INSERT INTO suppressed_addresses (address_hash, key_id, reason, at, source) VALUES (?, ?, 'forgotten', ?, ?) "
+        "ON CONFLICT (address_hash) DO NOTHING",
+        (address_hash, key_id, to_db(at), source),
+    )

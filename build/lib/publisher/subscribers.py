@@ -1,0 +1,448 @@
+"""Subscribers: consent, status changes, preferences, GDPR access and erasure, export.
+
+Status model: ``pending`` (waiting for double opt-in) → ``active`` → ``unsubscribed``,
+``bounced`` or ``complained``. Only active, unpaused subscribers receive newsletters.
+Every change of status, consent, interests or pause is recorded in the subscriber's
+history with its time and source: the proof of consent GDPR asks for.
+
+Leaving is final for imports and for the delivery webhook: nothing but the person's own
+confirmation link, signed after they left, brings an unsubscribed subscriber back; nothing
+at all brings back one who bounced, complained or was forgotten.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, TextIO
+
+from publisher.addresses import address_key, normalize_email
+from publisher.app import App
+from publisher.clock import to_db
+from publisher.errors import NotFoundError, PublisherError
+from publisher.forget_list import hasher_for
+from publisher.models import Message, Subscriber
+from publisher.segments import stream_matches
+from publisher.slugs import slugify
+from publisher.store import subscribers as db
+from publisher.subscriber_import import KNOWN_COLUMNS, RANK, SubscriberImportReport
+from publisher.subscriber_import import import_csv as _import_csv
+from publisher.subscription_mail import already_subscribed_message, confirmation_message
+from publisher.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, confirm_url, links_for, verify_link
+
+log = logging.getLogger(__name__)
+
+LEFT = db.LEFT
+ExportFormat = Literal["csv", "jsonl"]
+
+
+def import_csv(app: App, path, dry_run: bool = False, on_row=None) -> SubscriberImportReport:
+    """Import a subscriber CSV (rules in publisher.subscriber_import)."""
+    return _import_csv(app, path, dry_run=dry_run, on_row=on_row)
+
+
+# --- looking up ---------------------------------------------------------------------------
+
+
+def find_subscriber(app: App, email: str) -> Subscriber | None:
+    """The subscriber with this address (any case of its local part), or None."""
+    return db.find_by_email(app.store.conn, normalize_email(email, allow_test_domains=True))
+
+
+def get_subscriber(app: App, subscriber_id: int) -> Subscriber:
+    subscriber = db.get_subscriber(app.store.conn, subscriber_id)
+    if subscriber is None:
+        raise NotFoundError(f"subscriber {subscriber_id} does not exist")
+    return subscriber
+
+
+def _by_email(app: App, email: str) -> Subscriber:
+    subscriber = find_subscriber(app, email)
+    if subscriber is None:
+        raise NotFoundError(f"no subscriber with address {email.strip()!r}")
+    return subscriber
+
+
+# --- status changes -------------------------------------------------------------------------
+
+
+def _set_status(app: App, conn, subscriber: Subscriber, status: str, source: str, detail: str = "", **fields) -> None:
+    now = app.clock.now()
+    db.update_subscriber(conn, subscriber.id, now, status=status, status_at=now, **fields)
+    db.add_history(conn, [db.HistoryEntry(subscriber.id, now, "status", subscriber.status, status, source, detail)])
+    log.info("subscriber %s: %s → %s (%s)", subscriber.id, subscriber.status, status, source)
+
+
+def unsubscribe(app: App, subscriber_id: int, source: str) -> bool:
+    """Unsubscribe at once; True if the status changed (idempotent: False when already gone)."""
+    with app.store.transaction() as conn:
+        subscriber = db.get_subscriber(conn, subscriber_id)
+        if subscriber is None or subscriber.status in LEFT:
+            return False
+        _set_status(app, conn, subscriber, "unsubscribed", source)
+        return True
+
+
+def unsubscribe_address(app: App, email: str, source: str = "staff (command line)") -> bool:
+    """``subscribers unsubscribe EMAIL``; NotFoundError for an unknown address."""
+    return unsubscribe(app, _by_email(app, email).id, source)
+
+
+def suppress(app: App, subscriber_id: int, status: str, source: str) -> bool:
+    """Record a bounce, complaint or unsubscribe reported by a provider; True if it changed the status.
+
+    Only ever moves towards the stronger reason (unsubscribed < bounced < complained).
+    """
+    if status not in LEFT:
+        raise ValueError(f"suppress: status must be one of {', '.join(LEFT)}, not {status!r}")
+    with app.store.transaction() as conn:
+        subscriber = db.get_subscriber(conn, subscriber_id)
+        if subscriber is None or RANK[status] <= RANK[subscriber.status]:
+            return False
+        _set_status(app, conn, subscriber, status, source)
+        return True
+
+
+def confirm(app: App, subscriber_id: int, source: str, token_signed_at: datetime | None = None) -> bool:
+    """Activate a pending subscriber (double opt-in); True if they became active.
+
+    An unsubscribed subscriber is re-activated only by a confirmation token signed after
+    they left (``token_signed_at``, i.e. they asked again through the form); bounced and
+    complained ones never are. Active ones: False (idempotent).
+    """
+    with app.store.transaction() as conn:
+        subscriber = db.get_subscriber(conn, subscriber_id)
+        if subscriber is None or subscriber.status == "active":
+            return False
+        if subscriber.status != "pending":
+            came_back = (
+                subscriber.status == "unsubscribed"
+                and token_signed_at is not None
+                and subscriber.status_at is not None
+                and token_signed_at >= subscriber.status_at
+            )
+            if not came_back:
+                return False
+        now = app.clock.now()
+        detail = f"consent: {subscriber.consent_source}, {to_db(now)}"
+        _set_status(app, conn, subscriber, "active", source, detail, consent_at=now)
+        return True
+
+
+def update_preferences(
+    app: App,
+    subscriber_id: int,
+    tag_slugs: Iterable[str] | None = None,
+    paused: bool | None = None,
+    source: str = "preferences page",
+) -> bool:
+    """Replace the interests (tag slugs or names) and/or pause or resume; None leaves a part as it is.
+
+    True if anything changed; NotFoundError for an unknown subscriber or tag.
+    """
+    with app.store.transaction() as conn:
+        subscriber = get_subscriber(app, subscriber_id)
+        now = app.clock.now()
+        history: list[db.HistoryEntry] = []
+        if tag_slugs is not None:
+            wanted = _tag_ids(conn, tag_slugs)
+            current = db.interests_of(conn, [subscriber_id])[subscriber_id]
+            if wanted != current:
+                slugs = {tag_id: slug for slug, tag_id in db.tag_ids(conn).items()}
+                db.remove_interests(conn, [(subscriber_id, tag_id) for tag_id in current - wanted])
+                db.add_interests(conn, [(subscriber_id, tag_id) for tag_id in wanted - current])
+                history.append(
+                    db.HistoryEntry(
+                        subscriber_id,
+                        now,
+                        "interests",
+                        _slug_list(current, slugs),
+                        _slug_list(wanted, slugs),
+                        source,
+                    )
+                )
+        if paused is not None and paused != (subscriber.paused_at is not None):
+            db.update_subscriber(conn, subscriber_id, now, paused_at=now if paused else None)
+            history.append(
+                db.HistoryEntry(subscriber_id, now, "paused", str(not paused).lower(), str(paused).lower(), source)
+            )
+        db.add_history(conn, history)
+        return bool(history)
+
+
+def _tag_ids(conn, names: Iterable[str]) -> set[int]:
+    known = db.tag_ids(conn)
+    ids = set()
+    for name in names:
+        slug = slugify(name)
+        if slug not in known:
+            raise NotFoundError(f"unknown tag {name!r}")
+        ids.add(known[slug])
+    return ids
+
+
+def _slug_list(tag_ids: set[int], slugs: dict[int, str]) -> str:
+    return " | ".join(sorted(slugs[tag_id] for tag_id in tag_ids))
+
+
+# --- double opt-in ------------------------------------------------------------------------
+
+
+def subscribe(
+    app: App,
+    email: str,
+    name: str = "",
+    interests: Iterable[str] = (),
+    consent_source: str = "formulaire d'inscription",
+    locale: str | None = None,
+) -> Message | None:
+    """A subscription from the public form; returns the email to send (through the transport).
+
+    - new address: a pending subscriber and the confirmation email with its signed link;
+    - pending: its name and interests updated, the confirmation sent again (the purge delay restarts);
+    - active: an "already subscribed" email with the preferences link (the form reveals nothing);
+    - unsubscribed: the confirmation email; they stay unsubscribed until they open it;
+    - bounced, complained or forgotten: None — nothing is sent, nothing changes.
+
+    InvalidAddress (a PublisherError) for a malformed address; NotFoundError for an unknown tag.
+    """
+    normalized = normalize_email(email, app.config.subscribers.allow_test_domains)
+    name = name.strip()
+    locale = locale or app.config.site.language
+    with app.store.transaction() as conn:
+        if db.has_suppressions(conn) and db.suppressed_among(conn, [hasher_for(app).hash(address_key(normalized))]):
+            return None
+        wanted = _tag_ids(conn, interests)
+        subscriber = db.find_by_email(conn, normalized)
+        now = app.clock.now()
+        if subscriber is None:
+            subscriber_id = db.next_subscriber_id(conn)
+            db.insert_subscribers(
+                conn, [db.NewSubscriber(subscriber_id, normalized, name, locale, "pending", consent_source, None)], now
+            )
+            db.add_interests(conn, [(subscriber_id, tag_id) for tag_id in wanted])
+            db.add_history(
+                conn,
+                [
+                    db.HistoryEntry(
+                        subscriber_id, now, "status", None, "pending", consent_source, "confirmation requested"
+                    )
+                ],
+            )
+            log.info("subscriber %s: pending, confirmation requested", subscriber_id)
+            return confirmation_message(app.config, normalized, name, locale, confirm_url(app, subscriber_id))
+        if subscriber.status == "pending":
+            db.update_subscriber(
+                conn, subscriber.id, now, name=name or subscriber.name, locale=locale, consent_source=consent_source
+            )
+            current = db.interests_of(conn, [subscriber.id])[subscriber.id]
+            db.remove_interests(conn, [(subscriber.id, tag_id) for tag_id in current - wanted])
+            db.add_interests(conn, [(subscriber.id, tag_id) for tag_id in wanted - current])
+            subscriber = get_subscriber(app, subscriber.id)
+        if subscriber.status in ("bounced", "complained"):
+            return None
+        if subscriber.status == "active":
+            url = links_for(app, subscriber.id).preferences_url
+            return already_subscribed_message(app.config, subscriber.email, subscriber.name, subscriber.locale, url)
+        return confirmation_message(
+            app.config, subscriber.email, subscriber.name, subscriber.locale, confirm_url(app, subscriber.id)
+        )
+
+
+def purge_pending(app: App, older_than_days: int | None = None) -> int:
+    """Delete pending subscribers who did not confirm within ``older_than_days`` (default
+    ``[subscribers] pending_days``) of their last request; return how many."""
+    days = app.config.subscribers.pending_days if older_than_days is None else older_than_days
+    with app.store.transaction() as conn:
+        purged = db.delete_pending_before(conn, app.clock.now() - timedelta(days=days))
+    log.info("purged %s pending subscribers older than %s days", purged, days)
+    return purged
+
+
+# --- signed links --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    subscriber: Subscriber
+    signed_at: datetime
+
+
+def open_link(app: App, token: str, purpose: str) -> LinkTarget:
+    """The subscriber a link's token is for: TokenError if tampered, wrongly scoped or expired;
+    NotFoundError if the subscriber is gone or the token predates them (a reused id)."""
+    verified = verify_link(app, token, purpose)
+    subscriber = db.get_subscriber(app.store.conn, verified.subscriber_id)
+    if subscriber is None or verified.signed_at < subscriber.created_at:
+        raise NotFoundError(f"this {purpose} link is no longer valid")
+    return LinkTarget(subscriber, verified.signed_at)
+
+
+def confirm_link(app: App, token: str) -> bool:
+    """The confirmation link of the double opt-in email."""
+    target = open_link(app, token, CONFIRM)
+    return confirm(app, target.subscriber.id, "lien de confirmation", target.signed_at)
+
+
+def unsubscribe_link(app: App, token: str, source: str = "lien de désinscription") -> bool:
+    """An unsubscribe link (or a one-click List-Unsubscribe POST)."""
+    return unsubscribe(app, open_link(app, token, UNSUBSCRIBE).subscriber.id, source)
+
+
+def preferences_subscriber(app: App, token: str) -> Subscriber:
+    """The subscriber whose preferences page a link opens."""
+    return open_link(app, token, PREFERENCES).subscriber
+
+
+# --- GDPR: access and erasure ---------------------------------------------------------------
+
+
+def show(app: App, email: str) -> dict:
+    """Everything held about one address (an access request), as JSON-ready data."""
+    tz = app.config.site.tz
+    conn = app.store.conn
+
+    def local(moment: datetime | None) -> str | None:
+        return moment.astimezone(tz).isoformat() if moment else None
+
+    subscriber = find_subscriber(app, email)
+    if subscriber is None:
+        normalized = normalize_email(email, allow_test_domains=True)
+        forgotten = db.has_suppressions(conn) and db.suppression(conn, hasher_for(app).hash(address_key(normalized)))
+        if forgotten:
+            at, source = forgotten
+            return {
+                "email": normalized,
+                "forgotten": {"at": local(at), "source": source},
+                "held": "only a keyed hash of the address, so that it is never imported or mailed again",
+            }
+        raise NotFoundError(f"no subscriber with address {email.strip()!r}")
+    tags = db.tags_by_id(conn)
+    return {
+        "id": subscriber.id,
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "locale": subscriber.locale,
+        "status": subscriber.status,
+        "status_since": local(subscriber.status_at),
+        "paused_since": local(subscriber.paused_at),
+        "consent": {"source": subscriber.consent_source, "at": local(subscriber.consent_at)},
+        "created_at": local(subscriber.created_at),
+        "updated_at": local(subscriber.updated_at),
+        "interests": [
+            {"slug": tags[tag_id][0], "name": tags[tag_id][1]}
+            for tag_id in sorted(db.interests_of(conn, [subscriber.id])[subscriber.id], key=lambda i: tags[i][0])
+        ],
+        "attributes": db.attributes_of(conn, [subscriber.id])[subscriber.id],
+        "history": [
+            {
+                "at": local(entry.at),
+                "change": entry.change,
+                "from": entry.old_value,
+                "to": entry.new_value,
+                "source": entry.source,
+                "detail": entry.detail,
+            }
+            for entry in db.history_of(conn, subscriber.id)
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    found: bool
+    subscriber_id: int | None
+
+
+def forget(app: App, email: str, source: str = "demande d'effacement (RGPD)") -> ForgetResult:
+    """Erase everything about an address and keep only its keyed hash, so it is suppressed forever.
+
+    Also for an address that is not (or no longer) stored: it is added to the forget list.
+    """
+    normalized = normalize_email(email, allow_test_domains=True)
+    hasher = hasher_for(app)
+    with app.store.transaction() as conn:
+        subscriber = db.find_by_email(conn, normalized)
+        if subscriber is not None:
+            db.delete_subscriber(conn, subscriber.id)
+        db.add_suppression(conn, hasher.hash(address_key(normalized)), hasher.key_id, app.clock.now(), source)
+    log.info("forgot subscriber %s", subscriber.id if subscriber else "(not stored)")
+    return ForgetResult(subscriber is not None, subscriber.id if subscriber else None)
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def export(app: App, segment: str | None = None, format: ExportFormat = "csv", out: TextIO | None = None) -> int:
+    """Write the subscribers the segment's filter selects (any status; all without a segment) to
+    ``out`` (default stdout).
+
+    CSV has the import columns plus one per attribute, so an export can be imported again;
+    JSON Lines has one object per subscriber with everything but the history. Returns the count.
+    """
+    if format not in ("csv", "jsonl"):
+        raise PublisherError(f"--format: unknown export format {format!r} (expected csv or jsonl)")
+    out = sys.stdout if out is None else out
+    conn = app.store.conn
+    chunks = stream_matches(app, segment)  # checks the segment before anything is written
+    tags = db.tags_by_id(conn)
+    attribute_names = db.attribute_names(conn)
+    tz = app.config.site.tz
+    writer = None
+    if format == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([*KNOWN_COLUMNS, *attribute_names])
+    written = 0
+    for chunk in chunks:
+        ids = [row["id"] for row in chunk]
+        interests = db.interests_of(conn, ids)
+        attributes = db.attributes_of(conn, ids)
+        for row in chunk:
+            names = sorted((tags[tag_id][1] for tag_id in interests[row["id"]]), key=slugify)
+            consent_at = _local_text(row["consent_at"], tz)
+            if writer is not None:
+                values = attributes[row["id"]]
+                writer.writerow(
+                    [
+                        row["email"],
+                        row["name"],
+                        row["locale"],
+                        "|".join(names),
+                        row["status"],
+                        row["consent_source"],
+                        consent_at or "",
+                        *(values.get(name, "") for name in attribute_names),
+                    ]
+                )
+            else:
+                out.write(
+                    json.dumps(
+                        {
+                            "id": row["id"],
+                            "email": row["email"],
+                            "name": row["name"],
+                            "locale": row["locale"],
+                            "status": row["status"],
+                            "status_since": _local_text(row["status_at"], tz),
+                            "paused_since": _local_text(row["paused_at"], tz),
+                            "consent_source": row["consent_source"],
+                            "consent_at": consent_at,
+                            "created_at": _local_text(row["created_at"], tz),
+                            "interests": names,
+                            "attributes": attributes[row["id"]],
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
+            written += 1
+    return written
+
+
+def _local_text(stored: str | None, tz) -> str | None:
+    return datetime.fromisoformat(stored).astimezone(tz).isoformat() if stored else None

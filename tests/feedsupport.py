@@ -1,0 +1,98 @@
+"""Helpers for the feeds tests: articles to store, config variants, file snapshots."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from publisher.app import App
+from publisher.clock import FixedClock
+from publisher.config import Secrets, load_config
+from publisher.models import Article, Tag
+from publisher.store import Store
+from publisher.store.articles import upsert_articles
+
+SITE = "https://www.horizons-emploi.example.org"
+FEEDS_URL = f"{SITE}/feeds"
+
+
+def make_article(number: int, tags: tuple[str, ...] = (), published: datetime | None = None, **fields) -> Article:
+    """A small published article; ``published`` defaults to ``number`` hours after 2026-01-01."""
+    published = published or datetime.fromisoformat("2026-01-01T08:00:00+00:00") + timedelta(hours=number)
+    values = {
+        "guid": f"{SITE}/actualites/{number}",
+        "url": f"{SITE}/actualites/{number}",
+        "title": f"Article n° {number} : « l'emploi » à Orléans",
+        "published_at": published,
+        "updated_at": published,
+        "language": "fr",
+        "summary": f"Résumé de l'article {number}.",
+        "content_html": f"<p>Contenu de l'article <strong>{number}</strong>.</p>",
+        "author": "Claire Lefèvre",
+        "tags": tuple(Tag.from_name(name) for name in tags),
+    }
+    values.update(fields)
+    return Article(**values)
+
+
+def store_articles(store: Store, *articles: Article) -> None:
+    upsert_articles(store, articles)
+
+
+def edit_config(config_file: Path, **replacements: str) -> None:
+    """Set ``[feeds]`` keys of the test's config.toml (``items="3"``, ``formats='["atom"]'``…)."""
+    text = config_file.read_text(encoding="utf-8")
+    head, feeds, tail = re.split(r"(?m)^(\[feeds\]\n(?:(?!\[).*\n)*)", text, maxsplit=1)
+    for key, value in replacements.items():
+        line = f"{key} = {value}\n"
+        pattern = re.compile(rf"(?m)^#? ?{key} = .*\n")
+        feeds = pattern.sub(line, feeds, count=1) if pattern.search(feeds) else feeds + line
+    config_file.write_text(head + feeds + tail, encoding="utf-8")
+
+
+def copy_store(source: Path, target: Path) -> None:
+    """A consistent copy of a live store (a file copy would miss what is still in the WAL)."""
+    with sqlite3.connect(source) as origin, sqlite3.connect(target) as copy:
+        origin.backup(copy)
+    origin.close()
+    copy.close()
+
+
+def app_for(config_file: Path, clock: FixedClock) -> App:
+    return App(load_config(config_file), Secrets(signing_secret="test-secret"), clock)
+
+
+@dataclass(frozen=True)
+class FileState:
+    data: bytes
+    inode: int
+    mtime_ns: int
+
+
+def snapshot(folder: Path) -> dict[str, FileState]:
+    """Every file of the folder (but the lock) with its bytes, inode and modification time."""
+    state = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != ".build.lock":
+            stat = path.stat()
+            state[str(path.relative_to(folder))] = FileState(path.read_bytes(), stat.st_ino, stat.st_mtime_ns)
+    return state
+
+
+def touched(before: dict[str, FileState], after: dict[str, FileState]) -> set[str]:
+    """Files created, deleted or replaced (new inode or modification time) between two snapshots."""
+    names = set(before) | set(after)
+    return {
+        name
+        for name in names
+        if name not in before
+        or name not in after
+        or (before[name].inode, before[name].mtime_ns) != (after[name].inode, after[name].mtime_ns)
+    }
+
+
+def feed_files(name: str) -> set[str]:
+    return {f"{name}.rss.xml", f"{name}.atom.xml", f"{name}.json"}
