@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import statistics
@@ -45,11 +46,11 @@ def child(jsonl: Path, db: Path) -> None:
 
     with Store(db) as store:
         store.migrate()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         report = import_files(store, [jsonl], "fr")
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": elapsed, "inserted": report.counts.inserted, "peak_mib": peak_kib / 1024}))
+    print(json.dumps({"seconds": elapsed, "cpu": cpu, "inserted": report.counts.inserted, "peak_mib": peak_kib / 1024}))
 
 
 def main() -> None:
@@ -71,11 +72,15 @@ def main() -> None:
                 [sys.executable, __file__, "--child", str(jsonl), str(db)], check=True, capture_output=True, text=True
             ).stdout
             results.append(json.loads(output))
-            print(f"run {run + 1}: {results[-1]['seconds']:.2f} s, peak RSS {results[-1]['peak_mib']:.0f} MiB")
+            result = results[-1]
+            seconds, cpu, peak = result["seconds"], result["cpu"], result["peak_mib"]
+            print(f"run {run + 1}: {seconds:.2f} s (CPU {cpu:.2f} s), peak RSS {peak:.0f} MiB")
         seconds = statistics.median(result["seconds"] for result in results)
         assert all(result["inserted"] == args.articles for result in results)
         print(f"articles: {args.articles}, 3 tags each, {len(TAGS)} distinct tags")
-        print(f"median: {seconds:.2f} s = {args.articles / seconds:,.0f} articles/s")
+        cpu = statistics.median(result["cpu"] for result in results)
+        print(f"median: {seconds:.2f} s = {args.articles / seconds:,.0f} articles/s (CPU {cpu:.2f} s)")
+        print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times grow with it)")
         print(f"peak RSS (max of runs): {max(result['peak_mib'] for result in results):.0f} MiB")
 
 

@@ -130,6 +130,10 @@ class SendgridConfig(Section):
     api_host: AbsoluteUrl = "https://api.sendgrid.com"
     sandbox: bool = False
     asm_group_id: PositiveInt | None = None
+    # Categories added to every message (the newsletter slug is always one): at most 9.
+    categories: Annotated[list[Annotated[str, Field(min_length=1, max_length=255)]], Field(max_length=9)] = []
+    # Event Webhook signature verification key (Mail Settings → Signed Event Webhook), base64 DER.
+    webhook_verification_key: str | None = None
 
 
 class SmtpConfig(Section):
@@ -146,6 +150,20 @@ class DeliveryConfig(Section):
     reply_to: Email | None = None
     batch_size: Annotated[int, Field(gt=0, le=1000)] = 500
     rate_per_second: Annotated[float, Field(gt=0)] = 10.0
+    # Requests (SendGrid) or connections (SMTP) in flight at once.
+    concurrency: Annotated[int, Field(gt=0, le=32)] = 4
+    # Processes building SendGrid requests for large sends; 0: one per CPU, 1: none.
+    build_processes: Annotated[int, Field(ge=0, le=32)] = 0
+    # Attempts per batch on 429, 5xx, resets and timeouts before giving up on it for this run.
+    max_attempts: Annotated[int, Field(gt=0, le=20)] = 5
+    # Seconds before the first retry; doubles at each attempt (with jitter), at most 60 s.
+    retry_delay: Annotated[float, Field(gt=0)] = 1.0
+    # Seconds before an answer is given up on (the outcome of that batch is then unknown).
+    request_timeout: Annotated[float, Field(gt=0)] = 30.0
+    # Consecutive failed batches after which an edition pauses (resume with `publisher send`).
+    pause_after_failures: PositiveInt = 5
+    # Offered in List-Unsubscribe next to the one-click https link, e.g. "unsubscribe@example.org".
+    unsubscribe_mailto: Email | None = None
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     sendgrid: SendgridConfig = Field(default_factory=SendgridConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from publisher.app import App
+from publisher.delivery.send import send_due_newsletters
 from publisher.errors import PublisherError
 from publisher.feeds import feeds_step
 from publisher.store.runs import finish_run, start_run
@@ -28,7 +29,7 @@ Step = Callable[[App], str]
 
 def cycle_steps() -> list[tuple[str, Step]]:
     """The steps of a cycle, in order. Each returns a one-line summary."""
-    return [("feeds", feeds_step)]
+    return [("feeds", feeds_step), ("newsletters", send_due_newsletters)]
 
 
 def run_once(app: App) -> list[StepResult]:

@@ -10,11 +10,15 @@ subscriber existed (an id reused after a purge) is refused by publisher.subscrib
 
 from __future__ import annotations
 
+import binascii
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from publisher.app import App
 from publisher.clock import Clock, SystemClock
@@ -97,6 +101,67 @@ def links_for(app: App, subscriber_id: int) -> SubscriberLinks:
         unsubscribe_url=f"{base}/unsubscribe/{sign(secret, UNSUBSCRIBE, subscriber_id, app.clock)}",
         preferences_url=f"{base}/preferences/{sign(secret, PREFERENCES, subscriber_id, app.clock)}",
     )
+
+
+def links_signer(app: App) -> Callable[[int], tuple[str, str]]:
+    """subscriber id → (unsubscribe URL, preferences URL): the links of ``links_for``, with
+    tokens ``verify`` accepts, about ten times faster, for sends to large lists. The time
+    signed is the app clock's, now."""
+    secret = app.secrets.require("signing_secret", "PUBLISHER_SECRET", "signing subscriber links")
+    timestamp = int(app.clock.now().timestamp())
+    unsubscribe = _FastSigner(secret, UNSUBSCRIBE, timestamp).sign
+    preferences = _FastSigner(secret, PREFERENCES, timestamp).sign
+    unsubscribe_base = f"{app.config.site.base_url}/unsubscribe/"
+    preferences_base = f"{app.config.site.base_url}/preferences/"
+
+    def links(subscriber_id: int) -> tuple[str, str]:
+        return unsubscribe_base + unsubscribe(subscriber_id), preferences_base + preferences(subscriber_id)
+
+    return links
+
+
+class _FastSigner:
+    """``sign(secret, purpose, id)`` with the key derived once and the HMAC (RFC 2104) inner
+    and outer hash states computed once: each token costs two hash copies.
+
+    It follows URLSafeTimedSerializer's format for an int payload: compact JSON, zlib-compressed
+    (and marked with a leading dot) when that is shorter, URL-safe base64 without padding,
+    then ``payload.timestamp.signature``.
+    """
+
+    def __init__(self, secret: str, purpose: str, timestamp: int) -> None:
+        if purpose not in PURPOSES:
+            raise ValueError(f"unknown token purpose {purpose!r}")
+        signer = Signer(secret, salt=f"publisher.{purpose}")  # the key URLSafeTimedSerializer derives
+        self._suffix = b"." + base64_encode(int_to_bytes(timestamp))
+        key, digest = signer.derive_key(), signer.digest_method
+        block = digest().block_size
+        key = (digest(key).digest() if len(key) > block else key).ljust(block, b"\0")
+        self._inner = digest(key.translate(_INNER_PAD))
+        self._outer = digest(key.translate(_OUTER_PAD))
+
+    def sign(self, subscriber_id: int) -> str:
+        payload = str(subscriber_id).encode()
+        if len(payload) > _NEVER_COMPRESSED and len(compressed := zlib.compress(payload)) < len(payload) - 1:
+            value = b"." + _b64(compressed) + self._suffix
+        else:
+            value = _b64(payload) + self._suffix
+        inner = self._inner.copy()
+        inner.update(value)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return (value + b"." + _b64(outer.digest())).decode()
+
+
+# zlib output is never 2 bytes shorter than a payload this long.
+_NEVER_COMPRESSED = 10
+_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
+_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _b64(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_URL_SAFE)
 
 
 def confirm_url(app: App, subscriber_id: int) -> str:

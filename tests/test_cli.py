@@ -14,7 +14,8 @@ def run(config_file, *args):
     return result
 
 
-def test_init_demo_load_list_run_once_status(config_file):
+def test_init_demo_load_list_run_once_status(config_file, monkeypatch):
+    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")  # run-once sends the due newsletters (signed links)
     assert "applied migrations 0001_foundation" in run(config_file, "init").output
     assert "up to date" in run(config_file, "init").output
 
@@ -29,7 +30,9 @@ def test_init_demo_load_list_run_once_status(config_file):
     assert all("bassin d'emploi" in record["tags"] for record in records)
     assert records[0]["published_at"] >= records[1]["published_at"]
 
-    assert run(config_file, "run-once").exit_code == 0
+    cycle = run(config_file, "run-once")
+    assert cycle.exit_code == 0, cycle.output
+    assert "newsletters: hebdo: 1 edition" in cycle.output
     assert " run-once " in run(config_file, "status").output
 
 

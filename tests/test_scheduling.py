@@ -1,106 +1,76 @@
-"""Cron schedules in the site time zone, across the DST changes of Europe/Paris, with a fake clock."""
+"""Cron schedules in the site time zone, and which newsletters are due."""
 
-from datetime import UTC, datetime, timedelta
+from __future__ import annotations
+
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from delivery_helpers import add_subscribers, make_edition
 
+from publisher.delivery.engine import deliver_pending
+from publisher.delivery.send import enqueue, send_due_newsletters
 from publisher.errors import ConfigError
-from publisher.scheduling import cron_trigger, due_fire_time, latest_fire_time, next_fire_time
+from publisher.scheduling import cron_trigger, due_fire_time, next_fire_time
+from publisher.store.deliveries import last_fire, set_last_fire
+from publisher.store.editions import set_edition_status
 
 PARIS = ZoneInfo("Europe/Paris")
-
-
-def fire_times(schedule: str, start: datetime, count: int) -> list[str]:
-    """The next ``count`` fire times after ``start``, as local ISO strings with their offset."""
-    trigger = cron_trigger(schedule, PARIS)
-    times, previous, now = [], None, start
-    for _ in range(count):
-        fire = trigger.get_next_fire_time(previous, now)
-        times.append(fire.astimezone(PARIS).isoformat())
-        previous = now = fire
-    return times
-
-
-def test_nightly_time_across_spring_forward_fires_once_an_hour_later():
-    # 2027-03-28: 02:00 → 03:00 in Paris, so 02:30 does not exist that night.
-    assert fire_times("30 2 * * *", datetime(2027, 3, 26, 12, tzinfo=PARIS), 4) == [
-        "2027-03-27T02:30:00+01:00",
-        "2027-03-28T03:30:00+02:00",
-        "2027-03-29T02:30:00+02:00",
-        "2027-03-30T02:30:00+02:00",
-    ]
-
-
-def test_nightly_time_across_fall_back_fires_once():
-    # 2026-10-25: 03:00 → 02:00 in Paris, so 02:30 happens twice; cron runs it once.
-    assert fire_times("30 2 * * *", datetime(2026, 10, 23, 12, tzinfo=PARIS), 4) == [
-        "2026-10-24T02:30:00+02:00",
-        "2026-10-25T02:30:00+02:00",
-        "2026-10-26T02:30:00+01:00",
-        "2026-10-27T02:30:00+01:00",
-    ]
-
-
-def test_fall_back_keeps_the_times_after_the_repeated_hour():
-    assert fire_times("30 2,3 * * *", datetime(2026, 10, 25, 0, 0, tzinfo=PARIS), 3) == [
-        "2026-10-25T02:30:00+02:00",
-        "2026-10-25T03:30:00+01:00",
-        "2026-10-26T02:30:00+01:00",
-    ]
-
-
-def test_hourly_schedule_fires_every_real_hour_through_fall_back():
-    assert fire_times("15 * * * *", datetime(2026, 10, 25, 1, 30, tzinfo=PARIS), 3) == [
-        "2026-10-25T02:15:00+02:00",
-        "2026-10-25T02:15:00+01:00",
-        "2026-10-25T03:15:00+01:00",
-    ]
+WEDNESDAY = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
-    ("start", "expected"),
+    ("schedule", "expected_paris"),
     [
-        # Monday 8:00 local stays 8:00 local on both sides of each change.
-        (datetime(2027, 3, 24, tzinfo=PARIS), ["2027-03-29T08:00:00+02:00", "2027-04-05T08:00:00+02:00"]),
-        (datetime(2027, 3, 20, tzinfo=PARIS), ["2027-03-22T08:00:00+01:00", "2027-03-29T08:00:00+02:00"]),
-        (datetime(2026, 10, 20, tzinfo=PARIS), ["2026-10-26T08:00:00+01:00", "2026-11-02T08:00:00+01:00"]),
-        (datetime(2026, 10, 17, tzinfo=PARIS), ["2026-10-19T08:00:00+02:00", "2026-10-26T08:00:00+01:00"]),
+        ("0 8 * * 1", datetime(2026, 11, 30, 8, 0)),  # crontab 1 = Monday (apscheduler's own 1 is Tuesday)
+        ("30 7 * * 4", datetime(2026, 11, 26, 7, 30)),  # Thursday
+        ("0 8 * * 0", datetime(2026, 11, 29, 8, 0)),  # 0 and 7 are Sunday
+        ("0 8 * * 7", datetime(2026, 11, 29, 8, 0)),
+        ("0 8 * * 1-5", datetime(2026, 11, 26, 8, 0)),
+        ("0 8 * * sat,sun", datetime(2026, 11, 28, 8, 0)),
     ],
 )
-def test_weekly_monday_morning_across_dst(start, expected):
-    assert fire_times("0 8 * * 1", start, 2) == expected
+def test_weekdays_follow_crontab(schedule, expected_paris):
+    fire = next_fire_time(schedule, PARIS, WEDNESDAY)
+    assert fire == expected_paris.replace(tzinfo=PARIS).astimezone(UTC)
 
 
-def test_crontab_weekday_numbers_start_on_sunday():
-    sunday = datetime(2026, 11, 22, 10, tzinfo=PARIS)
-    assert next_fire_time("0 9 * * 0", PARIS, sunday).date().isoformat() == "2026-11-29"
-    assert next_fire_time("0 9 * * 7", PARIS, sunday).date().isoformat() == "2026-11-29"
-    assert next_fire_time("0 9 * * 1-5", PARIS, sunday).date().isoformat() == "2026-11-23"
-    assert next_fire_time("0 9 * * sat", PARIS, sunday).date().isoformat() == "2026-11-28"
-
-
-def test_invalid_schedule_is_a_config_error():
+def test_weekday_steps_count_from_sunday_and_bad_schedules_are_config_errors():
+    trigger = cron_trigger("0 8 * * */3", PARIS)  # Sunday, Wednesday, Saturday
+    assert "day_of_week='sun,wed,sat'" in str(trigger)
     with pytest.raises(ConfigError, match="invalid cron schedule"):
         cron_trigger("0 25 * * *", PARIS)
+    with pytest.raises(ConfigError, match="weekday 9 out of range"):
+        cron_trigger("0 8 * * 9", PARIS)
 
 
-def test_due_fire_time_coalesces_missed_fire_times_into_the_latest():
-    last = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)  # Monday 8:00 Paris
-    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # three Mondays later
-    assert due_fire_time("0 8 * * 1", PARIS, last, now) == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
-    assert due_fire_time("0 8 * * 1", PARIS, datetime(2026, 11, 23, 7, 0, tzinfo=UTC), now) is None
-    assert due_fire_time("0 8 * * 1", PARIS, None, now) == now  # never handled: due now (make demo)
+def test_due_fire_time():
+    monday_8 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 08:00 in Paris (UTC+1 in winter)
+    assert due_fire_time("0 8 * * 1", PARIS, None, WEDNESDAY) == WEDNESDAY  # never handled: due now
+    assert due_fire_time("0 8 * * 1", PARIS, datetime(2026, 11, 23, 7, 0, tzinfo=UTC), WEDNESDAY) is None
+    later = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert due_fire_time("0 8 * * 1", PARIS, datetime(2026, 11, 23, 7, 0, tzinfo=UTC), later) == monday_8
+    assert due_fire_time("0 8 * * 1", PARIS, monday_8, later) is None
+    # Two missed weeks: one send, for the latest fire time.
+    three_weeks = datetime(2026, 12, 15, 9, 0, tzinfo=UTC)
+    assert due_fire_time("0 8 * * 1", PARIS, datetime(2026, 11, 23, 7, 0, tzinfo=UTC), three_weeks) == datetime(
+        2026, 12, 14, 7, 0, tzinfo=UTC
+    )
 
 
-def test_latest_fire_time_of_a_schedule_never_handled_is_its_last_real_one():
-    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-    assert latest_fire_time("0 8 * * 1", PARIS, None, now) == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
-    assert latest_fire_time("*/5 * * * *", PARIS, None, now) == now
-    assert latest_fire_time("0 9 29 2 *", PARIS, None, now) == datetime(2024, 2, 29, 8, 0, tzinfo=UTC)
+def test_the_cycle_step_skips_newsletters_not_due_and_leaves_paused_editions_to_staff(app, clock):
+    for slug in app.config.newsletters:
+        set_last_fire(app.store, slug, clock.now())
+    assert send_due_newsletters(app) == "no newsletter due"
 
+    edition = make_edition(app.store, newsletter="hebdo", segment="tous")
+    enqueue(app.store, edition, add_subscribers(app.store, 3))
+    set_edition_status(app.store, edition.id, "paused", "SendGrid 500 five times")
+    assert send_due_newsletters(app) == "hebdo: paused (resume with `publisher send hebdo`)"
+    assert last_fire(app.store, "hebdo") == clock.now()
 
-def test_latest_fire_time_stays_quick_after_a_long_outage_of_a_frequent_schedule():
-    now = datetime(2026, 11, 26, 9, 0, 30, tzinfo=UTC)
-    last = now - timedelta(days=400)
-    assert latest_fire_time("* * * * *", PARIS, last, now) == datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    clock.advance(days=7)  # hebdo is due again, but a paused edition waits for staff
+    set_last_fire(app.store, "mes-sujets", clock.now())
+    assert send_due_newsletters(app).startswith("hebdo: paused")
+    assert last_fire(app.store, "hebdo") == datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    assert deliver_pending(app, edition.id).sent == 3  # `publisher send hebdo` resumes it

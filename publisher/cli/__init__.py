@@ -101,4 +101,4 @@ class Counter:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import core, feeds, newsletters, service, subscribers  # noqa: E402, F401
+from publisher.cli import core, delivery, feeds, newsletters, service, subscribers  # noqa: E402, F401

@@ -11,6 +11,7 @@ from publisher.articles import import_files
 from publisher.cli import Counter, Lazy, main, pass_lazy
 from publisher.config import load_config
 from publisher.cycle import run_once
+from publisher.delivery.status import status_lines
 from publisher.demo import load_demo
 from publisher.store import Store
 from publisher.store.articles import find_tag, list_articles
@@ -144,7 +145,8 @@ def run_once_command(lazy: Lazy) -> None:
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1), help="How many runs.")
 @pass_lazy
 def status(lazy: Lazy, limit: int) -> None:
-    """Show recent runs with their outcome and errors.
+    """Show recent runs with their outcome and errors, recent editions with their delivery
+    counts, paused editions (with the reason) and batches whose outcome is unknown.
 
     \b
     Example:
@@ -159,3 +161,7 @@ def status(lazy: Lazy, limit: int) -> None:
         when = run.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
         line = f"{when}  {run.kind:<10} {run.status:<7} {run.summary}"
         click.echo(line + (f"  error: {run.error}" if run.error else ""))
+    deliveries = status_lines(app, limit)
+    click.echo("deliveries:" if deliveries else "deliveries: none yet")
+    for line in deliveries:
+        click.echo(f"  {line}")

@@ -1,0 +1,237 @@
+"""Dispatch benchmark: 1,000,000 active subscribers, one edition, the sendgrid transport
+against a SendGrid-compatible server on loopback (in its own process, so its cost is not in
+our RSS). Each run (a fresh process) times writing the ledger (enqueue) and delivering it,
+then checks the ledger is complete and the server got every recipient exactly once.
+
+usage: .venv/bin/python bench/dispatch.py [--subscribers N] [--runs 3] [--profile]
+Targets (2 cores): under 20 s, peak RSS under 250 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing import Process, Queue
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HTML = (
+    "<html><body><p>Bonjour __PUB_NAME__,</p>"
+    + "<p>Les actualités « emploi-formation » de la semaine.</p>" * 40
+    + '<a href="__PUB_VIEW_ONLINE_URL__">En ligne</a> <a href="__PUB_UNSUBSCRIBE_URL__">Se désabonner</a> '
+    '<a href="__PUB_PREFERENCES_URL__">Préférences</a></body></html>'
+)
+TEXT = "Bonjour __PUB_NAME__,\n" + "Les actualités de la semaine.\n" * 40 + "Se désabonner : __PUB_UNSUBSCRIBE_URL__\n"
+
+
+# --- the server (its own process) ----------------------------------------------------
+
+
+def serve(port_queue: Queue, expected: int) -> None:
+    seen = bytearray(expected + 1)
+    stats = {"requests": 0, "recipients": 0, "duplicates": 0}
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            data = json.dumps(stats).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            ids = [int(p["custom_args"]["subscriber_id"]) for p in body["personalizations"]]
+            with lock:
+                stats["requests"] += 1
+                stats["recipients"] += len(ids)
+                for subscriber_id in ids:
+                    if seen[subscriber_id]:
+                        stats["duplicates"] += 1
+                    seen[subscriber_id] = 1
+                number = stats["requests"]
+            self.send_response(202)
+            self.send_header("X-Message-Id", f"bench{number}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    port_queue.put(server.server_address[1])
+    server.serve_forever()
+
+
+# --- one run (its own process) -------------------------------------------------------
+
+
+def one_run(subscribers: int, profile: bool) -> dict:
+    from publisher.app import App
+    from publisher.clock import FixedClock, to_db
+    from publisher.config import Secrets, load_config
+    from publisher.delivery.engine import deliver_pending
+    from publisher.models import Edition
+    from publisher.store import Store
+    from publisher.store.deliveries import delivery_counts, enqueue, stream_subscriber_ids
+    from publisher.store.editions import insert_edition
+
+    ports: Queue = Queue()
+    server = Process(target=serve, args=(ports, subscribers), daemon=True)
+    server.start()
+    port = ports.get(timeout=10)
+    folder = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
+    try:
+        config_text = (ROOT / "config.toml").read_text(encoding="utf-8")
+        config_text = config_text.replace('transport = "outbox"', 'transport = "sendgrid"')
+        config_text = config_text.replace("batch_size = 500", "batch_size = 1000")
+        config_text = config_text.replace("rate_per_second = 10 ", "rate_per_second = 1000000 ")
+        config_text = config_text.replace(
+            'api_host = "https://api.sendgrid.com"', f'api_host = "http://127.0.0.1:{port}"'
+        )
+        (folder / "config.toml").write_text(config_text, encoding="utf-8")
+        clock = FixedClock(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
+        app = App(
+            load_config(folder / "config.toml"), Secrets(sendgrid_api_key="SG.bench", signing_secret="bench"), clock
+        )
+        with Store(app.config.store.path) as fresh:
+            fresh.migrate()
+        store: Store = app.store
+        now = to_db(clock.now())
+        rows = (
+            {
+                "id": n,
+                "email": f"abonne{n}@example.org",
+                "name": f"Abonné {n}",
+                "status": "active",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in range(1, subscribers + 1)
+        )
+        with store.transaction():
+            store.db["subscribers"].insert_all(rows, batch_size=5000)
+        edition = insert_edition(store, Edition("hebdo", "tous", "bench", "La lettre hebdo", "", HTML, TEXT, (1,)))
+
+        profiler = None
+        if profile:
+            from pyinstrument import Profiler
+
+            profiler = Profiler()
+            profiler.start()
+        cpu_started = time.process_time()
+        started = time.perf_counter()
+        enqueue(store, edition.id, stream_subscriber_ids(store))
+        enqueued = time.perf_counter()
+        cpu_enqueued = time.process_time()
+        report = deliver_pending(app, edition.id)
+        finished = time.perf_counter()
+        cpu_finished = time.process_time()
+        # The request builders (child processes, joined when the transport closed); the
+        # server, also a child, is still running and so not counted here.
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if profiler:
+            profiler.stop()
+            (folder.parent / "dispatch-profile.html").write_text(profiler.output_html())
+            print(profiler.output_text(unicode=True, color=False, show_all=False)[:6000], file=sys.stderr)
+        import urllib.request
+
+        stats = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/").read())
+        counts = delivery_counts(store, edition.id)
+        app.close()
+        return {
+            "enqueue_s": enqueued - started,
+            "deliver_s": finished - enqueued,
+            "wall_s": finished - started,
+            "cpu_enqueue_s": cpu_enqueued - cpu_started,
+            "cpu_deliver_s": cpu_finished - cpu_enqueued,
+            "cpu_builders_s": children.ru_utime + children.ru_stime,
+            "builder_peak_rss_mb": children.ru_maxrss / 1024,
+            "requests": stats["requests"],
+            "recipients": stats["recipients"],
+            "duplicates": stats["duplicates"],
+            "ledger_sent": counts["sent"],
+            "ledger_complete": counts["sent"] == subscribers and report.status == "sent",
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+    finally:
+        server.terminate()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="profile one run with pyinstrument")
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one or args.profile:
+        print(json.dumps(one_run(args.subscribers, args.profile)))
+        return
+    results = []
+    for number in range(1, args.runs + 1):
+        output = subprocess.run(
+            [sys.executable, __file__, "--one", "--subscribers", str(args.subscribers)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        result = json.loads(output.strip().splitlines()[-1])
+        results.append(result)
+        print(
+            f"run {number}: wall {result['wall_s']:.2f} s (enqueue {result['enqueue_s']:.2f} s, deliver "
+            f"{result['deliver_s']:.2f} s), {result['requests']} requests, {result['recipients']} recipients "
+            f"({result['duplicates']} duplicates), ledger sent {result['ledger_sent']}, peak RSS "
+            f"{result['peak_rss_mb']:.0f} MB (each builder ≤ {result['builder_peak_rss_mb']:.0f} MB); CPU: enqueue "
+            f"{result['cpu_enqueue_s']:.1f} s, deliver {result['cpu_deliver_s']:.1f} s, builders "
+            f"{result['cpu_builders_s']:.1f} s; load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    median = {
+        key: statistics.median(r[key] for r in results)
+        for key in (
+            "wall_s",
+            "enqueue_s",
+            "deliver_s",
+            "peak_rss_mb",
+            "cpu_enqueue_s",
+            "cpu_deliver_s",
+            "cpu_builders_s",
+        )
+    }
+    complete = all(
+        r["ledger_complete"] and r["duplicates"] == 0 and r["recipients"] == args.subscribers for r in results
+    )
+    print(
+        f"median of {len(results)}: wall {median['wall_s']:.2f} s (enqueue {median['enqueue_s']:.2f} s, deliver "
+        f"{median['deliver_s']:.2f} s), {results[0]['requests']} requests, {results[0]['recipients']} recipients, "
+        f"peak RSS {median['peak_rss_mb']:.0f} MB, ledger complete and no duplicates: {complete}; CPU: enqueue "
+        f"{median['cpu_enqueue_s']:.1f} s, deliver {median['cpu_deliver_s']:.1f} s, builders "
+        f"{median['cpu_builders_s']:.1f} s"
+    )
+    print(
+        f"targets: wall < 20 s {'OK' if median['wall_s'] < 20 else 'MISSED'}, "
+        f"peak RSS < 250 MB {'OK' if median['peak_rss_mb'] < 250 else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""publisher send."""
+
+from __future__ import annotations
+
+import click
+
+from publisher.cli import Counter, Lazy, main, pass_lazy
+from publisher.delivery.send import dry_run, send_newsletter, send_test_copy
+
+
+@main.command()
+@click.argument("slug")
+@click.option("--segment", metavar="NAME", help="Send to this segment instead of the newsletter's own.")
+@click.option(
+    "--dry-run", "dry_run_", is_flag=True, help="Show the editions, recipient counts and a sample; send nothing."
+)
+@click.option("--test-to", metavar="EMAIL", help="Send one copy to this address only (the ledger is untouched).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Take the send over from another process still marked as sending this newsletter "
+    "(e.g. one on another host that is gone).",
+)
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Resend batches whose outcome is unknown (their recipients may get the message twice).",
+)
+@click.option("--retry-failed", is_flag=True, help="Try failed recipients again (e.g. after fixing the config).")
+@pass_lazy
+def send(
+    lazy: Lazy,
+    slug: str,
+    segment: str | None,
+    dry_run_: bool,
+    test_to: str | None,
+    force: bool,
+    resend_unknown: bool,
+    retry_failed: bool,
+) -> None:
+    """Send newsletter SLUG to its segment, each member exactly once.
+
+    A send that was interrupted or paused is resumed where it stopped; running it again
+    never sends twice. Batches whose outcome is unknown (the process died or timed out
+    while SendGrid had the request) are reported by `publisher status` and not resent
+    unless --resend-unknown is given.
+
+    \b
+    Example:
+      publisher send hebdo --dry-run
+      publisher send hebdo --test-to redaction@horizons-emploi.example.org
+      publisher send hebdo --segment apprentissage-tours
+    """
+    app = lazy.app
+    if dry_run_:
+        planned = dry_run(app, slug, segment)
+        click.echo(
+            f"{slug} → segment {segment or app.config.newsletters[slug].segment}: "
+            f"{len(planned)} edition(s), {sum(p.recipients for p in planned)} recipients (dry run)"
+        )
+        for number, edition in enumerate(planned, start=1):
+            click.echo(f"  {number}. {edition.subject!r}: {edition.articles} articles, {edition.recipients} recipients")
+            if edition.sample:
+                click.echo(f"     e.g. {', '.join(edition.sample)}")
+        return
+    if test_to:
+        message_id = send_test_copy(app, slug, test_to, segment)
+        click.echo(f"test copy of {slug} sent to {test_to} ({message_id or 'accepted'})")
+        return
+    with Counter("Sending", "messages", every=100) as counter:
+        report = send_newsletter(
+            app,
+            slug,
+            segment,
+            force=force,
+            resend_unknown=resend_unknown,
+            retry_failed=retry_failed,
+            on_progress=counter.tick,
+        )
+    click.echo(f"{slug} → {report.segment}: {'resumed, ' if report.resumed else ''}{report.summary()}")
+    if any(edition.status == "paused" for edition in report.editions):
+        raise SystemExit(1)

@@ -1,0 +1,120 @@
+"""What a transport needs to send one edition: the shared parts once, the personal values per recipient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+from typing import NamedTuple
+
+from publisher import placeholders
+from publisher.app import App
+from publisher.models import Edition
+from publisher.placeholders import RecipientValues
+from publisher.tokens import links_signer
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+@dataclass(frozen=True)
+class Sender:
+    email: str
+    name: str
+    reply_to: str | None
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class EditionContent:
+    """One edition ready to send: the view-online link filled, the placeholders still in."""
+
+    edition_id: int
+    newsletter: str
+    list_title: str
+    subject: str
+    html: str
+    text: str
+    sender: Sender
+    # The placeholders each part uses: only those go into per-recipient substitutions.
+    html_keys: tuple[str, ...]
+    text_keys: tuple[str, ...]
+    view_online_url: str
+    # ", <mailto:…>" appended to List-Unsubscribe when [delivery] unsubscribe_mailto is set
+    mailto_suffix: str = ""
+
+    def list_unsubscribe(self, addressee: Addressee) -> str:
+        """RFC 8058 one-click https link first (it is what Gmail and Yahoo use), then mailto."""
+        return f"<{addressee.unsubscribe_url}>{self.mailto_suffix}"
+
+    @property
+    def list_id(self) -> str:
+        """RFC 2919 List-Id: the newsletter slug under the sender's domain."""
+        return f"{self.list_title} <{self.newsletter}.{self.sender.domain}>"
+
+
+class Addressee(NamedTuple):
+    """One recipient of one edition, with the signed links the transports need."""
+
+    subscriber_id: int
+    email: str
+    name: str
+    unsubscribe_url: str
+    preferences_url: str
+
+    def values(self, view_online_url: str) -> RecipientValues:
+        return RecipientValues(self.name, self.email, self.unsubscribe_url, self.preferences_url, view_online_url)
+
+
+def edition_url(app: App, edition_id: int) -> str:
+    """The web version of an edition (served by the web app)."""
+    return f"{app.config.site.base_url}/editions/{edition_id}"
+
+
+def sender_for(app: App, newsletter: str) -> Sender:
+    delivery = app.config.delivery
+    settings = app.config.newsletters.get(newsletter)
+    return Sender(
+        email=(settings and settings.from_email) or delivery.from_email,
+        name=(settings and settings.from_name) or delivery.from_name,
+        reply_to=(settings and settings.reply_to) or delivery.reply_to,
+    )
+
+
+def edition_content(app: App, edition: Edition) -> EditionContent:
+    if edition.id is None:
+        raise ValueError("an edition must be stored before it is sent")
+    url = edition_url(app, edition.id)
+    html = edition.html.replace(placeholders.VIEW_ONLINE_URL, escape(url, quote=True))
+    text = edition.text.replace(placeholders.VIEW_ONLINE_URL, url)
+    settings = app.config.newsletters.get(edition.newsletter)
+    return EditionContent(
+        edition_id=edition.id,
+        newsletter=edition.newsletter,
+        list_title=settings.title if settings else edition.newsletter,
+        subject=edition.subject,
+        html=html,
+        text=text,
+        sender=sender_for(app, edition.newsletter),
+        html_keys=placeholders.used_in(html),
+        text_keys=placeholders.used_in(text),
+        view_online_url=url,
+        mailto_suffix=_mailto_suffix(app),
+    )
+
+
+def _mailto_suffix(app: App) -> str:
+    mailto = app.config.delivery.unsubscribe_mailto
+    return f", <mailto:{mailto}?subject=unsubscribe>" if mailto else ""
+
+
+class Personalizer:
+    """Builds Addressees, signing the links of many subscribers fast."""
+
+    def __init__(self, app: App) -> None:
+        self._links: Callable[[int], tuple[str, str]] = links_signer(app)
+
+    def addressee(self, subscriber_id: int, email: str, name: str) -> Addressee:
+        return Addressee(subscriber_id, email, name, *self._links(subscriber_id))

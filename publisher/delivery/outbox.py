@@ -1,0 +1,69 @@
+"""The outbox transport: each message is written as a .eml file, exactly as it would be sent.
+
+File names are deterministic (``<newsletter>-e<edition>-s<subscriber>.eml``), so a re-run
+overwrites rather than duplicates, and each file is written atomically (temp file + rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from publisher.app import App
+from publisher.delivery.content import EditionContent, Personalizer, sender_for
+from publisher.delivery.mime import digest_message, message_id, transactional_message
+from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, addressed_batch
+from publisher.errors import DeliveryError
+from publisher.models import Message
+
+
+class OutboxTransport:
+    name = "outbox"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.path: Path = app.config.delivery.outbox.path
+        self.rate_key = None  # files: [delivery] rate_per_second protects providers, not disks
+        self.personalizer = Personalizer(app)
+
+    def prepare(self, content: EditionContent, recipients: list[RecipientRow]) -> Prepared:
+        return addressed_batch(self.personalizer, content, recipients)
+
+    def send(self, batch: Prepared) -> BatchOutcome:
+        content, addressees = batch.payload  # type: ignore[misc]
+        outcome = BatchOutcome()
+        now = self.app.clock.now()
+        for addressee in addressees:
+            name = f"{content.newsletter}-e{content.edition_id}-s{addressee.subscriber_id}.eml"
+            try:
+                self._write(name, bytes(digest_message(content, addressee, now)))
+            except OSError as error:
+                outcome.retry.append(addressee.subscriber_id)
+                outcome.error = f"{self.path}: cannot write {name}: {error.strerror}"
+                continue
+            outcome.sent[addressee.subscriber_id] = message_id(content, addressee.subscriber_id)
+        return outcome
+
+    def send_message(self, message: Message) -> str:
+        now = self.app.clock.now()
+        digest = hashlib.sha256(f"{message.to_email}\n{message.subject}\n{message.text}".encode()).hexdigest()[:16]
+        sender = sender_for(self.app, "")
+        message_id_value = f"<message-{digest}@{sender.domain}>"
+        mime = transactional_message(sender, message, now, message_id_value)
+        name = f"message-{now.strftime('%Y%m%dT%H%M%SZ')}-{digest}.eml"
+        try:
+            self._write(name, bytes(mime))
+        except OSError as error:
+            raise DeliveryError(f"{self.path}: cannot write {name}: {error.strerror}") from None
+        return message_id_value
+
+    def _write(self, name: str, data: bytes) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        target = self.path / name
+        temporary = target.with_suffix(".tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+
+    def close(self) -> None:
+        pass

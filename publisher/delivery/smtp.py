@@ -1,0 +1,163 @@
+"""The SMTP transport: smtplib with STARTTLS and login, one reused connection per worker thread.
+
+Per message: a 5xx refusal fails that recipient; a 4xx or a connection that cannot be opened
+is retried later; a connection lost while a message was being transmitted makes that
+message's outcome unknown (the server may have queued it) and the rest of the batch is retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import smtplib
+import ssl
+import threading
+from email.message import EmailMessage
+
+from publisher.app import App
+from publisher.delivery.content import EditionContent, Personalizer, sender_for
+from publisher.delivery.mime import digest_message, message_id, transactional_message
+from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, addressed_batch
+from publisher.errors import DeliveryError
+from publisher.models import Message
+
+log = logging.getLogger(__name__)
+
+
+class SmtpTransport:
+    name = "smtp"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.settings = app.config.delivery.smtp
+        self.timeout = app.config.delivery.request_timeout
+        self.password = None
+        if self.settings.username:
+            self.password = app.secrets.require("smtp_password", "SMTP_PASSWORD", "[delivery.smtp] username")
+        self.rate_key = f"smtp:{self.settings.host}:{self.settings.port}"
+        self.personalizer = Personalizer(app)
+        self._local = threading.local()
+        self._connections: list[smtplib.SMTP] = []
+        self._lock = threading.Lock()
+
+    # --- connections ------------------------------------------------------------------
+
+    def _connect(self) -> smtplib.SMTP:
+        settings = self.settings
+        connection = smtplib.SMTP(settings.host, settings.port, timeout=self.timeout)
+        try:
+            connection.ehlo()
+            if settings.starttls:
+                connection.starttls(context=ssl.create_default_context())
+                connection.ehlo()
+            if settings.username:
+                connection.login(settings.username, self.password or "")
+        except BaseException:
+            connection.close()
+            raise
+        with self._lock:
+            self._connections.append(connection)
+        return connection
+
+    def _connection(self) -> smtplib.SMTP:
+        """This thread's connection, checked with NOOP when reused (servers drop idle ones)."""
+        connection: smtplib.SMTP | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            try:
+                if connection.noop()[0] == 250:
+                    return connection
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._drop(connection)
+        connection = self._connect()
+        self._local.connection = connection
+        return connection
+
+    def _drop(self, connection: smtplib.SMTP) -> None:
+        self._local.connection = None
+        try:
+            connection.close()
+        finally:
+            with self._lock:
+                if connection in self._connections:
+                    self._connections.remove(connection)
+
+    # --- sending ----------------------------------------------------------------------
+
+    def prepare(self, content: EditionContent, recipients: list[RecipientRow]) -> Prepared:
+        return addressed_batch(self.personalizer, content, recipients)
+
+    def send(self, batch: Prepared) -> BatchOutcome:
+        content, addressees = batch.payload  # type: ignore[misc]
+        outcome = BatchOutcome()
+        now = self.app.clock.now()
+        try:
+            connection = self._connection()
+        except smtplib.SMTPAuthenticationError as error:
+            return _everyone(batch, BatchOutcome(fatal=True), f"SMTP login refused: {_reply(error)}", "failed")
+        except (smtplib.SMTPException, OSError) as error:
+            return _everyone(batch, outcome, f"cannot connect to {self.rate_key}: {error}", "retry")
+        for index, addressee in enumerate(addressees):
+            mime = digest_message(content, addressee, now)
+            try:
+                connection.send_message(mime, from_addr=content.sender.email, to_addrs=[addressee.email])
+            except smtplib.SMTPRecipientsRefused as error:
+                code, reply = error.recipients.get(addressee.email, (550, b"refused"))
+                _refused(outcome, addressee.subscriber_id, code, reply)
+            except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as error:
+                _refused(outcome, addressee.subscriber_id, error.smtp_code, error.smtp_error)
+            except (smtplib.SMTPServerDisconnected, OSError) as error:
+                self._drop(connection)
+                outcome.unknown.append(addressee.subscriber_id)
+                outcome.error = f"connection lost while sending: {error}"
+                outcome.retry.extend(other.subscriber_id for other in addressees[index + 1 :])
+                return outcome
+            else:
+                outcome.sent[addressee.subscriber_id] = message_id(content, addressee.subscriber_id)
+        return outcome
+
+    def send_message(self, message: Message) -> str:
+        sender = sender_for(self.app, "")
+        now = self.app.clock.now()
+        digest = hashlib.sha256(f"{message.to_email}\n{message.subject}\n{now}".encode()).hexdigest()[:16]
+        message_id_value = f"<message-{digest}@{sender.domain}>"
+        mime: EmailMessage = transactional_message(sender, message, now, message_id_value)
+        try:
+            connection = self._connection()
+            connection.send_message(mime, from_addr=sender.email, to_addrs=[message.to_email])
+        except (smtplib.SMTPException, OSError) as error:
+            raise DeliveryError(f"SMTP {self.rate_key}: cannot send to one recipient: {error}") from None
+        return message_id_value
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            try:
+                connection.quit()
+            except (smtplib.SMTPException, OSError):
+                connection.close()
+
+
+def _reply(error: smtplib.SMTPResponseException) -> str:
+    text = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
+    return f"{error.smtp_code} {text}"
+
+
+def _refused(outcome: BatchOutcome, subscriber_id: int, code: int, reply: bytes | str) -> None:
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    if 400 <= code < 500:
+        outcome.retry.append(subscriber_id)
+        outcome.error = f"SMTP {code} {text}"
+    else:
+        outcome.failed[subscriber_id] = f"SMTP {code} {text}"
+
+
+def _everyone(batch: Prepared, outcome: BatchOutcome, error: str, how: str) -> BatchOutcome:
+    ids = batch.subscriber_ids
+    outcome.error = error
+    if how == "retry":
+        outcome.retry.extend(ids)
+    else:
+        outcome.failed.update(dict.fromkeys(ids, error))
+    return outcome

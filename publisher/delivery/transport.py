@@ -1,0 +1,102 @@
+"""The interface every transport implements, and the choice of one from config.
+
+The engine calls ``prepare`` in its own thread for each batch of recipients (it may hand
+the CPU work to other processes and return at once: ``Prepared.ready()`` waits for it),
+then ``send`` in worker threads (I/O: one attempt, never retried inside). ``send`` reports
+what happened to every recipient as a BatchOutcome and never raises for a delivery problem.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from publisher.app import App
+from publisher.delivery.content import EditionContent, Personalizer
+from publisher.models import Message
+
+
+@dataclass
+class BatchOutcome:
+    """What one attempt at a batch did, per subscriber id.
+
+    ``retry``: not accepted, safe to send again (429, 5xx, refused connection), from
+    ``retry_at`` (epoch seconds) if the provider said so. ``unknown``: the request left and no
+    answer came (timeout, reset): it may have been accepted. ``fatal``: no later batch can
+    succeed either (bad credentials): the edition pauses at once.
+    """
+
+    sent: dict[int, str | None] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)
+    unknown: list[int] = field(default_factory=list)
+    retry: list[int] = field(default_factory=list)
+    retry_at: float | None = None
+    error: str | None = None
+    fatal: bool = False
+    requests: int = 1
+
+
+# (subscriber id, email, name) of one recipient of a batch
+RecipientRow = tuple[int, str, str]
+
+
+@dataclass
+class Prepared:
+    """A batch for ``send``: who it goes to and the transport's own payload.
+
+    A transport building payloads elsewhere sets ``future`` (→ payload, subscriber ids,
+    rejected) and leaves the rest to ``ready()``.
+    """
+
+    subscriber_ids: list[int] = field(default_factory=list)
+    payload: object = None
+    # Recipients the transport refused before any request (e.g. over a provider limit).
+    rejected: dict[int, str] = field(default_factory=dict)
+    future: Future[tuple[object, list[int], dict[int, str]]] | None = None
+
+    def ready(self) -> Prepared:
+        if self.future is not None:
+            self.payload, self.subscriber_ids, self.rejected = self.future.result()
+            self.future = None
+        return self
+
+
+def addressed_batch(personalizer: Personalizer, content: EditionContent, recipients: list[RecipientRow]) -> Prepared:
+    """The ``prepare`` of transports that build each message at send time (outbox, SMTP):
+    the recipients with their signed links, and the edition."""
+    addressees = [personalizer.addressee(*recipient) for recipient in recipients]
+    return Prepared([recipient[0] for recipient in recipients], (content, addressees))
+
+
+class Transport(Protocol):
+    name: str
+    # Key of the rate limit shared by every process sending through the same account, or
+    # None for a transport no provider limits (the outbox).
+    rate_key: str | None
+
+    def prepare(self, content: EditionContent, recipients: list[RecipientRow]) -> Prepared: ...
+
+    def send(self, batch: Prepared) -> BatchOutcome: ...
+
+    def send_message(self, message: Message) -> str:
+        """Send one transactional message now; return its message id. Raises DeliveryError."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def open_transport(app: App) -> Transport:
+    """The transport chosen by ``[delivery] transport``."""
+    name = app.config.delivery.transport
+    if name == "sendgrid":
+        from publisher.delivery.sendgrid_api import SendgridTransport
+
+        return SendgridTransport(app)
+    if name == "smtp":
+        from publisher.delivery.smtp import SmtpTransport
+
+        return SmtpTransport(app)
+    from publisher.delivery.outbox import OutboxTransport
+
+    return OutboxTransport(app)

@@ -1,0 +1,432 @@
+"""SQL for the delivery ledger, its batches, webhook events, newsletter runs and rate limits.
+
+The ledger protocol (publisher.delivery.engine drives it):
+  pending → claimed by a batch 'sending' → sent | failed | unknown (row.batch_id set),
+  or left pending (batch 'retry') when the request was answered with 429/5xx.
+A batch covers the pending rows of its edition in [first_subscriber, last_subscriber]
+(the engine reads pending rows in subscriber order and never gives two batches in flight
+overlapping ranges), so claiming writes one batch row and no ledger row. A batch is
+'sending' only while its request may be on the wire: after a crash, the pending rows in
+the range of a batch still 'sending' are exactly the recipients whose outcome is unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from publisher.clock import from_db, to_db
+from publisher.errors import DeliveryError
+from publisher.store import Store, chunks
+
+ENQUEUE_CHUNK = 5000
+# The pending rows of a batch (edition, first and last subscriber), and one pending row.
+_RANGE = "WHERE edition_id = ? AND subscriber_id BETWEEN ? AND ? AND status = 'pending'"
+_RANGE_COUNT = f"SELECT count(*) FROM deliveries {_RANGE}"
+_ROW = "WHERE edition_id = ? AND subscriber_id = ? AND status = 'pending'"
+
+
+# (subscriber_id, email, name, subscriber status) of a pending ledger row
+PendingRow = tuple[int, str, str, str]
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: int
+    edition_id: int
+    newsletter: str
+    status: str
+    recipients: int
+    error: str | None
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class EditionDeliveries:
+    edition_id: int
+    newsletter: str
+    segment: str
+    edition_status: str
+    status_reason: str | None
+    created_at: datetime
+    counts: dict[str, int]
+
+
+def _now(store: Store) -> str:
+    return to_db(store.clock.now())
+
+
+# --- the ledger ----------------------------------------------------------------------
+
+
+def enqueue(store: Store, edition_id: int, subscriber_ids: Iterable[int]) -> int:
+    """Write a pending row for every subscriber not already in this edition's ledger.
+
+    Joins the caller's transaction if there is one; returns how many rows were added. The ids
+    go in as one JSON array per chunk (json_each): a third of the cost of executemany.
+    """
+    added = 0
+    with store.transaction() as conn:
+        for chunk in chunks(subscriber_ids, ENQUEUE_CHUNK):
+            before = conn.total_changes
+            conn.execute(
+                "INSERT OR IGNORE INTO deliveries (edition_id, subscriber_id) SELECT ?, value FROM json_each(?)",
+                (edition_id, json.dumps(chunk)),
+            )
+            added += conn.total_changes - before
+    return added
+
+
+def next_pending(store: Store, edition_id: int, after_subscriber: int, limit: int) -> list[PendingRow]:
+    """Pending rows of an edition after a subscriber id, in subscriber order, with the
+    subscriber's current address and status (an unsubscribe since planning is honoured)."""
+    return store.conn.execute(
+        "SELECT d.subscriber_id, s.email, s.name, s.status FROM deliveries d "
+        "JOIN subscribers s ON s.id = d.subscriber_id "
+        "WHERE d.edition_id = ? AND d.subscriber_id > ? AND d.status = 'pending' "
+        "ORDER BY d.subscriber_id LIMIT ?",
+        (edition_id, after_subscriber, limit),
+    ).fetchall()
+
+
+def close_deliveries(store: Store, edition_id: int, status: str, reasons: dict[int, str]) -> None:
+    """Give pending rows a final status without a request: 'skipped' (the subscriber left
+    before the message went out) or 'failed' (refused before sending, e.g. over a limit)."""
+    if status not in ("skipped", "failed"):
+        raise ValueError(f"cannot close deliveries as {status!r}")
+    with store.transaction() as conn:
+        conn.executemany(
+            f"UPDATE deliveries SET status = ?, error = ? {_ROW}",
+            [(status, reason, edition_id, subscriber_id) for subscriber_id, reason in reasons.items()],
+        )
+
+
+def claim_batch(store: Store, edition_id: int, subscriber_ids: list[int], attempt: int = 1) -> int:
+    """Record a batch as 'sending': call right before its request leaves.
+
+    ``subscriber_ids``: increasing, pending, and every pending row of the edition between the
+    first and the last of them (the engine guarantees it; checked here).
+    """
+    first, last = subscriber_ids[0], subscriber_ids[-1]
+    with store.transaction() as conn:
+        pending = conn.execute(_RANGE_COUNT, (edition_id, first, last)).fetchone()[0]
+        if pending != len(subscriber_ids):
+            raise DeliveryError(
+                f"edition {edition_id}: ledger rows {first}..{last} changed under the sender "
+                f"({pending} pending, {len(subscriber_ids)} expected); is another process sending it?"
+            )
+        return conn.execute(
+            "INSERT INTO delivery_batches (edition_id, recipients, first_subscriber, last_subscriber, attempt, "
+            "started_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (edition_id, len(subscriber_ids), first, last, attempt, _now(store)),
+        ).lastrowid
+
+
+def record_batch(
+    store: Store,
+    batch_id: int,
+    sent: dict[int, str | None],
+    failed: dict[int, str],
+    unknown: Iterable[int] = (),
+    error: str | None = None,
+) -> None:
+    """Apply the outcome of one batch in one transaction (keys are subscriber ids).
+
+    ``sent``: → provider message id; ``failed``: → error; ``unknown``: rows whose outcome
+    cannot be known. The batch's other rows stay pending (to retry), with the error noted.
+    """
+    now = _now(store)
+    unknown = list(unknown)
+    if unknown:
+        status = "unknown"
+    elif sent:
+        status = "sent"
+    elif failed:
+        status = "failed"
+    else:
+        status = "retry"
+    message_ids = set(sent.values())
+    batch_message_id = next(iter(message_ids)) if len(message_ids) == 1 else None
+    with store.transaction() as conn:
+        edition_id, first, last, recipients = conn.execute(
+            "SELECT edition_id, first_subscriber, last_subscriber, recipients FROM delivery_batches WHERE id = ?",
+            (batch_id,),
+        ).fetchone()
+        if (len(sent) == recipients and batch_message_id is not None) or (not sent and len(failed) == recipients):
+            # The usual cases: the whole batch accepted under one message id, or refused.
+            row_status, row_error = ("sent", None) if sent else ("failed", next(iter(failed.values())))
+            conn.execute(
+                f"UPDATE deliveries SET status = ?, batch_id = ?, error = ? {_RANGE}",
+                (row_status, batch_id, row_error, edition_id, first, last),
+            )
+        else:
+            individual = batch_message_id is None
+            conn.executemany(
+                f"UPDATE deliveries SET status = 'sent', batch_id = ?, provider_message_id = ?, error = NULL {_ROW}",
+                [
+                    (batch_id, message_id if individual else None, edition_id, subscriber_id)
+                    for subscriber_id, message_id in sent.items()
+                ],
+            )
+            conn.executemany(
+                f"UPDATE deliveries SET status = 'failed', batch_id = ?, error = ? {_ROW}",
+                [(batch_id, reason, edition_id, subscriber_id) for subscriber_id, reason in failed.items()],
+            )
+            conn.executemany(
+                f"UPDATE deliveries SET status = 'unknown', batch_id = ?, error = ? {_ROW}",
+                [(batch_id, error, edition_id, subscriber_id) for subscriber_id in unknown],
+            )
+            if error and len(sent) + len(failed) + len(unknown) < recipients:
+                conn.execute(f"UPDATE deliveries SET error = ? {_RANGE}", (error, edition_id, first, last))
+        conn.execute(
+            "UPDATE delivery_batches SET status = ?, provider_message_id = ?, error = ?, finished_at = ? WHERE id = ?",
+            (status, batch_message_id, error, now, batch_id),
+        )
+
+
+def recover_in_flight(store: Store, edition_id: int) -> int:
+    """Batches left 'sending' by a process that died: their outcome is unknown.
+
+    Returns how many rows became 'unknown'. Call only while holding the newsletter's sender lock.
+    """
+    note = "outcome unknown: the sending process stopped while this batch was in flight"
+    changed = 0
+    with store.transaction() as conn:
+        batches = conn.execute(
+            "SELECT id, first_subscriber, last_subscriber FROM delivery_batches "
+            "WHERE status = 'sending' AND edition_id = ?",
+            (edition_id,),
+        ).fetchall()
+        for batch_id, first, last in batches:
+            changed += conn.execute(
+                f"UPDATE deliveries SET status = 'unknown', batch_id = ?, error = ? {_RANGE}",
+                (batch_id, note, edition_id, first, last),
+            ).rowcount
+            conn.execute(
+                "UPDATE delivery_batches SET status = 'unknown', error = ?, finished_at = ? WHERE id = ?",
+                (note, _now(store), batch_id),
+            )
+    return changed
+
+
+def requeue(store: Store, edition_id: int, status: str) -> int:
+    """Put 'unknown' (resend) or 'failed' (retry) rows of an edition back to pending."""
+    if status not in ("unknown", "failed"):
+        raise ValueError(f"cannot requeue {status!r} deliveries")
+    with store.transaction() as conn:
+        if status == "unknown":
+            conn.execute(
+                "UPDATE delivery_batches SET status = 'resent' WHERE edition_id = ? AND status = 'unknown'",
+                (edition_id,),
+            )
+        return conn.execute(
+            "UPDATE deliveries SET status = 'pending' WHERE edition_id = ? AND status = ?", (edition_id, status)
+        ).rowcount
+
+
+def delivery_counts(store: Store, edition_id: int) -> dict[str, int]:
+    """status → rows for one edition; 'in_flight' counts the pending rows of batches 'sending'."""
+    counts = {"pending": 0, "sent": 0, "failed": 0, "unknown": 0, "skipped": 0}
+    counts.update(
+        store.conn.execute("SELECT status, count(*) FROM deliveries WHERE edition_id = ? GROUP BY 1", (edition_id,))
+    )
+    in_flight = store.conn.execute(
+        "SELECT coalesce(sum(recipients), 0) FROM delivery_batches WHERE edition_id = ? AND status = 'sending'",
+        (edition_id,),
+    ).fetchone()[0]
+    if in_flight:
+        counts["in_flight"] = in_flight
+        counts["pending"] -= in_flight
+    return counts
+
+
+def unfinished_editions(store: Store, newsletter: str, segment: str | None = None) -> list[int]:
+    """Editions of a newsletter that still have work: ready, sending or paused."""
+    rows = store.conn.execute(
+        "SELECT id FROM editions WHERE newsletter = ? AND (? IS NULL OR segment = ?) "
+        "AND status IN ('ready', 'sending', 'paused') ORDER BY id",
+        (newsletter, segment, segment),
+    )
+    return [edition_id for (edition_id,) in rows]
+
+
+# --- status --------------------------------------------------------------------------
+
+
+def recent_edition_deliveries(store: Store, limit: int = 10) -> list[EditionDeliveries]:
+    editions = store.conn.execute(
+        "SELECT id, newsletter, segment, status, status_reason, created_at FROM editions "
+        "WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.edition_id = editions.id) OR status = 'paused' "
+        "ORDER BY id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [
+        EditionDeliveries(
+            edition_id=id_,
+            newsletter=newsletter,
+            segment=segment,
+            edition_status=status,
+            status_reason=reason,
+            created_at=from_db(created),
+            counts=delivery_counts(store, id_),
+        )
+        for id_, newsletter, segment, status, reason, created in editions
+    ]
+
+
+def unknown_batches(store: Store, limit: int = 20) -> list[BatchInfo]:
+    rows = store.conn.execute(
+        "SELECT b.id, b.edition_id, e.newsletter, b.status, b.recipients, b.error, b.started_at "
+        "FROM delivery_batches b JOIN editions e ON e.id = b.edition_id "
+        "WHERE b.status = 'unknown' ORDER BY b.id DESC LIMIT ?",
+        (limit,),
+    )
+    return [BatchInfo(*row[:6], from_db(row[6])) for row in rows]
+
+
+# --- webhook events ------------------------------------------------------------------
+
+
+def remember_event(store: Store, sg_event_id: str, event: str) -> bool:
+    """Record an event id; False if it was already processed. Joins the caller's transaction."""
+    with store.transaction() as conn:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO webhook_events (sg_event_id, event, received_at) VALUES (?, ?, ?)",
+            (sg_event_id, event, _now(store)),
+        )
+    return cursor.rowcount == 1
+
+
+def apply_event(
+    store: Store, edition_id: int, subscriber_id: int, event: str, at: datetime, message_id: str | None
+) -> bool:
+    """Note an event on its ledger row. An event proves SendGrid accepted the message, so a
+    row whose outcome was unknown (or still pending in a dead batch) becomes 'sent'."""
+    with store.transaction() as conn:
+        cursor = conn.execute(
+            "UPDATE deliveries SET event = ?, event_at = ?, "
+            "provider_message_id = CASE WHEN status IN ('unknown', 'pending') THEN ? ELSE provider_message_id END, "
+            "error = CASE WHEN status IN ('unknown', 'pending') THEN NULL ELSE error END, "
+            "status = CASE WHEN status IN ('unknown', 'pending') THEN 'sent' ELSE status END "
+            "WHERE edition_id = ? AND subscriber_id = ?",
+            (event, to_db(at), message_id, edition_id, subscriber_id),
+        )
+    return cursor.rowcount == 1
+
+
+# --- newsletter runs: due-ness and the sender lock -----------------------------------
+
+
+def last_fire(store: Store, newsletter: str) -> datetime | None:
+    row = store.conn.execute("SELECT last_fire_at FROM newsletter_runs WHERE newsletter = ?", (newsletter,)).fetchone()
+    return from_db(row[0]) if row and row[0] else None
+
+
+def set_last_fire(store: Store, newsletter: str, fire_at: datetime) -> None:
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO newsletter_runs (newsletter, last_fire_at, last_run_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (newsletter) DO UPDATE SET last_fire_at = excluded.last_fire_at, "
+            "last_run_at = excluded.last_run_at",
+            (newsletter, to_db(fire_at), _now(store)),
+        )
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire_sender(store: Store, newsletter: str, force: bool = False) -> None:
+    """Become the one process sending this newsletter; a dead holder on this host is replaced.
+
+    Raises DeliveryError when another live process holds it (``force`` takes it over anyway).
+    """
+    me = this_process()
+    with store.transaction() as conn:
+        row = conn.execute("SELECT sender, sender_since FROM newsletter_runs WHERE newsletter = ?", (newsletter,))
+        row = row.fetchone()
+        holder = row[0] if row else None
+        if holder and holder != me and not force and _alive(holder):
+            raise DeliveryError(
+                f"newsletter {newsletter!r} is being sent by process {holder} since {row[1]}; "
+                "wait for it, or use --force if that process is gone"
+            )
+        conn.execute(
+            "INSERT INTO newsletter_runs (newsletter, sender, sender_since) VALUES (?, ?, ?) "
+            "ON CONFLICT (newsletter) DO UPDATE SET sender = excluded.sender, sender_since = excluded.sender_since",
+            (newsletter, me, _now(store)),
+        )
+
+
+def release_sender(store: Store, newsletter: str) -> None:
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE newsletter_runs SET sender = NULL, sender_since = NULL WHERE newsletter = ? AND sender = ?",
+            (newsletter, this_process()),
+        )
+
+
+def _alive(holder: str) -> bool:
+    """Whether a host:pid holder is still running; a holder on another host is assumed alive."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+# --- the shared rate limiter -----------------------------------------------------------
+
+
+def reserve_rate(store: Store, name: str, now: float, cost: float, not_before: float = 0.0) -> float:
+    """GCRA step, atomic across processes: return the start time (epoch seconds) granted to
+    ``cost`` seconds of sending capacity, and move the shared horizon past it."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT next_free FROM rate_limits WHERE name = ?", (name,)).fetchone()
+        start = max(now, not_before, row[0] if row else 0.0)
+        conn.execute(
+            "INSERT INTO rate_limits (name, next_free) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET next_free = excluded.next_free",
+            (name, start + cost),
+        )
+    return start
+
+
+def hold_rate(store: Store, name: str, until: float) -> None:
+    """Nobody starts before ``until`` (a 429's X-RateLimit-Reset)."""
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO rate_limits (name, next_free) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET next_free = max(next_free, excluded.next_free)",
+            (name, until),
+        )
+
+
+def stream_subscriber_ids(store: Store, status: str = "active") -> Iterator[int]:
+    """Ids of subscribers with a status, in id order (for benchmarks and simple segments)."""
+    for (subscriber_id,) in store.conn.execute("SELECT id FROM subscribers WHERE status = ? ORDER BY id", (status,)):
+        yield subscriber_id
+
+
+def edition_statuses(store: Store, edition_ids: list[int]) -> dict[int, str]:
+    marks = ",".join("?" * len(edition_ids))
+    return dict(store.conn.execute(f"SELECT id, status FROM editions WHERE id IN ({marks})", edition_ids))
+
+
+def ledger_rows(store: Store, edition_id: int) -> list[tuple[int, str, str | None, str | None]]:
+    """(subscriber id, status, provider message id, error) of every row of an edition."""
+    return store.conn.execute(
+        "SELECT d.subscriber_id, d.status, coalesce(d.provider_message_id, b.provider_message_id), d.error "
+        "FROM deliveries d LEFT JOIN delivery_batches b ON b.id = d.batch_id "
+        "WHERE d.edition_id = ? ORDER BY d.subscriber_id",
+        (edition_id,),
+    ).fetchall()

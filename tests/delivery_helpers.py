@@ -1,0 +1,98 @@
+"""Helpers shared by the delivery tests: subscribers, an edition with every placeholder,
+and config.toml edits (for apps in this process and for sender subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from publisher import placeholders as ph
+from publisher.app import App
+from publisher.clock import to_db
+from publisher.config import Secrets, load_config
+from publisher.models import Edition, Recipient
+from publisher.store import Store
+from publisher.store.editions import insert_edition
+
+HTML = (
+    f"<html><body><p>Bonjour {ph.NAME},</p><p>Les actualités « emploi » de la semaine.</p>"
+    f'<p><a href="{ph.VIEW_ONLINE_URL}">Voir en ligne</a> · <a href="{ph.UNSUBSCRIBE_URL}">Se désabonner</a> · '
+    f'<a href="{ph.PREFERENCES_URL}">Préférences</a></p><p>Envoyé à {ph.EMAIL}</p></body></html>'
+)
+TEXT = (
+    f"Bonjour {ph.NAME},\n\nLes actualités « emploi » de la semaine.\n\nVoir en ligne : {ph.VIEW_ONLINE_URL}\n"
+    f"Se désabonner : {ph.UNSUBSCRIBE_URL}\nPréférences : {ph.PREFERENCES_URL}\n"
+)
+
+
+def add_subscribers(
+    store: Store, count: int, start: int = 1, status: str = "active", name: str = "Abonné {n}"
+) -> list[Recipient]:
+    now = to_db(store.clock.now())
+    rows = [
+        {
+            "id": n,
+            "email": f"abonne{n}@example.org",
+            "name": name.format(n=n),
+            "status": status,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n in range(start, start + count)
+    ]
+    with store.transaction():
+        store.db["subscribers"].insert_all(rows, batch_size=1000)
+    return [Recipient(row["id"], row["email"], row["name"]) for row in rows]
+
+
+def make_edition(store: Store, newsletter: str = "hebdo", segment: str = "tous", key: str = "k1") -> Edition:
+    return insert_edition(
+        store,
+        Edition(
+            newsletter=newsletter,
+            segment=segment,
+            content_key=key,
+            subject="L'essentiel de la semaine",
+            preheader="",
+            html=HTML,
+            text=TEXT,
+            article_ids=(1, 2),
+        ),
+    )
+
+
+def set_keys(config_file: Path, section: str, **values: object) -> None:
+    """Set keys of one [section] of a TOML file in place (values as TOML literals via JSON)."""
+    text = config_file.read_text(encoding="utf-8")
+    header = re.search(rf"^\[{re.escape(section)}\][ \t]*$", text, re.MULTILINE)
+    assert header, f"no [{section}] in {config_file}"
+    end = re.search(r"^\[", text[header.end() :], re.MULTILINE)
+    body_end = header.end() + (end.start() if end else len(text) - header.end())
+    body = text[header.end() : body_end]
+    for key, value in values.items():
+        literal = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+        line = f"{key} = {literal}"
+        pattern = re.compile(rf"^#?[ \t]*{key}[ \t]*=.*$", re.MULTILINE)
+        body = pattern.sub(line, body, count=1) if pattern.search(body) else f"\n{line}{body}"
+    config_file.write_text(text[: header.end()] + body + text[body_end:], encoding="utf-8")
+
+
+def use_sendgrid(config_file: Path, api_host: str, **delivery: object) -> None:
+    """Point config.toml at a local SendGrid-compatible server, with fast retries."""
+    settings = {
+        "transport": "sendgrid",
+        "batch_size": 100,
+        "rate_per_second": 100000,
+        "retry_delay": 0.01,
+        "max_attempts": 10,
+        "concurrency": 4,
+        **delivery,
+    }
+    set_keys(config_file, "delivery", **settings)
+    set_keys(config_file, "delivery.sendgrid", api_host=api_host)
+
+
+def app_for(config_file: Path, clock, **secrets: str) -> App:
+    config = load_config(config_file)
+    return App(config, Secrets(signing_secret="test-secret", **secrets), clock)
