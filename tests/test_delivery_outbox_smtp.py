@@ -64,7 +64,7 @@ def test_outbox_writes_one_real_mime_message_per_recipient(app, config):
     assert 'Bonjour Zoé "Z" <Dupont> & fils,' in text
     assert "Bonjour Zoé &quot;Z&quot; &lt;Dupont&gt; &amp; fils," in html
     assert "__PUB_" not in text + html
-    assert f"https://www.horizons-emploi.example.org/editions/{edition.id}" in text
+    assert f"https://www.horizons-emploi.example.org/archive/{edition.id}" in text
     preferences = text.split("Préférences : ")[1].split()[0]
     assert verify("test-secret", preferences.rsplit("/", 1)[1], PREFERENCES) == 3
     assert [status for _, status, _, _ in ledger_rows(application.store, edition.id)] == ["sent"] * 3

@@ -75,7 +75,7 @@ def test_requests_carry_personal_values_headers_and_ids_within_limits(sg_app, sg
     assert [part["type"] for part in body["content"]] == ["text/plain", "text/html"]
     text, html = (part["value"] for part in body["content"])
     assert ph.NAME in text and ph.NAME not in html and ph.html_key(ph.NAME) in html
-    assert f"/editions/{edition.id}" in text  # the view-online link is filled once, not per recipient
+    assert f"/archive/{edition.id}" in text  # the view-online link is filled once, not per recipient
     zoe = body["personalizations"][2]
     assert zoe["to"] == [{"email": "abonne3@example.org", "name": 'Zoé "Z" <Dupont> & fils  Tours  37'}]
     assert zoe["custom_args"] == {"subscriber_id": "3"}

@@ -14,15 +14,10 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from webserver import free_port
 
 from publisher.app import App
 from publisher.config import Secrets, load_config
-
-pytest.importorskip("publisher.delivery.send")
-pytest.importorskip("publisher.subscribers")
-
 from publisher.store import deliveries as ledger
 from publisher.store.runs import recent_runs
 

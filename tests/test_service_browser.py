@@ -16,14 +16,13 @@ from pathlib import Path
 import pytest
 from webserver import served
 
+from publisher import subscribers
 from publisher.articles import import_files
 from publisher.config import Secrets
+from publisher.delivery import send
 from publisher.demo import demo_file
 from publisher.service.apps import AppFactory
 from publisher.web import create_app
-
-subscribers = pytest.importorskip("publisher.subscribers")
-send = pytest.importorskip("publisher.delivery.send")
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

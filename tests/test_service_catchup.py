@@ -9,15 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from publisher import subscribers
 from publisher.articles import import_files
+from publisher.delivery import send
 from publisher.demo import demo_file
 from publisher.service.jobs import send_when_due
-
-send = pytest.importorskip("publisher.delivery.send")
-subscribers = pytest.importorskip("publisher.subscribers")
-pytest.importorskip("publisher.digests")
-
-from publisher.store import deliveries as ledger  # noqa: E402
+from publisher.store import deliveries as ledger
 
 
 def at(text: str) -> datetime:

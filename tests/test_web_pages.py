@@ -68,7 +68,6 @@ def test_oversized_bodies_are_refused_before_being_read(web):
 
 
 def test_invalid_links_say_so_in_french(web):
-    pytest.importorskip("publisher.subscribers")
     for path in ("/unsubscribe/abc.def.ghijklmnop", "/preferences/abc.def.ghijklmnop", "/confirm/abc.def.ghijklmnop"):
         response = web.get(path)
         assert response.status_code == 400
@@ -131,3 +130,37 @@ def test_archive_lists_sent_editions_and_shows_them_without_personal_data(app, w
     assert web.get("/archive/999999").status_code == 404
     assert web.get("/archive/inconnue").status_code == 404
     assert "pas d’archive publique" in web.get("/archive/mes-sujets").text
+
+
+def test_admin_dashboard_with_credentials(app):
+    from publisher.store.runs import finish_run, start_run
+
+    edition = insert_edition(app.store, Edition("hebdo", "tous", "key-9", "Lettre en pause", "", "<p>x</p>", "x", ()))
+    set_edition_status(app.store, edition.id, "paused", "SendGrid a répondu 500 cinq fois")
+    finish_run(app.store, start_run(app.store, "newsletter:hebdo"), "", error="transport injoignable")
+    with serve_app(app, admin_password="s3cret") as url, httpx.Client(base_url=url) as client:
+        page = client.get("/admin/", auth=("admin", "s3cret"))
+        preview = client.get("/admin/preview/inconnue", auth=("admin", "s3cret"))
+    assert page.status_code == 200
+    text = page.text
+    assert "Tableau de bord" in text and "À traiter" in text
+    assert "SendGrid a répondu 500 cinq fois" in text and "transport injoignable" in text
+    assert "Envoi de « La lettre hebdo » (0 8 * * 1)" in text
+    assert "Mise à jour des flux (toutes les 10 min)" in text
+    assert "apprentissage-tours" in text  # segment sizes
+    assert 'href="/admin/preview/hebdo"' in text
+    assert page.headers["cache-control"] == "no-store"
+    assert preview.status_code == 404
+
+
+def test_an_unexpected_error_is_a_french_500_page(app, monkeypatch):
+    def broken(app, scheduler):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("publisher.web.admin._dashboard", broken)
+    with serve_app(app, admin_password="s3cret") as url, httpx.Client(base_url=url) as client:
+        response = client.get("/admin/", auth=("admin", "s3cret"))
+        assert client.get("/healthz").status_code == 200  # the server goes on
+    assert response.status_code == 500
+    assert '<html lang="fr">' in response.text and "a bug" not in response.text
+    assert response.headers["x-frame-options"] == "DENY"

@@ -10,16 +10,13 @@ import httpx
 import pytest
 from webserver import served
 
+from publisher import subscribers
 from publisher.articles import import_files
 from publisher.demo import demo_file
 from publisher.service.apps import AppFactory
 from publisher.service.server import RedactAccessLog
+from publisher.tokens import confirm_url, links_for
 from publisher.web import create_app
-
-subscribers = pytest.importorskip("publisher.subscribers")
-pytest.importorskip("publisher.delivery.send")
-
-from publisher.tokens import confirm_url, links_for  # noqa: E402
 
 ADDRESS = "camille.martin@example.org"
 

@@ -4,13 +4,10 @@ missing signatures and oversized bodies are refused with the status SendGrid exp
 import json
 
 import httpx
-import pytest
 from webserver import served
 
 from publisher.service.apps import AppFactory
 from publisher.web import create_app
-
-pytest.importorskip("publisher.delivery.events")
 
 
 def serve_with(app, config):

@@ -69,8 +69,8 @@ class Addressee(NamedTuple):
 
 
 def edition_url(app: App, edition_id: int) -> str:
-    """The web version of an edition (served by the web app)."""
-    return f"{app.config.site.base_url}/editions/{edition_id}"
+    """The web version of an edition, served by the web app's archive (``/archive/<id>``)."""
+    return f"{app.config.site.base_url}/archive/{edition_id}"
 
 
 def sender_for(app: App, newsletter: str) -> Sender:

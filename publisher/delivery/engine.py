@@ -34,6 +34,7 @@ from publisher.app import App
 from publisher.delivery.content import edition_content
 from publisher.delivery.ratelimit import RateLimiter
 from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, Transport, open_transport
+from publisher.shutdown import stop_requested
 from publisher.store.deliveries import (
     claim_batch,
     close_deliveries,
@@ -164,13 +165,13 @@ class _Sender:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="delivery") as pool:
             try:
                 while True:
-                    while self.pause_reason is None and len(in_flight) < self.concurrency:
+                    while self.pause_reason is None and not stop_requested() and len(in_flight) < self.concurrency:
                         job = self._next_job()
                         if job is None:
                             break
                         in_flight[self._dispatch(pool, job)] = job
                     if not in_flight:
-                        if self.pause_reason is not None or not self.retries:
+                        if self.pause_reason is not None or not self.retries or stop_requested():
                             break
                         time.sleep(max(0.0, self.retries[0][0] - time.monotonic()))
                         continue
@@ -283,6 +284,11 @@ def deliver_pending(
     report.sent, report.failed, report.unknown = counts["sent"], counts["failed"], counts["unknown"]
     report.skipped, report.pending = counts["skipped"], counts["pending"] + counts.get("in_flight", 0)
     report.requests = sender.requests
+    if report.pending and stop_requested():
+        # Stopped between batches (SIGTERM): the edition stays 'sending', so the next run resumes it.
+        report.status = "sending"
+        log.info("edition %s: stopped with %s recipients pending; the next run resumes it", edition_id, report.pending)
+        return report
     if sender.pause_reason is None and report.pending:
         sender.pause_reason = (
             f"{report.pending} recipients not sent after {policy.max_attempts} attempts; "

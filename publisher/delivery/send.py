@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from publisher.app import App
 from publisher.delivery.content import edition_content
@@ -22,7 +23,7 @@ from publisher.delivery.engine import DeliveryReport, deliver_pending
 from publisher.delivery.transport import Transport, open_transport
 from publisher.errors import DeliveryError, PublisherError
 from publisher.models import Edition, Message, Recipient
-from publisher.scheduling import due_fire_time
+from publisher.scheduling import due_fire_time, latest_fire_time
 from publisher.store import Store
 from publisher.store import deliveries as ledger
 
@@ -209,24 +210,54 @@ def send_message(app: App, message: Message) -> str:
 def send_due_newsletters(app: App) -> str:
     """The "newsletters" step of a cycle: send every due newsletter and resume interrupted
     ones (paused editions wait for staff: ``publisher send SLUG``). Records the fire times handled."""
-    store = app.store
-    now = app.clock.now()
-    tz = app.config.site.tz
     parts, errors = [], []
-    for slug, newsletter in app.config.newsletters.items():
-        fire = due_fire_time(newsletter.schedule, tz, ledger.last_fire(store, slug), now)
-        unfinished = ledger.edition_statuses(store, ledger.unfinished_editions(store, slug, newsletter.segment))
-        interrupted = any(status != "paused" for status in unfinished.values())
-        if unfinished and not interrupted:
-            parts.append(f"{slug}: paused (resume with `publisher send {slug}`)")
-        elif fire is not None or interrupted:
-            try:
-                parts.append(f"{slug}: {send_newsletter(app, slug).summary()}")
-            except PublisherError as error:
-                errors.append(f"{slug}: {error}")
-                continue
-        if fire is not None:
-            ledger.set_last_fire(store, slug, fire)
+    for slug in app.config.newsletters:
+        try:
+            part = send_due_newsletter(app, slug)
+        except PublisherError as error:
+            errors.append(f"{slug}: {error}")
+            continue
+        if part:
+            parts.append(f"{slug}: {part}")
     if errors:
         raise DeliveryError("; ".join(errors))
     return "; ".join(parts) or "no newsletter due"
+
+
+def send_due_newsletter(app: App, slug: str, catch_up: timedelta | None = None) -> str:
+    """Send one newsletter if a fire time of its schedule is due, or resume its interrupted send.
+
+    Without ``catch_up`` (``run-once``), the latest fire time after the last one handled is
+    due however late it is, and a newsletter never handled is due now. With it (the service),
+    the fire time is the schedule's latest real one, and one missed by more than ``catch_up``
+    is skipped, logged and recorded as handled. An interrupted send is resumed either way.
+    Returns a one-line summary ("" when there was nothing to do).
+    """
+    store = app.store
+    newsletter = app.config.newsletters[slug]
+    now = app.clock.now()
+    tz = app.config.site.tz
+    last = ledger.last_fire(store, slug)
+    skipped = ""
+    if catch_up is None:
+        fire = due_fire_time(newsletter.schedule, tz, last, now)
+    else:
+        fire = latest_fire_time(newsletter.schedule, tz, last, now)
+        if fire is not None and now - fire > catch_up:
+            when = fire.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+            log.warning("newsletter %s: the send due at %s was missed by more than %s: skipped", slug, when, catch_up)
+            ledger.set_last_fire(store, slug, fire)
+            skipped, fire = f"send due at {when} missed by more than {catch_up}, skipped", None
+    unfinished = ledger.edition_statuses(store, ledger.unfinished_editions(store, slug, newsletter.segment))
+    interrupted = any(status != "paused" for status in unfinished.values())
+    if unfinished and not interrupted:
+        paused = f"paused (resume with `publisher send {slug}`)"
+        if fire is not None:
+            ledger.set_last_fire(store, slug, fire)
+        return "; ".join(part for part in (skipped, paused) if part)
+    if fire is None and not interrupted:
+        return skipped
+    summary = send_newsletter(app, slug).summary()
+    if fire is not None:
+        ledger.set_last_fire(store, slug, fire)
+    return "; ".join(part for part in (skipped, summary) if part)

@@ -25,7 +25,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from publisher.app import App
 from publisher.config import Config
+from publisher.delivery.send import send_due_newsletter
 from publisher.errors import PublisherError
+from publisher.feeds import build_feeds
 from publisher.scheduling import cron_trigger
 from publisher.store.runs import finish_run, start_run
 
@@ -92,13 +94,9 @@ def run_job(app: App, job: Job) -> str | None:
 
 def rebuild_feeds(app: App) -> str:
     """``publisher feeds build``."""
-    from publisher.feeds import build_feeds
-
     return build_feeds(app).summary()
 
 
 def send_when_due(app: App, slug: str) -> str:
     """Send ``slug`` if a fire time of its schedule is due and within the catch-up window."""
-    from publisher.delivery.send import send_due_newsletter
-
     return send_due_newsletter(app, slug, catch_up=timedelta(minutes=app.config.service.catch_up_minutes))

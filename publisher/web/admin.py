@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from publisher.app import App
+from publisher.config import NewsletterConfig
+from publisher.delivery.status import delivery_status
+from publisher.digests.preview import render_preview
 from publisher.errors import PublisherError
+from publisher.segments import count_members
 from publisher.service.jobs import FEEDS_JOB, NEWSLETTER_JOB
-from publisher.service.scheduler import Upcoming, upcoming
+from publisher.service.scheduler import ServiceScheduler, Upcoming, upcoming
+from publisher.store.deliveries import BatchInfo, EditionDeliveries
 from publisher.store.runs import Run, recent_runs
+from publisher.store.subscribers import count_by_status
 from publisher.web.context import WebContext
 from publisher.web.security import basic_auth_ok
 
@@ -53,26 +59,27 @@ LABELS = {
 class SegmentSize:
     name: str
     description: str
-    members: int
+    members: int | None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
 class NextRun:
     label: str
-    next_run: object
+    next_run: datetime | None
 
 
 @dataclass(frozen=True)
 class Dashboard:
     runs: list[Run]
     failed_runs: list[Run]
-    editions: list[Any]
-    paused: list[Any]
-    unknown_batches: list[Any]
+    editions: list[EditionDeliveries]
+    paused: list[EditionDeliveries]
+    unknown_batches: list[BatchInfo]
     next_runs: list[NextRun]
     segments: list[SegmentSize]
     subscribers: dict[str, int]
-    newsletters: dict[str, Any]
+    newsletters: dict[str, NewsletterConfig]
 
 
 def _refused(request: Request) -> Response | None:
@@ -94,29 +101,30 @@ def _refused(request: Request) -> Response | None:
     return None
 
 
-def _dashboard(app: App, scheduler: Any) -> Dashboard:
-    from publisher.delivery.status import delivery_status
-    from publisher.segments import count_members
-    from publisher.store.subscribers import count_by_status
+def _dashboard(app: App, scheduler: ServiceScheduler | None) -> Dashboard:
 
     status = delivery_status(app, limit=20)
     runs = recent_runs(app.store, 20)
-    segments = [
-        SegmentSize(name, segment.description, count_members(app, name))
-        for name, segment in app.config.segments.items()
-    ]
+    segments = [_segment_size(app, name, segment.description) for name, segment in app.config.segments.items()]
     next_runs = scheduler.next_runs() if scheduler is not None else upcoming(app.config, app.clock)
     return Dashboard(
         runs=runs,
         failed_runs=[run for run in runs if run.status == "failed"],
         editions=status.editions,
-        paused=status.paused,
+        paused=[edition for edition in status.editions if edition.edition_status == "paused"],
         unknown_batches=status.unknown_batches,
         next_runs=[NextRun(_job_label(app, job), job.next_run) for job in next_runs],
         segments=segments,
         subscribers=count_by_status(app.store.conn),
         newsletters=dict(app.config.newsletters),
     )
+
+
+def _segment_size(app: App, name: str, description: str) -> SegmentSize:
+    try:
+        return SegmentSize(name, description, count_members(app, name))
+    except PublisherError as error:  # e.g. a tag the store does not know yet: say so, show the rest
+        return SegmentSize(name, description, None, str(error))
 
 
 def _job_label(app: App, job: Upcoming) -> str:
@@ -137,8 +145,6 @@ async def dashboard(request: Request) -> Response:
 
 
 def _preview(app: App, slug: str) -> str:
-    from publisher.digests.preview import render_preview
-
     return render_preview(app, slug, None).html
 
 

@@ -81,7 +81,6 @@ def create_app(factory: AppFactory, scheduler: ServiceScheduler | None = None) -
         Route("/admin/preview/{slug}", admin.preview, methods=["GET"]),
     ]
     middleware = [
-        Middleware(SecurityHeaders),
         Middleware(
             BodyLimit,
             default=config.service.max_form_bytes,
@@ -95,7 +94,33 @@ def create_app(factory: AppFactory, scheduler: ServiceScheduler | None = None) -
         lifespan=_closing(context),
     )
     app.state.context = context
-    return FeedsFirst(app, context.feeds, prefix)
+    return FeedsFirst(SecurityHeaders(ErrorsAnswered(app)), context.feeds, prefix)
+
+
+class ErrorsAnswered:
+    """ASGI: an error whose 500 page was already sent ends here, logged with its traceback.
+
+    Starlette sends the 500 page and re-raises (for the server to log); uvicorn then drops the
+    connection, which can reset it before the client has read the page.
+    """
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        started = False
+
+        async def tracking_send(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if not started:
+                raise
+            log.exception("error answered with a 500 page on %s", _safe_path(scope.get("path", "")))
 
 
 def _closing(context: WebContext):
@@ -158,7 +183,6 @@ async def http_error(request: Request, error: Exception) -> Response:
 
 
 async def server_error(request: Request, error: Exception) -> Response:
-    log.error("error on %s %s: %s", request.method, _safe_path(request.url.path), type(error).__name__)
     return _error_page(request, 500)
 
 

@@ -19,9 +19,13 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from publisher import subscribers
 from publisher.app import App
+from publisher.delivery.send import send_message
 from publisher.errors import DeliveryError, NotFoundError, PublisherError
+from publisher.store.subscribers import interests_of
 from publisher.store.web import TagChoice, tag_choices
+from publisher.tokens import CONFIRM, links_for
 from publisher.web.context import WebContext, read_form
 
 log = logging.getLogger(__name__)
@@ -33,12 +37,6 @@ CONSENT_SOURCE = "formulaire d'inscription du site"
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.]{10,300}")
 _EMAIL_SHAPE = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 MAX_EMAIL, MAX_NAME, MAX_INTERESTS = 254, 100, 200
-
-
-def _subscribers():
-    from publisher import subscribers
-
-    return subscribers
 
 
 def _tags(app: App) -> list[TagChoice]:
@@ -155,9 +153,7 @@ async def subscribe_submit(request: Request) -> Response:
 
 
 def _sign_up(app: App, form: SignupForm) -> None:
-    from publisher.delivery.send import send_message
-
-    message = _subscribers().subscribe(app, form.email, form.name, form.interests, CONSENT_SOURCE)
+    message = subscribers.subscribe(app, form.email, form.name, form.interests, CONSENT_SOURCE)
     if message is not None:
         send_message(app, message)
         log.info("sign-up: confirmation email sent")
@@ -213,9 +209,6 @@ async def confirm_submit(request: Request) -> Response:
 
 
 def _confirm(app: App, token: str) -> str:
-    from publisher.tokens import CONFIRM, links_for
-
-    subscribers = _subscribers()
     target = subscribers.open_link(app, token, CONFIRM)
     if subscribers.confirm_link(app, token):
         log.info("subscriber %s confirmed", target.subscriber.id)
@@ -224,7 +217,7 @@ def _confirm(app: App, token: str) -> str:
 
 def _opens(app: App, token: str, purpose: str) -> bool:
     try:
-        _subscribers().open_link(app, token, purpose)
+        subscribers.open_link(app, token, purpose)
     except PublisherError:
         return False
     return True
@@ -267,7 +260,6 @@ async def unsubscribe_submit(request: Request) -> Response:
 
 
 def _unsubscribe(app: App, token: str, source: str) -> None:
-    subscribers = _subscribers()
     try:
         changed = subscribers.unsubscribe_link(app, token, source)
     except NotFoundError:
@@ -279,7 +271,7 @@ def _unsubscribe(app: App, token: str, source: str) -> None:
 
 def _subscriber_status(app: App, token: str, purpose: str) -> str | None:
     try:
-        return _subscribers().open_link(app, token, purpose).subscriber.status
+        return subscribers.open_link(app, token, purpose).subscriber.status
     except PublisherError:
         return None
 
@@ -297,10 +289,8 @@ class PreferencesView:
 
 
 def _preferences(app: App, token: str) -> PreferencesView | None:
-    from publisher.store.subscribers import interests_of
-
     try:
-        subscriber = _subscribers().preferences_subscriber(app, token)
+        subscriber = subscribers.preferences_subscriber(app, token)
     except PublisherError:
         return None
     tags = _tags(app)
@@ -351,12 +341,12 @@ async def preferences_submit(request: Request) -> Response:
     if not context.pages.csrf_ok(request, form.get("csrf"), "preferences"):
         return _preferences_page(request, view, token, status=400)
     if form.get("action") == "leave":
-        await context.call(_subscribers().unsubscribe, view.subscriber_id, "page de préférences")
+        await context.call(subscribers.unsubscribe, view.subscriber_id, "page de préférences")
         log.info("subscriber %s left from the preferences page", view.subscriber_id)
         return RedirectResponse(f"/preferences/{token}", status_code=303)
     known = {tag.slug for tag in view.tags}
     wanted = [str(slug) for slug in form.getlist("interests")[:MAX_INTERESTS] if slug in known]
     paused = form.get("delivery") == "pause"
-    await context.call(_subscribers().update_preferences, view.subscriber_id, wanted, paused, "page de préférences")
+    await context.call(subscribers.update_preferences, view.subscriber_id, wanted, paused, "page de préférences")
     log.info("subscriber %s saved preferences", view.subscriber_id)
     return RedirectResponse(f"/preferences/{token}?enregistre=1", status_code=303)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from publisher.app import App
+from publisher.delivery.events import WebhookPayloadError, WebhookSignatureError, handle_event_webhook
 from publisher.errors import PublisherError, StoreError
 from publisher.web.context import WebContext
 
@@ -20,15 +21,11 @@ log = logging.getLogger(__name__)
 
 
 def _handle(app: App, body: bytes, headers: dict[str, str]) -> dict[str, int]:
-    from publisher.delivery.events import handle_event_webhook
-
     report = handle_event_webhook(app, body, headers)
     return {"received": report.received, "applied": report.applied, "duplicates": report.duplicates}
 
 
 async def sendgrid_events(request: Request) -> Response:
-    from publisher.delivery.events import WebhookPayloadError, WebhookSignatureError
-
     context = WebContext.of(request)
     body = await request.body()
     try:
