@@ -1,9 +1,11 @@
-"""`publisher serve` as a real process: it catches up a missed send at start, answers HTTP, and on
-SIGTERM finishes the batch on the wire, records it and exits; the next run resumes the send and
-nobody gets it twice."""
+"""`publisher serve` as a real process with the demo config: it catches up a missed send at start;
+its feeds answer 304 to a conditional GET; the one-click POST of a delivered message unsubscribes
+its recipient; /admin/ refuses a request without credentials; on SIGTERM it finishes the batch on
+the wire, records it and exits; the next run resumes the send and nobody gets it twice."""
 
 from __future__ import annotations
 
+import email
 import os
 import re
 import shutil
@@ -11,7 +13,9 @@ import signal
 import subprocess
 import sys
 import time
+from email import policy
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from webserver import free_port
@@ -20,6 +24,7 @@ from publisher.app import App
 from publisher.config import Secrets, load_config
 from publisher.store import deliveries as ledger
 from publisher.store.runs import recent_runs
+from publisher.subscribers import get_subscriber
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret"
@@ -106,6 +111,12 @@ def test_sigterm_stops_after_the_batch_on_the_wire_and_the_send_resumes(tmp_path
         )
         # The schedule fired less than a minute ago: within the catch-up window, so it is sent at start.
         wait_for(lambda: len(sent_files(tmp_path)) >= 20, 60, "the first batches")
+        # The one-click unsubscribe of a delivered message, as a mail provider would POST it.
+        delivered = email.message_from_bytes(sent_files(tmp_path)[0].read_bytes(), policy=policy.default)
+        link = re.search(r"<(https://[^>]+/unsubscribe/[^>]+)>", str(delivered["List-Unsubscribe"])).group(1)
+        one_click = httpx.post(base + urlsplit(link).path, data={"List-Unsubscribe": "One-Click"})
+        assert one_click.status_code == 200
+        leaver = int(re.search(r"-s(\d+)\.eml$", sent_files(tmp_path)[0].name).group(1))
         started = time.monotonic()
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)
@@ -129,6 +140,7 @@ def test_sigterm_stops_after_the_batch_on_the_wire_and_the_send_resumes(tmp_path
         assert ledger.edition_statuses(app.store, [edition_id]) == {edition_id: "sending"}  # resumable, not paused
         recipients = counts["sent"] + counts["pending"]
         assert any(run.kind == "newsletter:hebdo" and run.status == "ok" for run in recent_runs(app.store))
+        assert get_subscriber(app, leaver).status == "unsubscribed"
     finally:
         app.close()
 
