@@ -74,7 +74,7 @@ def _select(
 
 def _values(app: App, slug: str, recipient: Recipient | None) -> RecipientValues:
     base = app.config.site.base_url
-    view_online = f"{base}/newsletters/{slug}/apercu"
+    view_online = f"{base}/archive/{slug}"  # the newsletter's archive: a preview has no edition yet
     if recipient is not None and app.secrets.signing_secret:
         links = links_for(app, recipient.subscriber_id)
         unsubscribe, preferences = links.unsubscribe_url, links.preferences_url
