@@ -3,6 +3,7 @@ migrated store in that folder, and the App that ties them together."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,3 +52,40 @@ def app(config: Config, clock: FixedClock) -> App:
 @pytest.fixture
 def store(app: App) -> Store:
     return app.store
+
+
+# --- a real headless browser: Debian's chromium driven by Playwright (never a downloaded one) ---
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Where browser tests keep full-page screenshots for a person to look at (none without it).
+SCREENSHOTS = os.environ.get("PUBLISHER_SCREENSHOTS")
+
+
+def _browser_unavailable(reason: str) -> None:
+    """Without chromium a browser test fails in CI (nothing is skipped silently) and skips elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}: .ci/run must install it", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _browser_unavailable("the playwright package is not installed")
+    if not Path(CHROMIUM).exists():
+        _browser_unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -7,50 +7,17 @@ Images are served by the test itself: nothing leaves the machine.
 
 from __future__ import annotations
 
-import os
 import struct
 import zlib
 from pathlib import Path
 
 import pytest
+from conftest import SCREENSHOTS
 
 from publisher.demo import load_demo
 from publisher.digests import write_preview
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WIDTHS = (600, 375)
-# Where to keep full-page screenshots for a person to look at (none are taken without it).
-SCREENSHOTS = os.environ.get("PUBLISHER_SCREENSHOTS")
-
-
-def _unavailable(reason: str) -> None:
-    """Without chromium the test fails in CI (nothing is skipped silently) and skips elsewhere."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}: .ci/run must install it", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed")
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def png(width: int, height: int) -> bytes:

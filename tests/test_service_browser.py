@@ -8,12 +8,12 @@ Set PUBLISHER_SCREENSHOTS=DIR to keep a screenshot of every page for a person to
 from __future__ import annotations
 
 import email
-import os
 import re
 from email import policy
 from pathlib import Path
 
 import pytest
+from conftest import SCREENSHOTS
 from webserver import served
 
 from publisher import subscribers
@@ -24,40 +24,8 @@ from publisher.demo import demo_file
 from publisher.service.apps import AppFactory
 from publisher.web import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = os.environ.get("PUBLISHER_SCREENSHOTS")
 ADDRESS = "dominique.lefevre@example.org"
 ADMIN_PASSWORD = "mot de passe de l’équipe"
-
-
-def _unavailable(reason: str) -> None:
-    """Without chromium the test fails in CI (nothing is skipped silently) and skips elsewhere."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}: .ci/run must install it", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed")
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
