@@ -25,9 +25,10 @@ from publisher.web import create_app
 
 def test_jobs_come_from_config(config):
     jobs = build_jobs(config)
-    assert [job.id for job in jobs] == ["feeds", "newsletter:hebdo", "newsletter:mes-sujets"]
+    assert [job.id for job in jobs] == ["feeds", "newsletter:hebdo", "newsletter:mes-sujets", "purge-pending"]
     assert jobs[0].description == "rebuild the feeds every 10 min"
     assert jobs[1].description == "send hebdo (0 8 * * 1)"
+    assert jobs[3].description == "delete sign-ups unconfirmed after 7 days (daily)"
 
 
 def test_upcoming_fire_times_in_the_site_time_zone(config):
@@ -37,6 +38,7 @@ def test_upcoming_fire_times_in_the_site_time_zone(config):
         "feeds": "2026-11-26T10:10:00+01:00",
         "newsletter:hebdo": "2026-11-30T08:00:00+01:00",
         "newsletter:mes-sujets": "2026-12-03T07:30:00+01:00",
+        "purge-pending": "2026-11-27T03:15:00+01:00",
     }
 
 
@@ -52,7 +54,12 @@ def test_schedule_command_lists_every_job(config_file, monkeypatch):
     result = CliRunner().invoke(main, ["schedule"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert [line.split()[0] for line in lines] == ["feeds", "newsletter:hebdo", "newsletter:mes-sujets"]
+    assert [line.split()[0] for line in lines] == [
+        "feeds",
+        "newsletter:hebdo",
+        "newsletter:mes-sujets",
+        "purge-pending",
+    ]
     assert "08:00" in lines[1] and ("CET" in lines[1] or "CEST" in lines[1])
 
 
@@ -136,6 +143,19 @@ def test_next_runs_of_the_live_scheduler(app):
     assert next_run.id == "later"
     delay = next_run.next_run - datetime.now(UTC)
     assert timedelta(hours=4, minutes=59) < delay <= timedelta(hours=5)
+
+
+def test_the_nightly_job_purges_unconfirmed_sign_ups_only(app, clock):
+    from publisher import subscribers
+
+    subscribers.subscribe(app, "ancien@example.org", "", [], "formulaire site")
+    clock.advance(days=8)
+    subscribers.subscribe(app, "recent@example.org", "", [], "formulaire site")
+    [purge] = [job for job in build_jobs(app.config) if job.id == "purge-pending"]
+    assert run_job(app, purge) == "1 unconfirmed sign-ups deleted"
+    assert subscribers.find_subscriber(app, "ancien@example.org") is None
+    assert subscribers.find_subscriber(app, "recent@example.org").status == "pending"
+    assert recent_runs(app.store, 1)[0].summary == "1 unconfirmed sign-ups deleted"
 
 
 def test_the_feeds_job_builds_what_the_web_app_serves(app):

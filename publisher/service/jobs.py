@@ -7,7 +7,9 @@ work instead of the service (``publisher feeds build``, ``publisher run-once``):
 - ``newsletter:SLUG``: at each fire time of ``[newsletters.SLUG] schedule`` (site time zone),
   send the newsletter if that fire time was not handled yet. A fire time missed by less than
   ``[service] catch_up_minutes`` (the service was down, the machine asleep) is sent once, at
-  start; an older one is skipped and logged. An interrupted send is always resumed.
+  start; an older one is skipped and logged. An interrupted send is always resumed;
+- ``purge-pending``: every night, delete sign-ups not confirmed within ``[subscribers]
+  pending_days`` (``publisher subscribers purge-pending``).
 
 Each run is recorded in the runs table (``publisher status`` and /admin/ show them).
 """
@@ -30,11 +32,14 @@ from publisher.errors import PublisherError
 from publisher.feeds import build_feeds
 from publisher.scheduling import cron_trigger
 from publisher.store.runs import finish_run, start_run
+from publisher.subscribers import purge_pending
 
 log = logging.getLogger(__name__)
 
 FEEDS_JOB = "feeds"
 NEWSLETTER_JOB = "newsletter:"
+PURGE_JOB = "purge-pending"
+PURGE_SCHEDULE = "15 3 * * *"  # 03:15, site time zone: a quiet hour
 # Interval fire times are counted from this moment (site time zone): every 10 minutes means
 # :00, :10, :20… whenever the service was started, and `publisher schedule` can tell them.
 _INTERVAL_ANCHOR = datetime(2000, 1, 1)
@@ -51,7 +56,8 @@ class Job:
 
 
 def build_jobs(config: Config) -> list[Job]:
-    """The jobs of a config: the feed rebuild first, then one per newsletter, in config order."""
+    """The jobs of a config: the feed rebuild first, one per newsletter in config order, then the
+    nightly purge of unconfirmed sign-ups."""
     tz = config.site.tz
     minutes = config.feeds.rebuild_minutes
     jobs = [
@@ -71,6 +77,14 @@ def build_jobs(config: Config) -> list[Job]:
                 partial(send_when_due, slug=slug),
             )
         )
+    jobs.append(
+        Job(
+            PURGE_JOB,
+            f"delete sign-ups unconfirmed after {config.subscribers.pending_days} days (daily)",
+            cron_trigger(PURGE_SCHEDULE, tz),
+            purge_unconfirmed,
+        )
+    )
     return jobs
 
 
@@ -95,6 +109,11 @@ def run_job(app: App, job: Job) -> str | None:
 def rebuild_feeds(app: App) -> str:
     """``publisher feeds build``."""
     return build_feeds(app).summary()
+
+
+def purge_unconfirmed(app: App) -> str:
+    """``publisher subscribers purge-pending``."""
+    return f"{purge_pending(app)} unconfirmed sign-ups deleted"
 
 
 def send_when_due(app: App, slug: str) -> str:
