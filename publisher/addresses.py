@@ -15,7 +15,6 @@ anything else goes through email-validator, which also explains what is wrong.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -26,6 +25,11 @@ from publisher.errors import PublisherError
 _PLAIN = re.compile(r"([A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)@([^@\s]+)")
 _LOCAL_MAX = 64
 _ADDRESS_MAX = 254
+_REFUSED = ""  # in the domain caches: email-validator refused the domain
+_DOMAINS_MAX = 65536  # distinct domains remembered (a cache cleared when full)
+# Domain as written → as email-validator normalises it (lower case, punycode), or _REFUSED;
+# one cache with test domains allowed, one without.
+_DOMAINS: dict[bool, dict[str, str]] = {False: {}, True: {}}
 
 
 class InvalidAddress(PublisherError):
@@ -35,10 +39,12 @@ class InvalidAddress(PublisherError):
 def normalize_email(text: str, allow_test_domains: bool = False) -> str:
     """The normal form of an address (surrounding spaces removed); InvalidAddress if invalid."""
     text = text.strip()
+    plain = _plain(text, allow_test_domains)
+    if plain is not None:
+        return plain
     if not text:
         raise InvalidAddress("empty address")
-    plain = _plain(text, allow_test_domains)
-    return plain if plain is not None else _validated(text, allow_test_domains)
+    return _validated(text, allow_test_domains)
 
 
 def address_key(normalized: str) -> str:
@@ -47,27 +53,36 @@ def address_key(normalized: str) -> str:
 
 
 def _plain(text: str, allow_test_domains: bool) -> str | None:
-    """The normal form of a plain address, or None to let email-validator decide (and explain)."""
+    """The normal form of a plain address, or None to let email-validator decide (and explain).
+
+    Runs once per row of an import: one regular expression and one dictionary look-up.
+    """
     match = _PLAIN.fullmatch(text)
     if match is None:
         return None
-    local, domain = match.groups()
-    ascii_domain = _checked_domain(domain, allow_test_domains)
-    if ascii_domain is None or len(local) > _LOCAL_MAX or len(local) + 1 + len(ascii_domain) > _ADDRESS_MAX:
+    domain = match[2]
+    ascii_domain = _DOMAINS[allow_test_domains].get(domain)
+    if ascii_domain is None:
+        ascii_domain = _checked_domain(domain, allow_test_domains)
+    if not ascii_domain or match.end(1) > _LOCAL_MAX:  # refused, or a local part too long
         return None
-    return f"{local}@{ascii_domain}"
+    if ascii_domain == domain:  # already in normal form (the common case)
+        return text if len(text) <= _ADDRESS_MAX else None
+    normalized = f"{match[1]}@{ascii_domain}"
+    return normalized if len(normalized) <= _ADDRESS_MAX else None
 
 
-@lru_cache(maxsize=65536)
-def _checked_domain(domain: str, allow_test_domains: bool) -> str | None:
-    """A domain as email-validator normalises it (lower case, punycode), or None if it refuses it.
-
-    Domains repeat a lot in a subscriber list: each one is checked once.
-    """
+def _checked_domain(domain: str, allow_test_domains: bool) -> str:
+    """A domain as email-validator normalises it, or _REFUSED; remembered (domains repeat a lot)."""
     try:
-        return _validated(f"a@{domain}", allow_test_domains).partition("@")[2]
+        ascii_domain = _validated(f"a@{domain}", allow_test_domains).partition("@")[2]
     except InvalidAddress:
-        return None
+        ascii_domain = _REFUSED
+    cache = _DOMAINS[allow_test_domains]
+    if len(cache) >= _DOMAINS_MAX:
+        cache.clear()
+    cache[domain] = ascii_domain
+    return ascii_domain
 
 
 def _validated(text: str, allow_test_domains: bool) -> str:

@@ -1,4 +1,4 @@
--- Subscribers: consent and status history, the forget list, pauses, case-insensitive addresses.
+-- Subscribers: consent and status history, the forget list, pauses.
 
 -- When the status last changed ("unsubscribed since …"), and the pause a subscriber chose in
 -- the preferences page (NULL: not paused; paused subscribers receive nothing).
@@ -6,21 +6,19 @@ ALTER TABLE subscribers ADD COLUMN status_at TEXT;
 ALTER TABLE subscribers ADD COLUMN paused_at TEXT;
 UPDATE subscribers SET status_at = updated_at WHERE status_at IS NULL;
 
--- One address, one subscriber, whatever the case of its local part (Marie.Dupont@ and
--- marie.dupont@ are merged); also serves every look-up by address.
-CREATE UNIQUE INDEX subscribers_email_nocase ON subscribers (email COLLATE NOCASE);
-
 -- The subscribers who receive newsletters: serves segment counts and streaming in id order
 -- without touching the table for the status and pause tests.
 CREATE INDEX subscribers_mailable ON subscribers (id) WHERE status = 'active' AND paused_at IS NULL;
 
 -- Every change of status, consent, interests or pause, with its time and source: the proof
 -- of consent GDPR asks for. Erased with the subscriber when they are forgotten.
+-- change: comparisons, not IN (…), as for subscribers.status in 0001.
 CREATE TABLE subscriber_history (
     id             INTEGER PRIMARY KEY,
     subscriber_id  INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
     at             TEXT NOT NULL,
-    change         TEXT NOT NULL CHECK (change IN ('status', 'consent', 'interests', 'paused')),
+    change         TEXT NOT NULL
+                   CHECK (change = 'status' OR change = 'consent' OR change = 'interests' OR change = 'paused'),
     old_value      TEXT,
     new_value      TEXT,
     source         TEXT NOT NULL,
