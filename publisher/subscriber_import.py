@@ -116,8 +116,8 @@ class _FieldError(Exception):
 
 
 class RowParser:
-    """Validates rows into Row objects; caches what repeats from row to row (interests cells,
-    tag names, locales). ``parse`` runs once per row of a large import: keep it lean."""
+    """Validates rows into Row objects; caches what repeats from row to row (statuses, locales,
+    interests cells, tag names). ``parse`` runs once per row of a large import: keep it lean."""
 
     def __init__(self, app: App, source: str, tags: dict[str, int]) -> None:
         self.source = source
@@ -127,19 +127,17 @@ class RowParser:
         self.tags = tags
         self._interest_cells: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
         self._names: dict[str, int | None] = {}
+        self._statuses: dict[str, str | None] = {"": None}
         self._locales: dict[str, str | None] = {"": None}
 
     def parse(self, line: int, cells: list[str], layout: _Layout, warnings: list[RowNote]) -> Row:
         cells.append("")  # what absent columns read (see _Layout)
-        email_cell, name, locale_cell, interests_cell, status, source, consent_at = layout.known(cells)
+        email_cell, name, locale_cell, interests_cell, status_cell, source, consent_at = layout.known(cells)
         try:
             email = normalize_email(email_cell, self.allow_test_domains)
         except InvalidAddress as error:
             raise _FieldError("email", f"{email_cell.strip()!r}: {error}") from None
-        if status := status.strip():
-            status = status.lower()
-            if status not in RANK:
-                raise _FieldError("status", f"unknown status {status!r} (expected {', '.join(STATUSES)})")
+        status = self._statuses[status_cell] if status_cell in self._statuses else self.status(status_cell)
         locale = self._locales[locale_cell] if locale_cell in self._locales else self.locale(locale_cell)
         interests = self._interest_cells.get(interests_cell)
         if interests is None:
@@ -157,12 +155,19 @@ class RowParser:
             email.lower(),  # publisher.addresses.address_key
             name.strip() or None,
             locale,
-            status or None,
+            status,
             source.strip() or None,
             self.moment(consent_at) if consent_at else None,
             interests[0],
             attributes,
         )
+
+    def status(self, cell: str) -> str | None:
+        status = cell.strip().lower()
+        if status and status not in RANK:
+            raise _FieldError("status", f"unknown status {status!r} (expected {', '.join(STATUSES)})")
+        self._statuses[cell] = status or None
+        return self._statuses[cell]
 
     def locale(self, cell: str) -> str | None:
         text = cell.strip()
@@ -265,17 +270,17 @@ def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterato
             handle.seek(0)
             reader = csv.reader(handle, delimiter=_delimiter(header_line))
             columns = _columns(source, next(reader, []))
-            layout = _Layout.of(columns)
+            layout, width = _Layout.of(columns), len(columns)
             for cells in reader:
                 line, end = line + 1, reader.line_num
                 if not (cells and cells[0].strip()) and not "".join(cells).strip():  # a blank line
                     line = end
                     continue
-                if len(cells) > len(columns):
-                    yield RecordError(source, line, "row", f"{len(cells)} fields, the header has {len(columns)}")
+                if len(cells) > width:
+                    yield RecordError(source, line, "row", f"{len(cells)} fields, the header has {width}")
                 else:
-                    if len(cells) < len(columns):  # trailing empty cells left out
-                        cells.extend([""] * (len(columns) - len(cells)))
+                    if len(cells) < width:  # trailing empty cells left out
+                        cells.extend([""] * (width - len(cells)))
                     try:
                         yield parser.parse(line, cells, layout, warnings)
                     except _FieldError as error:
@@ -388,7 +393,7 @@ class _Merger:
     def merge(self, rows: list[Row]) -> None:
         rows = self._without_forgotten(rows)
         keys = [row.key for row in rows]
-        occurrences = Counter(keys)
+        repeated = _repeated(keys)
         states = self._stored_states(keys)
         batch = _Batch()
         ids, first_line, new_row = self.ids, self.first_line, self._new_row
@@ -400,7 +405,7 @@ class _Merger:
         )
         for row in rows:
             key = row.key
-            if key in states or occurrences[key] > 1:
+            if key in states or key in repeated:
                 self._merge_repeated(states, row)
                 continue
             # The common case, once per row of a large import: an address seen for the first
@@ -579,6 +584,13 @@ class _Merger:
         db.set_attributes(self.conn, batch.changed_attributes)
         db.add_creation_history(self.conn, batch.created_from, self.default_source)
         db.add_history_rows(self.conn, batch.history)
+
+
+def _repeated(keys: list[str]) -> set[str]:
+    """The keys that appear more than once."""
+    if len(set(keys)) == len(keys):  # the common case, in C
+        return set()
+    return {key for key, occurrences in Counter(keys).items() if occurrences > 1}
 
 
 def _with_changes(state: _State) -> _Profile:
