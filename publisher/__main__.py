@@ -1,3 +1,4 @@
 from publisher.cli import main
 
-main(prog_name="publisher")
+if __name__ == "__main__":
+    main(prog_name="publisher")

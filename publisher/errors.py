@@ -41,3 +41,6 @@ class RecordError(PublisherError):
         self.field = field
         self.reason = reason
         super().__init__(f"{source}:{line}: {field}: {reason}")
+
+    def __reduce__(self) -> tuple:  # picklable (an import reads its file in a child process)
+        return type(self), (self.source, self.line, self.field, self.reason)

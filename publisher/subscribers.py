@@ -30,8 +30,8 @@ from publisher.models import Message, Subscriber
 from publisher.segments import stream_matches
 from publisher.slugs import slugify
 from publisher.store import subscribers as db
-from publisher.subscriber_import import KNOWN_COLUMNS, RANK, SubscriberImportReport
-from publisher.subscriber_import import import_csv as _import_csv
+from publisher.subscriber_import import KNOWN_COLUMNS, RANK
+from publisher.subscriber_import import import_csv as import_csv  # the rules are in that module
 from publisher.subscription_mail import already_subscribed_message, confirmation_message
 from publisher.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, confirm_url, links_for, verify_link
 
@@ -39,11 +39,6 @@ log = logging.getLogger(__name__)
 
 LEFT = db.LEFT
 ExportFormat = Literal["csv", "jsonl"]
-
-
-def import_csv(app: App, path, dry_run: bool = False, on_row=None) -> SubscriberImportReport:
-    """Import a subscriber CSV (rules in publisher.subscriber_import)."""
-    return _import_csv(app, path, dry_run=dry_run, on_row=on_row)
 
 
 # --- looking up ---------------------------------------------------------------------------

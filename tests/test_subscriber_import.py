@@ -19,7 +19,14 @@ def statuses(store):
     return dict(store.conn.execute("SELECT email, status FROM subscribers ORDER BY id"))
 
 
-def test_malformed_and_duplicate_rows_good_ones_imported_others_reported_by_line(app, store, tags, tmp_path):
+# Large files are read in a child process (publisher.child_process): 0 sends every file there.
+READ_IN = pytest.mark.parametrize("read_in_child_from_bytes", [10**9, 0], ids=["inline", "child-process"])
+
+
+@READ_IN
+def test_malformed_and_duplicate_rows_good_ones_imported_others_reported_by_line(
+    app, store, tags, tmp_path, read_in_child_from_bytes
+):
     path = write_csv(
         tmp_path / "contacts.csv",
         "marie.dupont@example.org,Marie Dupont,fr,apprentissage|bassin d'emploi,active,salon,2026-03-01,Tours,"
@@ -33,7 +40,7 @@ def test_malformed_and_duplicate_rows_good_ones_imported_others_reported_by_line
         "",
         "theo@example.org,Théo,klingon-xx,,,,,,",  # line 10: bad locale
     )
-    report = import_csv(app, path)
+    report = import_csv(app, path, read_in_child_from_bytes=read_in_child_from_bytes)
 
     assert report.inserted == 2 and report.merged == 1 and report.updated == 0
     assert [str(error) for error in report.rejected] == [
@@ -218,14 +225,18 @@ def test_consent_at_defaults_to_the_import_time_and_refuses_the_future(app, stor
     assert find_subscriber(app, "a@example.org").consent_at == datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
-def test_file_level_errors_are_one_line(app, tmp_path):
+@READ_IN
+def test_file_level_errors_are_one_line(app, tmp_path, read_in_child_from_bytes):
+    def imported(path):
+        return import_csv(app, path, read_in_child_from_bytes=read_in_child_from_bytes)
+
     with pytest.raises(PublisherError, match=r"a\.csv:1: header: no email column"):
-        import_csv(app, write_csv(tmp_path / "a.csv", "x", header="mail,name"))
+        imported(write_csv(tmp_path / "a.csv", "x", header="mail,name"))
     with pytest.raises(PublisherError, match="column 'name' appears twice"):
-        import_csv(app, write_csv(tmp_path / "b.csv", "x@example.org,a,b", header="email,name,Name"))
+        imported(write_csv(tmp_path / "b.csv", "x@example.org,a,b", header="email,name,Name"))
     latin1 = tmp_path / "c.csv"
     latin1.write_bytes("email,name\nx@example.org,Hélène\n".encode("latin-1"))
-    report = import_csv(app, latin1)
+    report = imported(latin1)
     assert [str(error) for error in report.rejected] == [
         f"{latin1}:2: file: not valid UTF-8 (save it as UTF-8); the rest was skipped"
     ]

@@ -36,7 +36,7 @@ def subscribers_import(lazy: Lazy, file: Path, dry_run: bool) -> None:
       publisher subscribers import contacts.csv
     """
     with Counter("Importing", "rows") as counter:
-        report = subscriber_ops.import_csv(lazy.app, file, dry_run=dry_run, on_row=counter.tick)
+        report = subscriber_ops.import_csv(lazy.app, file, dry_run=dry_run, on_rows=counter.tick)
     for note in sorted([*report.rejected, *report.skipped, *report.warnings], key=lambda note: note.line):
         click.echo(str(note), err=True)
     click.echo(report.summary())

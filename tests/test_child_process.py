@@ -1,0 +1,45 @@
+"""items_from_child: a generator run in another process, its items and errors handed back."""
+
+import os
+
+import pytest
+
+from publisher.child_process import ChildStopped, items_from_child
+from publisher.errors import PublisherError
+
+
+def squares(count: int):
+    for number in range(count):
+        yield number, number * number, os.getpid()
+
+
+def fails_after(count: int):
+    yield from range(count)
+    raise PublisherError("contacts.csv:1: header: no email column")
+
+
+def dies_after(count: int):
+    yield from range(count)
+    os._exit(3)  # as if killed: no error, no end marker
+
+
+def test_items_arrive_in_order_from_another_process():
+    items = list(items_from_child(squares, 50, buffered=2))
+    assert [(number, square) for number, square, _ in items] == [(n, n * n) for n in range(50)]
+    assert {pid for _, _, pid in items} != {os.getpid()}
+
+
+def test_an_error_in_the_child_is_raised_here_after_the_items_before_it():
+    received = []
+    with pytest.raises(PublisherError, match=r"contacts\.csv:1: header: no email column"):
+        for item in items_from_child(fails_after, 3):
+            received.append(item)
+    assert received == [0, 1, 2]
+
+
+def test_a_child_that_dies_is_reported_instead_of_waited_for():
+    received = []
+    with pytest.raises(ChildStopped, match=r"dies_after stopped \(exit code 3\)"):
+        for item in items_from_child(dies_after, 2):
+            received.append(item)
+    assert received == [0, 1][: len(received)]  # what the dead child had not flushed is lost
