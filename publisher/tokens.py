@@ -109,13 +109,14 @@ def links_signer(app: App) -> Callable[[int], tuple[str, str]]:
     signed is the app clock's, now."""
     secret = app.secrets.require("signing_secret", "PUBLISHER_SECRET", "signing subscriber links")
     timestamp = int(app.clock.now().timestamp())
-    unsubscribe = _FastSigner(secret, UNSUBSCRIBE, timestamp).sign
-    preferences = _FastSigner(secret, PREFERENCES, timestamp).sign
+    unsubscribe = _FastSigner(secret, UNSUBSCRIBE, timestamp)
+    preferences = _FastSigner(secret, PREFERENCES, timestamp)
     unsubscribe_base = f"{app.config.site.base_url}/unsubscribe/"
     preferences_base = f"{app.config.site.base_url}/preferences/"
 
     def links(subscriber_id: int) -> tuple[str, str]:
-        return unsubscribe_base + unsubscribe(subscriber_id), preferences_base + preferences(subscriber_id)
+        value = unsubscribe.value(subscriber_id)  # the same for both purposes: id and time
+        return unsubscribe_base + unsubscribe.signed(value), preferences_base + preferences.signed(value)
 
     return links
 
@@ -141,11 +142,17 @@ class _FastSigner:
         self._outer = digest(key.translate(_OUTER_PAD))
 
     def sign(self, subscriber_id: int) -> str:
-        payload = str(subscriber_id).encode()
+        return self.signed(self.value(subscriber_id))
+
+    def value(self, subscriber_id: int) -> bytes:
+        """The signed part of a token: ``payload.timestamp``."""
+        payload = b"%d" % subscriber_id
         if len(payload) > _NEVER_COMPRESSED and len(compressed := zlib.compress(payload)) < len(payload) - 1:
-            value = b"." + _b64(compressed) + self._suffix
-        else:
-            value = _b64(payload) + self._suffix
+            return b"." + _b64(compressed) + self._suffix
+        return _b64(payload) + self._suffix
+
+    def signed(self, value: bytes) -> str:
+        """``value.signature``: the token."""
         inner = self._inner.copy()
         inner.update(value)
         outer = self._outer.copy()

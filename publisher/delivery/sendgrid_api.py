@@ -310,31 +310,38 @@ def _substitution_plan(content: EditionContent) -> list[tuple[str, int, bool]]:
 
 
 def _personalization_encoder(content: EditionContent) -> Callable[[Addressee], bytes]:
-    """addressee → the JSON of its personalization, written directly (3× faster than
-    building dicts for orjson): to, substitutions, List-Unsubscribe headers, custom_args."""
+    """addressee → the JSON of its personalization (to, substitutions, List-Unsubscribe headers,
+    custom_args), filled into a bytes template made once per edition: a third of the cost of
+    building dicts for orjson, for the million personalizations of a large send."""
     dumps = orjson.dumps
-    plan = [
-        ((b"," if number else b"") + dumps(key) + b":", index, escaped)
-        for number, (key, index, escaped) in enumerate(_substitution_plan(content))
-    ]
+    plan = _substitution_plan(content)
+    fields = [(index, escaped) for _, index, escaped in plan]
+    template = (
+        b'{"to":[{"email":%b%b}],"substitutions":{'
+        + b",".join(_literal(dumps(key)) + b":%b" for key, _, _ in plan)
+        + b'},"headers":{"List-Unsubscribe":%b,"List-Unsubscribe-Post":'
+        + _literal(dumps(ONE_CLICK))
+        + b'},"custom_args":{"subscriber_id":"%d"}}'
+    )
     mailto = content.mailto_suffix
-    to_name = b',"name":'
-    substitutions = b'}],"substitutions":{'
-    headers = b'},"headers":{"List-Unsubscribe":'
-    tail = b',"List-Unsubscribe-Post":' + dumps(ONE_CLICK) + b'},"custom_args":{"subscriber_id":"'
 
     def encode(addressee: Addressee) -> bytes:
-        parts = [b'{"to":[{"email":', dumps(addressee[1])]
         name = _display_name(addressee[2]) if addressee[2] else ""
-        if name:
-            parts += (to_name, dumps(name))
-        parts.append(substitutions)
-        for key, index, escaped in plan:
-            parts += (key, dumps(escape(addressee[index], quote=True) if escaped else addressee[index]))
-        parts += (headers, dumps(f"<{addressee[3]}>{mailto}"), tail, str(addressee[0]).encode(), b'"}}')
-        return b"".join(parts)
+        values = [dumps(escape(addressee[i], quote=True) if escaped else addressee[i]) for i, escaped in fields]
+        return template % (
+            dumps(addressee[1]),
+            b',"name":' + dumps(name) if name else b"",
+            *values,
+            dumps(f"<{addressee[3]}>{mailto}"),
+            addressee[0],
+        )
 
     return encode
+
+
+def _literal(text: bytes) -> bytes:
+    """Text for a %-template, taken literally."""
+    return text.replace(b"%", b"%%")
 
 
 def _recipient_problem(addressee: Addressee, encoded: bytes) -> str | None:
