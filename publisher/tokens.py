@@ -94,29 +94,45 @@ def _secret(app: App, needed_for: str) -> str:
     return app.secrets.require("signing_secret", "PUBLISHER_SECRET", needed_for)
 
 
+def link_bases(app: App) -> tuple[str, str]:
+    """The unsubscribe and preferences URLs without their token."""
+    base = app.config.site.base_url
+    return f"{base}/unsubscribe/", f"{base}/preferences/"
+
+
 def links_for(app: App, subscriber_id: int) -> SubscriberLinks:
     secret = _secret(app, "signing subscriber links")
-    base = app.config.site.base_url
+    unsubscribe_base, preferences_base = link_bases(app)
     return SubscriberLinks(
-        unsubscribe_url=f"{base}/unsubscribe/{sign(secret, UNSUBSCRIBE, subscriber_id, app.clock)}",
-        preferences_url=f"{base}/preferences/{sign(secret, PREFERENCES, subscriber_id, app.clock)}",
+        unsubscribe_url=unsubscribe_base + sign(secret, UNSUBSCRIBE, subscriber_id, app.clock),
+        preferences_url=preferences_base + sign(secret, PREFERENCES, subscriber_id, app.clock),
     )
 
 
-def links_signer(app: App) -> Callable[[int], tuple[str, str]]:
-    """subscriber id → (unsubscribe URL, preferences URL): the links of ``links_for``, with
-    tokens ``verify`` accepts, about ten times faster, for sends to large lists. The time
-    signed is the app clock's, now."""
-    secret = app.secrets.require("signing_secret", "PUBLISHER_SECRET", "signing subscriber links")
+def link_tokens_signer(app: App) -> Callable[[int], tuple[bytes, bytes]]:
+    """subscriber id → (unsubscribe token, preferences token) as ASCII bytes: the tokens of
+    ``links_for``, which ``verify`` accepts, about ten times faster, for sends to large lists.
+    The time signed is the app clock's, now."""
+    secret = _secret(app, "signing subscriber links")
     timestamp = int(app.clock.now().timestamp())
     unsubscribe = _FastSigner(secret, UNSUBSCRIBE, timestamp)
     preferences = _FastSigner(secret, PREFERENCES, timestamp)
-    unsubscribe_base = f"{app.config.site.base_url}/unsubscribe/"
-    preferences_base = f"{app.config.site.base_url}/preferences/"
+
+    def tokens(subscriber_id: int) -> tuple[bytes, bytes]:
+        value = unsubscribe.value(subscriber_id)  # the same for both purposes: id and time
+        return unsubscribe.signed(value), preferences.signed(value)
+
+    return tokens
+
+
+def links_signer(app: App) -> Callable[[int], tuple[str, str]]:
+    """subscriber id → (unsubscribe URL, preferences URL), signed by ``link_tokens_signer``."""
+    tokens = link_tokens_signer(app)
+    unsubscribe_base, preferences_base = link_bases(app)
 
     def links(subscriber_id: int) -> tuple[str, str]:
-        value = unsubscribe.value(subscriber_id)  # the same for both purposes: id and time
-        return unsubscribe_base + unsubscribe.signed(value), preferences_base + preferences.signed(value)
+        unsubscribe, preferences = tokens(subscriber_id)
+        return unsubscribe_base + unsubscribe.decode(), preferences_base + preferences.decode()
 
     return links
 
@@ -142,7 +158,7 @@ class _FastSigner:
         self._outer = digest(key.translate(_OUTER_PAD))
 
     def sign(self, subscriber_id: int) -> str:
-        return self.signed(self.value(subscriber_id))
+        return self.signed(self.value(subscriber_id)).decode()
 
     def value(self, subscriber_id: int) -> bytes:
         """The signed part of a token: ``payload.timestamp``."""
@@ -151,13 +167,13 @@ class _FastSigner:
             return b"." + _b64(compressed) + self._suffix
         return _b64(payload) + self._suffix
 
-    def signed(self, value: bytes) -> str:
+    def signed(self, value: bytes) -> bytes:
         """``value.signature``: the token."""
         inner = self._inner.copy()
         inner.update(value)
         outer = self._outer.copy()
         outer.update(inner.digest())
-        return (value + b"." + _b64(outer.digest())).decode()
+        return value + b"." + _b64(outer.digest())
 
 
 # zlib output is never 2 bytes shorter than a payload this long.

@@ -11,7 +11,7 @@ from publisher import placeholders
 from publisher.app import App
 from publisher.models import Edition
 from publisher.placeholders import RecipientValues
-from publisher.tokens import links_signer
+from publisher.tokens import link_bases, link_tokens_signer, links_signer
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
@@ -115,6 +115,10 @@ class Personalizer:
 
     def __init__(self, app: App) -> None:
         self._links: Callable[[int], tuple[str, str]] = links_signer(app)
+        # For transports that write the links themselves (SendGrid): subscriber id → (unsubscribe
+        # token, preferences token), and the URLs these tokens complete.
+        self.tokens: Callable[[int], tuple[bytes, bytes]] = link_tokens_signer(app)
+        self.link_bases: tuple[str, str] = link_bases(app)
 
     def addressee(self, subscriber_id: int, email: str, name: str) -> Addressee:
         return Addressee(subscriber_id, email, name, *self._links(subscriber_id))
