@@ -223,7 +223,8 @@ def main() -> None:
             f"({result['duplicates']} duplicates), ledger sent {result['ledger_sent']}, peak RSS "
             f"{result['peak_rss_mb']:.0f} MB (each builder ≤ {result['builder_peak_rss_mb']:.0f} MB); CPU: enqueue "
             f"{result['cpu_enqueue_s']:.1f} s, deliver {result['cpu_deliver_s']:.1f} s, builders "
-            f"{result['cpu_builders_s']:.1f} s; load average {os.getloadavg()[0]:.1f}",
+            f"{result['cpu_builders_s']:.1f} s, SendGrid stand-in {result['cpu_server_s']:.1f} s; "
+            f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
     median = {
