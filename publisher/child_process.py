@@ -12,7 +12,10 @@ which costs about 0.8 s; callers use it only for inputs large enough to repay th
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -60,7 +63,21 @@ def items_from_child(produce: Callable[..., Iterable[T]], *args: Any, buffered: 
         items.close()
 
 
+def exit_with_parent() -> None:
+    """Make this child process exit when its parent dies: a parent killed by a signal (kill -9,
+    or SIGTERM to a CLI command) leaves no time to stop its children, which would otherwise
+    wait forever on a pipe nobody reads."""
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
 def _produce(items: multiprocessing.Queue, produce: Callable[..., Iterable[Any]], args: tuple) -> None:
+    exit_with_parent()
     try:
         for item in produce(*args):
             items.put((_ITEM, item))

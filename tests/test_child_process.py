@@ -1,6 +1,10 @@
 """items_from_child: a generator run in another process, its items and errors handed back."""
 
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +47,42 @@ def test_a_child_that_dies_is_reported_instead_of_waited_for():
         for item in items_from_child(dies_after, 2):
             received.append(item)
     assert received == [0, 1][: len(received)]  # what the dead child had not flushed is lost
+
+
+def endless():
+    while True:
+        yield os.getpid()
+
+
+PARENT = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from publisher.child_process import items_from_child
+from test_child_process import endless
+for child in items_from_child(endless, buffered=1):
+    print(child, flush=True)
+    time.sleep(3600)  # stops reading: the child waits on a full pipe
+"""
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_the_child_exits_when_its_parent_is_killed(tmp_path):
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT.format(tests=str(Path(__file__).parent))], stdout=subprocess.PIPE, text=True
+    )
+    child = int(parent.stdout.readline())
+    assert running(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while running(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(child)

@@ -18,8 +18,6 @@ import logging
 import multiprocessing
 import os
 import re
-import threading
-import time
 import urllib.error
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -33,6 +31,7 @@ from sendgrid import SendGridAPIClient
 from sendgrid.helpers.eventwebhook import EventWebhook
 
 from publisher.app import App
+from publisher.child_process import exit_with_parent
 from publisher.config import Config, Secrets
 from publisher.delivery.content import ONE_CLICK, EditionContent, Personalizer, Sender, sender_for
 from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow
@@ -262,14 +261,7 @@ _BUILDER: dict[str, Personalizer] = {}
 
 def _start_builder(config: Config, secrets: Secrets) -> None:
     _BUILDER["personalizer"] = Personalizer(App(config, secrets))
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """A builder whose sender was killed (kill -9 leaves no time to stop the pool) exits too."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(0)
+    exit_with_parent()
 
 
 def _build_in_builder(
