@@ -109,3 +109,38 @@ def test_kill_9_midway_then_restart_sends_each_of_2000_exactly_once(app, config_
     finally:
         fake.stop()
     assert not fake.invalid
+
+
+def test_sigterm_to_publisher_send_records_the_batches_on_the_wire_and_a_rerun_resumes(app, config_file):
+    phase = {"slow": True}
+    fake = FakeSendgrid(faults=lambda number: ("slow", 0.4) if phase["slow"] else None).start()
+    try:
+        use_sendgrid(config_file, fake.url, batch_size=50, build_processes=2)
+        edition = make_edition(app.store)
+        enqueue(app.store, edition, add_subscribers(app.store, 2000))
+        env = {**os.environ, "SENDGRID_API_KEY": "SG.stop-test", "PUBLISHER_SECRET": "test-secret"}
+        command = [sys.executable, "-m", "publisher", "--config", str(config_file), "send", "hebdo"]
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+        sender = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True, **pipes)
+        assert wait_for(lambda: len(fake.accepted) >= 6, 30), sender.communicate(timeout=5)
+        # As a service manager does: the whole process group, request builders included.
+        os.killpg(sender.pid, signal.SIGTERM)
+        out, err = sender.communicate(timeout=30)
+
+        assert sender.returncode == 1, err
+        assert "SIGTERM: stopping once the batches on the wire are recorded" in err
+        assert "stopped on request; `publisher send hebdo` resumes where it stopped" in out
+        counts = delivery_counts(app.store, edition.id)
+        # Every request that left was answered and recorded: nothing unknown, the rest pending.
+        assert counts["unknown"] == 0 and counts["sent"] == 50 * len(fake.accepted) < 2000
+        assert counts["sent"] + counts["pending"] == 2000
+
+        phase["slow"] = False
+        resumed = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT, timeout=120)
+        assert resumed.returncode == 0, resumed.stderr
+        received = fake.recipients()
+        assert len(received) == 2000 and set(received.values()) == {1}, "someone missed or got it twice"
+        assert delivery_counts(app.store, edition.id)["sent"] == 2000
+    finally:
+        fake.stop()
+    assert not fake.invalid

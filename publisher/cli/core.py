@@ -13,6 +13,7 @@ from publisher.config import load_config
 from publisher.cycle import run_once
 from publisher.delivery.status import status_lines
 from publisher.demo import load_demo
+from publisher.shutdown import stopping_on_signals
 from publisher.store import Store
 from publisher.store.articles import find_tag, list_articles
 from publisher.store.runs import recent_runs
@@ -137,8 +138,9 @@ def run_once_command(lazy: Lazy) -> None:
     Example:
       publisher run-once
     """
-    for result in run_once(lazy.app):
-        click.echo(f"{result.name}: {result.summary}")
+    with stopping_on_signals():  # a send in progress stops after recording its batches on the wire
+        for result in run_once(lazy.app):
+            click.echo(f"{result.name}: {result.summary}")
 
 
 @main.command()

@@ -6,6 +6,7 @@ import click
 
 from publisher.cli import Counter, Lazy, main, pass_lazy
 from publisher.delivery.send import dry_run, send_newsletter, send_test_copy
+from publisher.shutdown import stop_requested, stopping_on_signals
 
 
 @main.command()
@@ -67,7 +68,7 @@ def send(
         message_id = send_test_copy(app, slug, test_to, segment)
         click.echo(f"test copy of {slug} sent to {test_to} ({message_id or 'accepted'})")
         return
-    with Counter("Sending", "messages", every=100) as counter:
+    with stopping_on_signals(), Counter("Sending", "messages", every=100) as counter:
         report = send_newsletter(
             app,
             slug,
@@ -77,6 +78,9 @@ def send(
             retry_failed=retry_failed,
             on_progress=counter.tick,
         )
+        stopped = stop_requested()
     click.echo(f"{slug} → {report.segment}: {'resumed, ' if report.resumed else ''}{report.summary()}")
-    if any(edition.status == "paused" for edition in report.editions):
+    if stopped:
+        click.echo(f"stopped on request; `publisher send {slug}` resumes where it stopped")
+    if stopped or any(edition.status == "paused" for edition in report.editions):
         raise SystemExit(1)

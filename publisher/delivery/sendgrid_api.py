@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import re
+import signal
 import urllib.error
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -262,6 +263,10 @@ _BUILDER: dict[str, Personalizer] = {}
 def _start_builder(config: Config, secrets: Secrets) -> None:
     _BUILDER["personalizer"] = Personalizer(App(config, secrets))
     exit_with_parent()
+    # Ctrl-C and a service manager's SIGTERM reach the whole process group: the sender decides
+    # when to stop (after recording its batches on the wire) and then shuts its builders down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _build_in_builder(
