@@ -4,11 +4,13 @@ requests; SMTP against an aiosmtpd server on 127.0.0.1."""
 from __future__ import annotations
 
 import socket
+import ssl
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 
 import pytest
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from delivery_helpers import add_subscribers, app_for, make_edition, set_keys
@@ -102,6 +104,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.encrypted: list[bool] = []  # per message: was the session under TLS?
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("abonne2@"):
@@ -111,11 +114,11 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        self.encrypted.append(session.ssl is not None)
         return "250 Message accepted for delivery"
 
 
-@pytest.fixture
-def smtp_server():
+def start_smtp_server(**tls: object) -> tuple[Recorder, Controller]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -128,11 +131,31 @@ def smtp_server():
 
     recorder = Recorder()
     controller = Controller(
-        recorder, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
+        recorder, hostname="127.0.0.1", port=port, authenticator=authenticator, **({"auth_require_tls": False} | tls)
     )
     controller.start()
     recorder.port, recorder.logins = port, logins
+    return recorder, controller
+
+
+@pytest.fixture
+def smtp_server():
+    recorder, controller = start_smtp_server()
     yield recorder
+    controller.stop()
+
+
+@pytest.fixture
+def starttls_server():
+    """A server that requires STARTTLS before anything else, with a certificate for 127.0.0.1
+    from a local test CA (trustme); ``ca_file`` is that CA's certificate."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    recorder, controller = start_smtp_server(tls_context=context, require_starttls=True, auth_require_tls=True)
+    with authority.cert_pem.tempfile() as ca_file:
+        recorder.ca_file = ca_file
+        yield recorder
     controller.stop()
 
 
@@ -188,4 +211,38 @@ def test_smtp_unreachable_pauses_after_retries_and_keeps_rows_pending(app, confi
 
     assert report.status == "paused" and report.pending == 3
     assert "not sent after 2 attempts" in report.reason and "cannot connect" in report.reason
+    application.close()
+
+
+def smtp_app(app, config, server, **smtp: object):
+    set_keys(config.source, "delivery", transport="smtp", max_attempts=1, pause_after_failures=1)
+    settings = {"host": "127.0.0.1", "port": server.port, "username": "lettre@horizons-emploi.example.org"}
+    set_keys(config.source, "delivery.smtp", **(settings | smtp))
+    return app_for(config.source, app.clock, smtp_password="mot-de-passe")
+
+
+def test_smtp_starttls_encrypts_before_logging_in_and_sending(app, config, starttls_server, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", starttls_server.ca_file)  # trust the test CA
+    application = smtp_app(app, config, starttls_server, starttls=True)
+    edition = make_edition(application.store)
+    enqueue(application.store, edition, add_subscribers(application.store, 3, start=3))
+
+    report = deliver_pending(application, edition.id)
+
+    assert (report.status, report.sent) == ("sent", 3)
+    assert starttls_server.encrypted == [True, True, True]  # the server refuses AUTH and MAIL before TLS
+    assert {login.login for login in starttls_server.logins} == {b"lettre@horizons-emploi.example.org"}
+    application.close()
+
+
+def test_smtp_starttls_refuses_a_certificate_it_cannot_verify(app, config, starttls_server):
+    application = smtp_app(app, config, starttls_server, starttls=True)  # the test CA is not trusted
+    edition = make_edition(application.store)
+    enqueue(application.store, edition, add_subscribers(application.store, 2, start=3))
+
+    report = deliver_pending(application, edition.id)
+
+    assert report.status == "paused" and report.pending == 2
+    assert "CERTIFICATE_VERIFY_FAILED" in report.reason
+    assert starttls_server.messages == [] and starttls_server.logins == []
     application.close()
