@@ -7,6 +7,7 @@ so commands that only read config (``schedule``, ``segments list``) never touch 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 
 from publisher.clock import Clock, SystemClock
@@ -23,6 +24,11 @@ class App:
     @cached_property
     def store(self) -> Store:
         return Store.open(self.config.store.path, self.clock)
+
+    def local_now(self) -> datetime:
+        """Now in the site's time zone (``[site] timezone``): what readers see, e.g. in a
+        message's Date header."""
+        return self.clock.now().astimezone(self.config.site.tz)
 
     def close(self) -> None:
         if "store" in self.__dict__:

@@ -57,7 +57,7 @@ def test_outbox_writes_one_real_mime_message_per_recipient(app, config):
     assert message["Message-ID"] == f"<edition-{edition.id}.subscriber-3@horizons-emploi.example.org>"
     assert message["List-Id"] == "La lettre hebdo <hebdo.horizons-emploi.example.org>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert message["Date"]
+    assert message["Date"] == "Thu, 26 Nov 2026 10:00:00 +0100"  # the clock's 09:00 UTC, in Paris time
     one_click, mailto = (link.strip(" <>") for link in message["List-Unsubscribe"].split(","))
     assert one_click.startswith("https://www.horizons-emploi.example.org/unsubscribe/")
     assert verify("test-secret", one_click.rsplit("/", 1)[1], UNSUBSCRIBE) == 3

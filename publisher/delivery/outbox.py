@@ -33,7 +33,7 @@ class OutboxTransport:
     def send(self, batch: Prepared) -> BatchOutcome:
         content, addressees = batch.payload  # type: ignore[misc]
         outcome = BatchOutcome()
-        now = self.app.clock.now()
+        now = self.app.local_now()
         for addressee in addressees:
             name = f"{content.newsletter}-e{content.edition_id}-s{addressee.subscriber_id}.eml"
             try:
@@ -50,7 +50,7 @@ class OutboxTransport:
         digest = hashlib.sha256(f"{message.to_email}\n{message.subject}\n{message.text}".encode()).hexdigest()[:16]
         sender = sender_for(self.app, "")
         message_id_value = f"<message-{digest}@{sender.domain}>"
-        mime = transactional_message(sender, message, now, message_id_value)
+        mime = transactional_message(sender, message, now.astimezone(self.app.config.site.tz), message_id_value)
         name = f"message-{now.strftime('%Y%m%dT%H%M%SZ')}-{digest}.eml"
         try:
             self._write(name, bytes(mime))

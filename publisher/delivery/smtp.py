@@ -90,7 +90,7 @@ class SmtpTransport:
     def send(self, batch: Prepared) -> BatchOutcome:
         content, addressees = batch.payload  # type: ignore[misc]
         outcome = BatchOutcome()
-        now = self.app.clock.now()
+        now = self.app.local_now()
         try:
             connection = self._connection()
         except smtplib.SMTPAuthenticationError as error:
@@ -118,7 +118,7 @@ class SmtpTransport:
 
     def send_message(self, message: Message) -> str:
         sender = sender_for(self.app, "")
-        now = self.app.clock.now()
+        now = self.app.local_now()
         digest = hashlib.sha256(f"{message.to_email}\n{message.subject}\n{now}".encode()).hexdigest()[:16]
         message_id_value = f"<message-{digest}@{sender.domain}>"
         mime: EmailMessage = transactional_message(sender, message, now, message_id_value)
