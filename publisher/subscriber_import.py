@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from publisher.addresses import InvalidAddress, normalize_email
+from publisher.addresses import InvalidAddress, address_key, normalize_email
 from publisher.app import App
 from publisher.child_process import items_from_child
 from publisher.clock import to_db
@@ -157,7 +157,7 @@ class RowParser:
         return Row(
             line,
             email,
-            email.lower(),  # publisher.addresses.address_key
+            address_key(email),
             name.strip() or None,
             locale,
             status,
@@ -483,7 +483,7 @@ class _Merger:
             keys = [key for key in keys if key in self.first_line]
         if not keys:
             return {}
-        stored = db.find_by_emails(self.conn, list(dict.fromkeys(keys)))
+        stored = {address_key(s.email): s for s in db.find_by_emails(self.conn, list(dict.fromkeys(keys)))}
         ids = [subscriber.id for subscriber in stored.values()]
         interests = db.interests_of(self.conn, ids)
         attributes = db.attributes_of(self.conn, ids)

@@ -64,10 +64,11 @@ def test_test_domains_only_when_allowed():
         normalize_email("x@test", allow_test_domains=True)
 
 
-def test_address_key_ignores_case():
+def test_address_key_ignores_the_case_of_ascii_letters_only_as_the_store_does():
     assert address_key(normalize_email("Marie.Dupont@EXAMPLE.org")) == address_key(
         normalize_email("marie.dupont@example.org")
     )
+    assert address_key("ÉLODIE@example.org") == "Élodie@example.org" != address_key("élodie@example.org")
 
 
 def _candidates(count: int):

@@ -259,3 +259,19 @@ def test_a_changed_secret_is_reported_because_forgotten_hashes_no_longer_match(a
     assert [note.message for note in report.warnings] == [
         "1 forgotten addresses were hashed under another PUBLISHER_SECRET and cannot be recognised"
     ]
+
+
+def test_addresses_match_as_the_store_compares_them_ascii_case_only(app, store, tags, tmp_path):
+    first = write_csv(tmp_path / "a.csv", "Élodie.Martin@example.org,Élodie,,,,,,,")
+    assert import_csv(app, first).inserted == 1
+    assert import_csv(app, first).unchanged == 1  # the same address again: found, not doubled
+    other_ascii_case = write_csv(tmp_path / "b.csv", "Élodie.MARTIN@Example.org,Élodie M.,,,,,,,")
+    assert import_csv(app, other_ascii_case).updated == 1  # the same subscriber, renamed
+    other_accent_case = write_csv(
+        tmp_path / "c.csv", "élodie.martin@example.org,,,,,,,,", "ÉLODIE.martin@example.org,,,,,,,,"
+    )
+    report = import_csv(app, other_accent_case)
+    # é and É differ for the store's unique index: a second subscriber; ÉLODIE differs from
+    # Élodie in ASCII letters only: the first one.
+    assert (report.inserted, report.unchanged) == (1, 1)
+    assert sorted(statuses(store)) == ["Élodie.Martin@example.org", "élodie.martin@example.org"]

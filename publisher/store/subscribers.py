@@ -116,14 +116,14 @@ def find_by_email(conn: sqlite3.Connection, email: str) -> Subscriber | None:
     return _subscriber(row) if row else None
 
 
-def find_by_emails(conn: sqlite3.Connection, emails: list[str]) -> dict[str, Subscriber]:
-    """Stored subscribers by lower-cased address, for the given addresses."""
-    found = {}
+def find_by_emails(conn: sqlite3.Connection, emails: list[str]) -> list[Subscriber]:
+    """The stored subscribers with these addresses (compared as the column does: NOCASE)."""
+    found = []
     for chunk in chunks(emails, CHUNK):
-        for row in conn.execute(
+        rows = conn.execute(
             f"SELECT {_COLUMNS} FROM subscribers WHERE email COLLATE NOCASE IN ({_marks(chunk)})", chunk
-        ):
-            found[row[1].lower()] = _subscriber(row)
+        )
+        found.extend(_subscriber(row) for row in rows)
     return found
 
 
