@@ -52,6 +52,9 @@ CHUNK = 2000
 # Files from this size on are read and validated in a child process, in parallel with the
 # writing (see publisher.child_process); below it, starting the process costs more than it saves.
 READ_IN_CHILD_FROM_BYTES = 8_000_000
+# Up to this many stored subscribers, an import holds their address keys in memory (~100 bytes
+# each) instead of looking every row up in the store.
+STORED_KEYS_MAX = 500_000
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|[0-9]{3}))?")
 # consent_at already in UTC to the second, e.g. 2026-03-28T13:00:00Z or …+00:00
 _UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-]00:00)")
@@ -374,11 +377,11 @@ class _Merger:
         self.slugs = {tag_id: slug for slug, tag_id in db.tag_ids(conn).items()}
         self.source = str(path)
         self.report = report
-        first_id = db.next_subscriber_id(conn)
-        self.ids = count(first_id)  # ids of new subscribers, in the order of the file
-        # An import into an empty store finds stored only the subscribers it created itself: only
-        # addresses seen on an earlier line need looking up.
-        self.store_was_empty = first_id == 1
+        self.ids = count(db.next_subscriber_id(conn))  # ids of new subscribers, in the order of the file
+        # The addresses stored before this import, when there are few enough to hold (a store
+        # being filled): only rows with one of them, or seen on an earlier line, are looked up.
+        emails = db.stored_emails(conn, at_most=STORED_KEYS_MAX)
+        self.stored_keys = None if emails is None else {address_key(email) for email in emails}
         self.first_line: dict[str, int] = {}  # address key → first line of the file
         self.hasher: AddressHasher | None = None
         if db.has_suppressions(conn):
@@ -479,8 +482,9 @@ class _Merger:
         return kept
 
     def _stored_states(self, keys: list[str]) -> dict[str, _State]:
-        if self.store_was_empty:
-            keys = [key for key in keys if key in self.first_line]
+        if self.stored_keys is not None:
+            stored, first_line = self.stored_keys, self.first_line
+            keys = [key for key in keys if key in first_line or key in stored]
         if not keys:
             return {}
         stored = {address_key(s.email): s for s in db.find_by_emails(self.conn, list(dict.fromkeys(keys)))}

@@ -64,7 +64,16 @@ def test_malformed_and_duplicate_rows_good_ones_imported_others_reported_by_line
     assert [interest["slug"] for interest in show(app, "luc@exämple.fr")["interests"]] == ["jeunes"]
 
 
-def test_reimport_after_unsubscribe_bounce_and_complaint_reactivates_nobody(app, store, tags, tmp_path):
+# Up to STORED_KEYS_MAX stored subscribers, an import holds their keys; above, it looks every
+# row up in the store: 0 forces that path.
+STORED_KEYS = pytest.mark.parametrize("stored_keys_max", [500_000, 0], ids=["keys-in-memory", "keys-looked-up"])
+
+
+@STORED_KEYS
+def test_reimport_after_unsubscribe_bounce_and_complaint_reactivates_nobody(
+    app, store, tags, tmp_path, monkeypatch, stored_keys_max
+):
+    monkeypatch.setattr("publisher.subscriber_import.STORED_KEYS_MAX", stored_keys_max)
     path = write_csv(
         tmp_path / "a.csv",
         "un@example.org,Un,fr,,active,,,,",
@@ -149,7 +158,9 @@ def test_import_applies_leaving_and_confirms_pending_but_never_downgrades(app, s
     ]
 
 
-def test_merge_adds_interests_and_attributes_never_removes(app, store, tags, tmp_path):
+@STORED_KEYS
+def test_merge_adds_interests_and_attributes_never_removes(app, store, tags, tmp_path, monkeypatch, stored_keys_max):
+    monkeypatch.setattr("publisher.subscriber_import.STORED_KEYS_MAX", stored_keys_max)
     import_csv(app, write_csv(tmp_path / "a.csv", "m@example.org,Marie,fr,apprentissage|VAE,active,,,Tours,conseiller"))
     report = import_csv(app, write_csv(tmp_path / "b.csv", "m@example.org,,en,jeunes,,,,Blois,"))
     assert report.updated == 1

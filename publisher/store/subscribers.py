@@ -127,6 +127,12 @@ def find_by_emails(conn: sqlite3.Connection, emails: list[str]) -> list[Subscrib
     return found
 
 
+def stored_emails(conn: sqlite3.Connection, at_most: int) -> list[str] | None:
+    """Every stored address, or None when there are more than ``at_most``."""
+    emails = [email for (email,) in conn.execute("SELECT email FROM subscribers LIMIT ?", (at_most + 1,))]
+    return None if len(emails) > at_most else emails
+
+
 def interests_of(conn: sqlite3.Connection, ids: list[int]) -> dict[int, set[int]]:
     """Tag ids of each subscriber's interests."""
     found: dict[int, set[int]] = {subscriber_id: set() for subscriber_id in ids}
