@@ -319,28 +319,11 @@ def _columns(source: str, header: list[str]) -> list[str]:
 # --- merging into the store -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Profile:
-    """A subscriber's own columns, ``consent_at`` as stored text."""
-
-    id: int
-    email: str
-    name: str
-    locale: str
-    status: str
-    consent_source: str
-    consent_at: str | None
-
-    def row(self) -> tuple:
-        """The row for publisher.store.subscribers.insert_subscriber_rows."""
-        return (self.id, self.email, self.name, self.locale, self.status, self.consent_source, self.consent_at)
-
-
 @dataclass
 class _State:
     """A subscriber while a chunk is merged: stored (``is_new`` false) or created by this import."""
 
-    subscriber: _Profile
+    subscriber: db.NewSubscriber
     interests: set[int]
     attributes: dict[str, str]
     status_at: datetime | None
@@ -359,7 +342,7 @@ class _State:
 class _Batch:
     """The rows one chunk writes, as tuples."""
 
-    subscribers: list[tuple] = field(default_factory=list)  # new ones (_Profile.row)
+    subscribers: list[tuple] = field(default_factory=list)  # new ones (NewSubscriber.row)
     interests: list[tuple[int, int]] = field(default_factory=list)
     attributes: list[tuple[int, str, str]] = field(default_factory=list)  # of new subscribers
     changed_attributes: list[tuple[int, str, str]] = field(default_factory=list)
@@ -430,7 +413,7 @@ class _Merger:
         self._write(states.values(), batch)
 
     def _new_row(self, subscriber_id: int, row: Row) -> tuple:
-        """The stored row of a new subscriber (_Profile.row): defaults filled in."""
+        """The stored row of a new subscriber (NewSubscriber.row): defaults filled in."""
         status = row.status or "active"
         return (
             subscriber_id,
@@ -493,7 +476,7 @@ class _Merger:
         attributes = db.attributes_of(self.conn, ids)
         return {
             key: _State(
-                _Profile(
+                db.NewSubscriber(
                     s.id,
                     s.email,
                     s.name,
@@ -512,7 +495,7 @@ class _Merger:
 
     def _new_state(self, row: Row) -> _State:
         """A new subscriber that later rows of this chunk may merge into (written by _write)."""
-        subscriber = _Profile(*self._new_row(next(self.ids), row))
+        subscriber = db.NewSubscriber(*self._new_row(next(self.ids), row))
         state = _State(subscriber, set(row.interests), dict(row.attributes), self.now, is_new=True)
         detail = _consent(subscriber.consent_source, subscriber.consent_at)
         state.history.append(self._history_row(state, "status", None, subscriber.status, row, detail))
@@ -602,7 +585,7 @@ def _repeated(keys: list[str]) -> set[str]:
     return {key for key, occurrences in Counter(keys).items() if occurrences > 1}
 
 
-def _with_changes(state: _State) -> _Profile:
+def _with_changes(state: _State) -> db.NewSubscriber:
     values = {name: value for name, value in state.changed.items() if name != "status_at"}
     return replace(state.subscriber, **values)
 

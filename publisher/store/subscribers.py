@@ -194,18 +194,19 @@ def count_by_status(conn: sqlite3.Connection) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class NewSubscriber:
+    """A subscriber's own columns, ``consent_at`` as stored text (publisher.clock.to_db)."""
+
     id: int
     email: str
     name: str
     locale: str
     status: str
     consent_source: str
-    consent_at: datetime | None
+    consent_at: str | None
 
     def row(self) -> tuple:
         """The row for insert_subscriber_rows."""
-        consent_at = to_db(self.consent_at) if self.consent_at else None
-        return (self.id, self.email, self.name, self.locale, self.status, self.consent_source, consent_at)
+        return (self.id, self.email, self.name, self.locale, self.status, self.consent_source, self.consent_at)
 
 
 def insert_subscribers(conn: sqlite3.Connection, subscribers: list[NewSubscriber], now: datetime) -> None:
