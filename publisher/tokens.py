@@ -157,9 +157,6 @@ class _FastSigner:
         self._inner = digest(key.translate(_INNER_PAD))
         self._outer = digest(key.translate(_OUTER_PAD))
 
-    def sign(self, subscriber_id: int) -> str:
-        return self.signed(self.value(subscriber_id)).decode()
-
     def value(self, subscriber_id: int) -> bytes:
         """The signed part of a token: ``payload.timestamp``."""
         payload = b"%d" % subscriber_id
