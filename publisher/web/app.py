@@ -22,7 +22,7 @@ from publisher.web import admin, archive, subscriptions, webhooks
 from publisher.web.context import WebContext
 from publisher.web.feeds import FeedFiles, FeedsFirst
 from publisher.web.pages import Pages
-from publisher.web.security import BodyLimit, Csrf, RateLimiter, SecurityHeaders
+from publisher.web.security import BodyLimit, Csrf, RateLimiter, SecurityHeaders, TrackedSend
 
 if TYPE_CHECKING:
     from publisher.service.scheduler import ServiceScheduler
@@ -108,17 +108,11 @@ class ErrorsAnswered:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        started = False
-
-        async def tracking_send(message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception:
-            if not started:
+            if not tracked.started:
                 raise
             log.exception("error answered with a 500 page on %s", _safe_path(scope.get("path", "")))
 

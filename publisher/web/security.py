@@ -113,7 +113,6 @@ class BodyLimit:
                     await _plain_response(send, 413, "Requête trop volumineuse.")
                     return
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -124,16 +123,25 @@ class BodyLimit:
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracked)
         except BodyTooLarge:
-            if not started:
+            if not tracked.started:
                 await _plain_response(send, 413, "Requête trop volumineuse.")
+
+
+class TrackedSend:
+    """An ASGI ``send`` that remembers whether the response has started (its status and headers
+    are sent): after that, an error can no longer be answered with another response."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
 
 
 async def _plain_response(send: Send, status: int, text: str) -> None:
