@@ -55,6 +55,7 @@ READ_IN_CHILD_FROM_BYTES = 8_000_000
 # Up to this many stored subscribers, an import holds their address keys in memory (~100 bytes
 # each) instead of looking every row up in the store.
 STORED_KEYS_MAX = 500_000
+BYTES_PER_ROW = 100  # about what a subscriber row of a CSV file takes, to estimate its rows
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|[0-9]{3}))?")
 # consent_at already in UTC to the second, e.g. 2026-03-28T13:00:00Z or …+00:00
 _UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-]00:00)")
@@ -361,10 +362,13 @@ class _Merger:
         self.source = str(path)
         self.report = report
         self.ids = count(db.next_subscriber_id(conn))  # ids of new subscribers, in the order of the file
-        # The addresses stored before this import, when there are few enough to hold (a store
-        # being filled): only rows with one of them, or seen on an earlier line, are looked up.
-        emails = db.stored_emails(conn, at_most=STORED_KEYS_MAX)
-        self.stored_keys = None if emails is None else {address_key(email) for email in emails}
+        # The addresses stored before this import, when the file has about as many rows or more
+        # (a store being filled) and they are few enough to hold: then only rows with one of
+        # them, or seen on an earlier line, are looked up. Reading the keys costs ~5 µs each,
+        # as much as looking up a row: for a small file into a large store, look rows up.
+        self.stored_keys: set[str] | None = None
+        if db.count_subscribers(conn) <= min(STORED_KEYS_MAX, _file_size(path) // BYTES_PER_ROW):
+            self.stored_keys = {address_key(email) for email in db.stored_emails(conn)}
         self.first_line: dict[str, int] = {}  # address key → first line of the file
         self.hasher: AddressHasher | None = None
         if db.has_suppressions(conn):
@@ -626,11 +630,15 @@ _Chunk = tuple[list[Row], list[RecordError], list[RowNote]]
 def _parsed_chunks(path: Path, parser: RowParser, in_child_from_bytes: int) -> Iterator[_Chunk]:
     """The file's rows, CHUNK at a time: (valid rows, rejected rows, warnings). A large file is
     read in a child process while this one writes the previous chunks."""
-    if not path.is_file() or path.stat().st_size < in_child_from_bytes:
+    if _file_size(path) < in_child_from_bytes:
         yield from _read_chunks(path, parser)
         return
     for rows, rejected, warnings in items_from_child(_read_chunks_as_tuples, path, parser):
         yield [Row._make(row) for row in rows], rejected, warnings
+
+
+def _file_size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else 0
 
 
 def _read_chunks(path: Path, parser: RowParser) -> Iterator[_Chunk]:

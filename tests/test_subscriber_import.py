@@ -64,16 +64,23 @@ def test_malformed_and_duplicate_rows_good_ones_imported_others_reported_by_line
     assert [interest["slug"] for interest in show(app, "luc@exämple.fr")["interests"]] == ["jeunes"]
 
 
-# Up to STORED_KEYS_MAX stored subscribers, an import holds their keys; above, it looks every
-# row up in the store: 0 forces that path.
-STORED_KEYS = pytest.mark.parametrize("stored_keys_max", [500_000, 0], ids=["keys-in-memory", "keys-looked-up"])
+# An import holds the stored address keys when the file has about as many rows as the store
+# has subscribers (rows estimated at BYTES_PER_ROW bytes), up to STORED_KEYS_MAX; otherwise it
+# looks every row up in the store. Both paths, whatever the size of these small files:
+STORED_KEYS = pytest.mark.parametrize("stored_keys", [(500_000, 1), (0, 100)], ids=["keys-in-memory", "keys-looked-up"])
+
+
+def hold_stored_keys(monkeypatch, stored_keys: tuple[int, int]) -> None:
+    stored_keys_max, bytes_per_row = stored_keys
+    monkeypatch.setattr("publisher.subscriber_import.STORED_KEYS_MAX", stored_keys_max)
+    monkeypatch.setattr("publisher.subscriber_import.BYTES_PER_ROW", bytes_per_row)
 
 
 @STORED_KEYS
 def test_reimport_after_unsubscribe_bounce_and_complaint_reactivates_nobody(
-    app, store, tags, tmp_path, monkeypatch, stored_keys_max
+    app, store, tags, tmp_path, monkeypatch, stored_keys
 ):
-    monkeypatch.setattr("publisher.subscriber_import.STORED_KEYS_MAX", stored_keys_max)
+    hold_stored_keys(monkeypatch, stored_keys)
     path = write_csv(
         tmp_path / "a.csv",
         "un@example.org,Un,fr,,active,,,,",
@@ -159,8 +166,8 @@ def test_import_applies_leaving_and_confirms_pending_but_never_downgrades(app, s
 
 
 @STORED_KEYS
-def test_merge_adds_interests_and_attributes_never_removes(app, store, tags, tmp_path, monkeypatch, stored_keys_max):
-    monkeypatch.setattr("publisher.subscriber_import.STORED_KEYS_MAX", stored_keys_max)
+def test_merge_adds_interests_and_attributes_never_removes(app, store, tags, tmp_path, monkeypatch, stored_keys):
+    hold_stored_keys(monkeypatch, stored_keys)
     import_csv(app, write_csv(tmp_path / "a.csv", "m@example.org,Marie,fr,apprentissage|VAE,active,,,Tours,conseiller"))
     report = import_csv(app, write_csv(tmp_path / "b.csv", "m@example.org,,en,jeunes,,,,Blois,"))
     assert report.updated == 1

@@ -127,10 +127,13 @@ def find_by_emails(conn: sqlite3.Connection, emails: list[str]) -> list[Subscrib
     return found
 
 
-def stored_emails(conn: sqlite3.Connection, at_most: int) -> list[str] | None:
-    """Every stored address, or None when there are more than ``at_most``."""
-    emails = [email for (email,) in conn.execute("SELECT email FROM subscribers LIMIT ?", (at_most + 1,))]
-    return None if len(emails) > at_most else emails
+def stored_emails(conn: sqlite3.Connection) -> list[str]:
+    """Every stored address."""
+    return [email for (email,) in conn.execute("SELECT email FROM subscribers")]
+
+
+def count_subscribers(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM subscribers").fetchone()[0]
 
 
 def interests_of(conn: sqlite3.Connection, ids: list[int]) -> dict[int, set[int]]:
