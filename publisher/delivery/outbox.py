@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from datetime import UTC
 from pathlib import Path
 
 from publisher.app import App
@@ -46,12 +47,12 @@ class OutboxTransport:
         return outcome
 
     def send_message(self, message: Message) -> str:
-        now = self.app.clock.now()
+        now = self.app.local_now()
         digest = hashlib.sha256(f"{message.to_email}\n{message.subject}\n{message.text}".encode()).hexdigest()[:16]
         sender = sender_for(self.app, "")
         message_id_value = f"<message-{digest}@{sender.domain}>"
-        mime = transactional_message(sender, message, now.astimezone(self.app.config.site.tz), message_id_value)
-        name = f"message-{now.strftime('%Y%m%dT%H%M%SZ')}-{digest}.eml"
+        mime = transactional_message(sender, message, now, message_id_value)
+        name = f"message-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{digest}.eml"
         try:
             self._write(name, bytes(mime))
         except OSError as error:
