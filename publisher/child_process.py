@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from publisher.errors import PublisherError
@@ -34,23 +36,25 @@ class ChildStopped(PublisherError):
 def items_from_child(produce: Callable[..., Iterable[T]], *args: Any, buffered: int = 4) -> Iterator[T]:
     """The items of ``produce(*args)``, made in a child process. ``produce`` and its arguments
     and items must be picklable (a module-level function; plain tuples as items are cheapest).
-    At most ``buffered`` items wait in the pipe, so memory stays bounded when the consumer is
+    At most ``buffered`` items wait to be sent, so memory stays bounded when the consumer is
     slower. An exception raised by ``produce`` is raised here; leaving the loop early stops the
     child."""
     context = multiprocessing.get_context("spawn")
-    items = context.Queue(maxsize=buffered)
-    child = context.Process(target=_produce, args=(items, produce, args), daemon=True)
+    receiving, sending = context.Pipe(duplex=False)
+    child = context.Process(target=_produce, args=(sending, produce, args, buffered), daemon=True)
     child.start()
+    sending.close()  # the child's end: only the child holds it now, so its death reads as EOF here
     try:
         while True:
-            try:
-                kind, value = items.get(timeout=_POLL_SECONDS)
-            except queue.Empty:
-                if not child.is_alive():
-                    raise ChildStopped(
-                        f"the child process running {produce.__name__} stopped (exit code {child.exitcode})"
-                    ) from None
+            if not receiving.poll(_POLL_SECONDS):
                 continue
+            try:
+                kind, value = pickle.loads(receiving.recv_bytes())
+            except EOFError:
+                child.join()
+                raise ChildStopped(
+                    f"the child process running {produce.__name__} stopped (exit code {child.exitcode})"
+                ) from None
             if kind == _DONE:
                 break
             if kind == _ERROR:
@@ -60,7 +64,7 @@ def items_from_child(produce: Callable[..., Iterable[T]], *args: Any, buffered: 
         if child.is_alive():
             child.terminate()
         child.join()
-        items.close()
+        receiving.close()
 
 
 def exit_with_parent() -> None:
@@ -76,14 +80,30 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _produce(items: multiprocessing.Queue, produce: Callable[..., Iterable[Any]], args: tuple) -> None:
+def _produce(sending: Connection, produce: Callable[..., Iterable[Any]], args: tuple, buffered: int) -> None:
+    """The child's side. Items are pickled here, in the thread that makes them; a second thread
+    only writes them to the pipe (which releases the interpreter lock). Pickling in that thread,
+    as multiprocessing.Queue does, made the two threads fight over the lock: a third more CPU."""
     exit_with_parent()
+    pickled: queue.Queue[bytes | None] = queue.Queue(maxsize=buffered)
+    sender = threading.Thread(target=_send_all, args=(pickled, sending), daemon=True)
+    sender.start()
     try:
         for item in produce(*args):
-            items.put((_ITEM, item))
+            pickled.put(_message(_ITEM, item))
     except Exception as error:  # handed to the parent, which raises it
-        items.put((_ERROR, error))
+        pickled.put(_message(_ERROR, error))
     else:
-        items.put((_DONE, None))
-    items.close()
-    items.join_thread()
+        pickled.put(_message(_DONE, None))
+    pickled.put(None)
+    sender.join()
+
+
+def _message(kind: str, value: object) -> bytes:
+    return pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _send_all(pickled: queue.Queue[bytes | None], sending: Connection) -> None:
+    while (message := pickled.get()) is not None:
+        sending.send_bytes(message)
+    sending.close()
