@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import gc
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -41,7 +42,7 @@ from publisher.clock import to_db
 from publisher.errors import PublisherError, RecordError
 from publisher.forget_list import AddressHasher, hasher_for
 from publisher.slugs import slugify
-from publisher.store import chunks
+from publisher.store import Store, chunks
 from publisher.store import subscribers as db
 
 KNOWN_COLUMNS = ("email", "name", "locale", "interests", "status", "consent_source", "consent_at")
@@ -113,6 +114,10 @@ class Row(NamedTuple):
     consent_at: str | None  # as stored: UTC text (publisher.clock.to_db)
     interests: tuple[int, ...]
     attributes: dict[str, str]
+    # Set by _Planner for the rows it hands to _Merger: the id of the subscriber this row
+    # creates (the first line of an address new to the store), and the first line of its address.
+    new_id: int | None = None
+    first_line: int = 0
 
 
 class _FieldError(Exception):
@@ -317,6 +322,119 @@ def _columns(source: str, header: list[str]) -> list[str]:
     return columns
 
 
+# --- deciding, on the reading side, which rows make new subscribers ---------------------------
+
+
+@dataclass(frozen=True)
+class _Defaults:
+    """What an import fills in for a new subscriber's empty cells, and its time and source."""
+
+    language: str
+    source: str  # "import FILE.csv": consent source and history source
+    now_text: str
+
+    def new_row(self, subscriber_id: int, row: Row) -> tuple:
+        """The stored row of a new subscriber (NewSubscriber.row)."""
+        status = row.status or "active"
+        return (
+            subscriber_id,
+            row.email,
+            row.name or "",
+            row.locale or self.language,
+            status,
+            row.consent_source or self.source,
+            row.consent_at or (self.now_text if status == "active" else None),
+        )
+
+
+_Planned = tuple[db.NewRows, list[Row], list[RecordError], list[RowNote], list[RowNote]]
+
+
+@dataclass
+class _Planner:
+    """Sorts each chunk of valid rows, where the file is read, into new subscribers and the rest.
+
+    A row whose address is neither stored nor on another line of the file so far, nor repeated
+    later in its chunk, makes a new subscriber: the overwhelming majority of a large import. The
+    planner gives it its id (ids follow the order of the file) and lays it out as db.NewRows,
+    ready to write. Every other row goes to _Merger with ``new_id`` (for the first line of an
+    address new to the store) and ``first_line`` set. Rows of forgotten addresses are skipped.
+
+    It runs in the importing process (small files, with its connection), or in the reading child
+    process with a connection of its own: that one shows the store as it was before the import,
+    since the importing process holds the write lock and commits at the end. Rows this import
+    has written don't matter here: their addresses were on an earlier line.
+    """
+
+    store_path: str
+    file: str  # as rows are reported: FILE:LINE
+    defaults: _Defaults
+    first_id: int
+    load_stored_keys: bool  # hold every stored address key in memory instead of looking rows up
+    hasher: AddressHasher | None  # None: nobody was forgotten
+
+    def plan(self, parsed: Iterable[_Chunk], conn: sqlite3.Connection) -> Iterator[_Planned]:
+        """(new subscribers, rows for the merger, rejected rows, warnings, skipped rows) per chunk."""
+        ids = count(self.first_id)
+        first_lines: dict[str, int] = {}  # address key → first line of the file
+        stored_keys = {address_key(email) for email in db.stored_emails(conn)} if self.load_stored_keys else None
+        for rows, rejected, warnings in parsed:
+            rows, skipped = self._without_forgotten(conn, rows)
+            stored = stored_keys if stored_keys is not None else self._stored_keys(conn, rows, first_lines)
+            new, to_merge = db.NewRows(), []
+            repeated = _repeated([row.key for row in rows])
+            new_row = self.defaults.new_row
+            add_subscriber, add_interests, add_attributes, add_created = (
+                new.subscribers.extend,
+                new.interests.extend,
+                new.attributes.extend,
+                new.created_from.extend,
+            )
+            for row in rows:
+                key = row.key
+                first_line = first_lines.setdefault(key, row.line)
+                if first_line != row.line or key in stored:
+                    to_merge.append(row._replace(first_line=first_line))
+                    continue
+                subscriber_id = next(ids)
+                if key in repeated:
+                    to_merge.append(row._replace(new_id=subscriber_id, first_line=first_line))
+                    continue
+                # The common case, once per row of a large import: plain values, no objects.
+                add_subscriber(new_row(subscriber_id, row))
+                for tag_id in row.interests:
+                    add_interests((subscriber_id, tag_id))
+                for name, value in row.attributes.items():
+                    add_attributes((subscriber_id, name, value))
+                add_created((subscriber_id, row.line))
+            yield new, to_merge, rejected, warnings, skipped
+
+    @staticmethod
+    def _stored_keys(conn: sqlite3.Connection, rows: list[Row], first_lines: dict[str, int]) -> set[str]:
+        """The keys of these rows that are stored (looked up when the stored keys are not held)."""
+        unseen = list(dict.fromkeys(row.email for row in rows if row.key not in first_lines))
+        return {address_key(email) for email in db.stored_emails_among(conn, unseen)}
+
+    def _without_forgotten(self, conn: sqlite3.Connection, rows: list[Row]) -> tuple[list[Row], list[RowNote]]:
+        if self.hasher is None:
+            return rows, []
+        hashes = {row.key: self.hasher.hash(row.key) for row in rows}
+        forgotten = db.suppressed_among(conn, list(set(hashes.values())))
+        if not forgotten:
+            return rows, []
+        skipped = [
+            RowNote(
+                self.file,
+                row.line,
+                "email",
+                "this address was forgotten at its owner's request; not imported",
+            )
+            for row in rows
+            if hashes[row.key] in forgotten
+        ]
+        return [row for row in rows if hashes[row.key] not in forgotten], skipped
+
+
 # --- merging into the store -----------------------------------------------------------------
 
 
@@ -341,137 +459,60 @@ class _State:
 
 @dataclass
 class _Batch:
-    """The rows one chunk writes, as tuples."""
+    """The rows the merger writes for one chunk, as tuples."""
 
     subscribers: list[tuple] = field(default_factory=list)  # new ones (NewSubscriber.row)
     interests: list[tuple[int, int]] = field(default_factory=list)
     attributes: list[tuple[int, str, str]] = field(default_factory=list)  # of new subscribers
     changed_attributes: list[tuple[int, str, str]] = field(default_factory=list)
-    created_from: list[tuple[int, int]] = field(default_factory=list)  # (subscriber id, line): their first history row
-    history: list[tuple] = field(default_factory=list)  # every other history row
+    history: list[tuple] = field(default_factory=list)
 
 
 class _Merger:
-    def __init__(self, app: App, conn, path: Path, report: SubscriberImportReport) -> None:
+    """Writes each planned chunk: its new subscribers as they are, and merges the other rows
+    into the subscribers they name (stored, or created by an earlier row of this import)."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, file: str, now: datetime, defaults: _Defaults, report: SubscriberImportReport
+    ) -> None:
         self.conn = conn
-        self.now = app.clock.now()
-        self.now_text = to_db(self.now)
-        self.language = app.config.site.language
-        self.default_source = f"import {path.name}"
+        self.source = file
+        self.now = now
+        self.defaults = defaults
+        self.now_text = defaults.now_text
+        self.default_source = defaults.source
         self.slugs = {tag_id: slug for slug, tag_id in db.tag_ids(conn).items()}
-        self.source = str(path)
         self.report = report
-        self.ids = count(db.next_subscriber_id(conn))  # ids of new subscribers, in the order of the file
-        # The addresses stored before this import, when the file has about as many rows or more
-        # (a store being filled) and they are few enough to hold: then only rows with one of
-        # them, or seen on an earlier line, are looked up. Reading the keys costs ~5 µs each,
-        # as much as looking up a row: for a small file into a large store, look rows up.
-        self.stored_keys: set[str] | None = None
-        if db.count_subscribers(conn) <= min(STORED_KEYS_MAX, _file_size(path) // BYTES_PER_ROW):
-            self.stored_keys = {address_key(email) for email in db.stored_emails(conn)}
-        self.first_line: dict[str, int] = {}  # address key → first line of the file
-        self.hasher: AddressHasher | None = None
-        if db.has_suppressions(conn):
-            self.hasher = hasher_for(app)
-            stale = db.suppressions_with_other_keys(conn, self.hasher.key_id)
-            if stale:
-                report.warnings.append(
-                    RowNote(
-                        self.source,
-                        1,
-                        "forgotten",
-                        f"{stale} forgotten addresses were hashed under another PUBLISHER_SECRET "
-                        "and cannot be recognised",
-                    )
-                )
 
-    def merge(self, rows: list[Row]) -> None:
-        rows = self._without_forgotten(rows)
-        keys = [row.key for row in rows]
-        repeated = _repeated(keys)
-        states = self._stored_states(keys)
-        batch = _Batch()
-        ids, first_line, new_row = self.ids, self.first_line, self._new_row
-        add_subscriber, add_interest, add_attribute, add_creation = (
-            batch.subscribers.append,
-            batch.interests.append,
-            batch.attributes.append,
-            batch.created_from.append,
-        )
-        for row in rows:
-            key = row.key
-            if key in states or key in repeated:
-                self._merge_repeated(states, row)
-                continue
-            # The common case, once per row of a large import: an address seen for the first
-            # time, once in this chunk. Plain tuples; SQLite writes the history row.
-            subscriber_id = next(ids)
-            first_line[key] = row.line
-            add_subscriber(new_row(subscriber_id, row))
-            for tag_id in row.interests:
-                add_interest((subscriber_id, tag_id))
-            for name, value in row.attributes.items():
-                add_attribute((subscriber_id, name, value))
-            add_creation((subscriber_id, row.line))
-        self.report.inserted += len(batch.created_from)
-        self._write(states.values(), batch)
+    def write(self, new: db.NewRows, to_merge: list[Row]) -> None:
+        db.insert_new_subscribers(self.conn, new, self.now_text, self.default_source)
+        self.report.inserted += len(new)
+        if not to_merge:
+            return
+        states = self._stored_states([row.key for row in to_merge if row.new_id is None])
+        for row in to_merge:
+            self._merge(states, row)
+        self._write(states.values())
 
-    def _new_row(self, subscriber_id: int, row: Row) -> tuple:
-        """The stored row of a new subscriber (NewSubscriber.row): defaults filled in."""
-        status = row.status or "active"
-        return (
-            subscriber_id,
-            row.email,
-            row.name or "",
-            row.locale or self.language,
-            status,
-            row.consent_source or self.default_source,
-            row.consent_at or (self.now_text if status == "active" else None),
-        )
-
-    def _merge_repeated(self, states: dict[str, _State], row: Row) -> None:
-        """A row whose address is stored, or appears more than once in this chunk."""
-        duplicate_of = self.first_line.setdefault(row.key, row.line)
+    def _merge(self, states: dict[str, _State], row: Row) -> None:
         state = states.get(row.key)
-        if state is None:
+        if state is None:  # the first line of an address new to the store (row.new_id)
             states[row.key] = self._new_state(row)
             outcome = "inserted"
         else:
             outcome = self._merge_row(state, row)
         if outcome == "skipped":
             return
-        if duplicate_of != row.line:
+        if row.first_line != row.line:
             self.report.merged += 1
             self.report.warnings.append(
-                RowNote(self.source, row.line, "email", f"duplicate of line {duplicate_of}, merged")
+                RowNote(self.source, row.line, "email", f"duplicate of line {row.first_line}, merged")
             )
         else:
             setattr(self.report, outcome, getattr(self.report, outcome) + 1)
 
-    def _without_forgotten(self, rows: list[Row]) -> list[Row]:
-        if self.hasher is None:
-            return rows
-        hashes = {row.key: self.hasher.hash(row.key) for row in rows}
-        forgotten = db.suppressed_among(self.conn, list(set(hashes.values())))
-        kept = []
-        for row in rows:
-            if hashes[row.key] in forgotten:
-                self.report.skipped.append(
-                    RowNote(
-                        self.source,
-                        row.line,
-                        "email",
-                        "this address was forgotten at its owner's request; not imported",
-                    )
-                )
-            else:
-                kept.append(row)
-        return kept
-
     def _stored_states(self, keys: list[str]) -> dict[str, _State]:
-        if self.stored_keys is not None:
-            stored, first_line = self.stored_keys, self.first_line
-            keys = [key for key in keys if key in first_line or key in stored]
+        """The subscribers of these addresses: stored before the import or created by it."""
         if not keys:
             return {}
         stored = {address_key(s.email): s for s in db.find_by_emails(self.conn, list(dict.fromkeys(keys)))}
@@ -499,7 +540,7 @@ class _Merger:
 
     def _new_state(self, row: Row) -> _State:
         """A new subscriber that later rows of this chunk may merge into (written by _write)."""
-        subscriber = db.NewSubscriber(*self._new_row(next(self.ids), row))
+        subscriber = db.NewSubscriber(*self.defaults.new_row(row.new_id, row))
         state = _State(subscriber, set(row.interests), dict(row.attributes), self.now, is_new=True)
         detail = _consent(subscriber.consent_source, subscriber.consent_at)
         state.history.append(self._history_row(state, "status", None, subscriber.status, row, detail))
@@ -553,7 +594,8 @@ class _Merger:
     def _history_row(self, state: _State, change: str, old: str | None, new: str, row: Row, detail: str) -> tuple:
         return (state.subscriber.id, self.now_text, change, old, new, f"{self.default_source}:{row.line}", detail)
 
-    def _write(self, states: Iterable[_State], batch: _Batch) -> None:
+    def _write(self, states: Iterable[_State]) -> None:
+        batch = _Batch()
         for state in states:
             subscriber_id = state.subscriber.id
             batch.history.extend(state.history)
@@ -578,7 +620,6 @@ class _Merger:
         db.add_interests(self.conn, batch.interests)
         db.add_attributes(self.conn, batch.attributes)
         db.set_attributes(self.conn, batch.changed_attributes)
-        db.add_creation_history(self.conn, batch.created_from, self.default_source)
         db.add_history_rows(self.conn, batch.history)
 
 
@@ -610,31 +651,81 @@ def import_csv(
     with the number of rows read, chunk by chunk (progress)."""
     path = Path(path)
     report = SubscriberImportReport(dry_run=dry_run)
+    now = app.clock.now()
+    defaults = _Defaults(app.config.site.language, f"import {path.name}", to_db(now))
     with db.write(app.store, dry_run, bulk=True) as conn, _fewer_collections():
         parser = RowParser(app, str(path), db.tag_ids(conn))
-        merger = _Merger(app, conn, path, report)
-        for rows, rejected, warnings in _parsed_chunks(path, parser, read_in_child_from_bytes):
+        planner = _Planner(
+            str(app.store.path),
+            str(path),
+            defaults,
+            first_id=db.next_subscriber_id(conn),
+            # The addresses stored before this import are held in memory when the file has about
+            # as many rows or more (a store being filled) and they are few enough: then only rows
+            # with one of them, or seen on an earlier line, go to the merger. Reading the keys
+            # costs ~5 µs each, as much as looking a row up: a small file into a large store looks up.
+            load_stored_keys=db.count_subscribers(conn) <= min(STORED_KEYS_MAX, _file_size(path) // BYTES_PER_ROW),
+            hasher=_forget_list_hasher(app, conn, str(path), report),
+        )
+        merger = _Merger(conn, str(path), now, defaults, report)
+        for new, to_merge, rejected, warnings, skipped in _planned_chunks(
+            path, parser, planner, conn, read_in_child_from_bytes
+        ):
             if on_rows is not None:
-                on_rows(len(rows) + len(rejected))
+                on_rows(len(new) + len(to_merge) + len(rejected) + len(skipped))
             report.rejected.extend(rejected)
             report.warnings.extend(warnings)
-            merger.merge(rows)
+            report.skipped.extend(skipped)
+            merger.write(new, to_merge)
     report.warnings.sort(key=lambda note: note.line)
     report.skipped.sort(key=lambda note: note.line)
     return report
 
 
+def _forget_list_hasher(
+    app: App, conn: sqlite3.Connection, file: str, report: SubscriberImportReport
+) -> AddressHasher | None:
+    """The hasher of the forget list, None when it is empty; warns about hashes made under
+    another PUBLISHER_SECRET, which can no longer be recognised."""
+    if not db.has_suppressions(conn):
+        return None
+    hasher = hasher_for(app)
+    stale = db.suppressions_with_other_keys(conn, hasher.key_id)
+    if stale:
+        report.warnings.append(
+            RowNote(
+                file,
+                1,
+                "forgotten",
+                f"{stale} forgotten addresses were hashed under another PUBLISHER_SECRET and cannot be recognised",
+            )
+        )
+    return hasher
+
+
 _Chunk = tuple[list[Row], list[RecordError], list[RowNote]]
 
 
-def _parsed_chunks(path: Path, parser: RowParser, in_child_from_bytes: int) -> Iterator[_Chunk]:
-    """The file's rows, CHUNK at a time: (valid rows, rejected rows, warnings). A large file is
-    read in a child process while this one writes the previous chunks."""
-    if _file_size(path) < in_child_from_bytes:
-        yield from _read_chunks(path, parser)
+def _planned_chunks(
+    path: Path, parser: RowParser, planner: _Planner, conn: sqlite3.Connection, in_child_from_bytes: int
+) -> Iterator[_Planned]:
+    """The file's rows, CHUNK at a time, read and planned (see _Planner). A large file is read
+    in a child process while this one writes the previous chunks."""
+    if _file_size(path) < in_child_from_bytes or planner.store_path == ":memory:":
+        yield from planner.plan(_read_chunks(path, parser), conn)
         return
-    for rows, rejected, warnings in items_from_child(_read_chunks_as_tuples, path, parser):
-        yield [Row._make(row) for row in rows], rejected, warnings
+    for new, to_merge, rejected, warnings, skipped in items_from_child(_plan_in_child, path, parser, planner):
+        yield new, [Row._make(row) for row in to_merge], rejected, warnings, skipped
+
+
+def _plan_in_child(
+    path: Path, parser: RowParser, planner: _Planner
+) -> Iterator[tuple[db.NewRows, list[tuple], list[RecordError], list[RowNote], list[RowNote]]]:
+    """_planned_chunks in the reading child process, with its own connection to the store; rows
+    for the merger as plain tuples, which pickle several times faster than named tuples."""
+    with Store(planner.store_path) as store, _fewer_collections():
+        for new, to_merge, rejected, warnings, skipped in planner.plan(_read_chunks(path, parser), store.conn):
+            yield new, [tuple(row) for row in to_merge], rejected, warnings, skipped
 
 
 def _file_size(path: Path) -> int:
@@ -642,6 +733,7 @@ def _file_size(path: Path) -> int:
 
 
 def _read_chunks(path: Path, parser: RowParser) -> Iterator[_Chunk]:
+    """The file's rows, CHUNK at a time: (valid rows, rejected rows, warnings)."""
     warnings: list[RowNote] = []
     for chunk in chunks(read_rows(path, parser, warnings), CHUNK):
         yield (
@@ -650,15 +742,6 @@ def _read_chunks(path: Path, parser: RowParser) -> Iterator[_Chunk]:
             warnings,
         )
         warnings = []
-
-
-def _read_chunks_as_tuples(
-    path: Path, parser: RowParser
-) -> Iterator[tuple[list[tuple], list[RecordError], list[RowNote]]]:
-    """_read_chunks, in the child process: rows as plain tuples, which pickle several times
-    faster than named tuples."""
-    for rows, rejected, warnings in _read_chunks(path, parser):
-        yield [tuple(row) for row in rows], rejected, warnings
 
 
 @contextmanager

@@ -1,12 +1,16 @@
 """Subscriber CSV import: good rows in, bad rows reported by line, nobody who left comes back."""
 
+import shutil
 from datetime import UTC, datetime
 
 import pytest
+from conftest import ROOT
 from subscriber_helpers import add_tags, write_csv
 
-from publisher.config import Secrets
+from publisher.app import App
+from publisher.config import Secrets, load_config
 from publisher.errors import PublisherError
+from publisher.store import Store
 from publisher.subscribers import find_subscriber, forget, import_csv, show, suppress, unsubscribe
 
 
@@ -293,3 +297,96 @@ def test_addresses_match_as_the_store_compares_them_ascii_case_only(app, store, 
     # Élodie in ASCII letters only: the first one.
     assert (report.inserted, report.unchanged) == (1, 1)
     assert sorted(statuses(store)) == ["Élodie.Martin@example.org", "élodie.martin@example.org"]
+
+
+def fresh_app(folder, clock):
+    """Another App with its own migrated store and tags, in ``folder``."""
+    folder.mkdir()
+    shutil.copy(ROOT / "config.toml", folder / "config.toml")
+    config = load_config(folder / "config.toml")
+    with Store(config.store.path, clock) as store:
+        store.migrate()
+        add_tags(store)
+    return App(config, Secrets(signing_secret="test-secret"), clock)
+
+
+def a_large_mixed_file(path):
+    """5,000 rows, so more than two chunks: new addresses, duplicates within a chunk and across
+    chunks, addresses stored before the import, a forgotten one and a bad row."""
+    rows = []
+    for number in range(5000):
+        if number == 7:
+            rows.append("stored.active@example.org,Renamed,,VAE,,,,Blois,")  # stored: updated
+        elif number == 2600:
+            rows.append("stored.left@example.org,,,,active,,,,")  # left: skipped
+        elif number == 2700:
+            rows.append("forgotten@example.org,,,,,,,,")  # forgotten: skipped
+        elif number == 3000:
+            rows.append("pas-une-adresse,,,,,,,,")  # rejected
+        elif number in (10, 11):  # a duplicate within the first chunk
+            rows.append(f"twice@example.org,,,{'jeunes' if number == 10 else 'VAE'},,,,,")
+        elif number == 4500:  # a duplicate of line 3 (number 1), two chunks later
+            rows.append("User.1@Example.org,,,apprentissage,unsubscribed,,,,")
+        else:
+            interests = ("apprentissage", "jeunes|VAE", "bassin d'emploi|travaux publics")[number % 3]
+            rows.append(f"user.{number}@example.org,Abonné {number},fr,{interests},,,2026-03-01,Tours,conseiller")
+    return write_csv(path, *rows)
+
+
+def everything_stored(store):
+    queries = (
+        "SELECT * FROM subscribers ORDER BY id",
+        "SELECT * FROM subscriber_interests ORDER BY subscriber_id, tag_id",
+        "SELECT * FROM subscriber_attributes ORDER BY subscriber_id, name",
+        "SELECT * FROM subscriber_history ORDER BY id",
+    )
+    return [store.conn.execute(query).fetchall() for query in queries]
+
+
+@STORED_KEYS
+def test_a_large_file_read_in_the_child_process_imports_exactly_as_read_here(tmp_path, clock, monkeypatch, stored_keys):
+    hold_stored_keys(monkeypatch, stored_keys)
+    path = a_large_mixed_file(tmp_path / "contacts.csv")
+    results = []
+    for name, read_in_child_from_bytes in (("here", 10**9), ("child", 0)):
+        app = fresh_app(tmp_path / name, clock)
+        before = write_csv(
+            tmp_path / name / "before.csv",
+            "stored.active@example.org,Stored,fr,jeunes,active,,,,",
+            "stored.left@example.org,,,,unsubscribed,,,,",
+            "forgotten@example.org,,,,,,,,",
+        )
+        import_csv(app, before)
+        assert forget(app, "forgotten@example.org").found
+        report = import_csv(app, path, read_in_child_from_bytes=read_in_child_from_bytes)
+        results.append((report, everything_stored(app.store)))
+        app.close()
+
+    (here, stored_here), (child, stored_in_child) = results
+    assert stored_in_child == stored_here
+    assert [str(note) for note in child.warnings] == [str(note) for note in here.warnings]
+    assert [str(note) for note in child.skipped] == [str(note) for note in here.skipped]
+    assert [str(error) for error in child.rejected] == [str(error) for error in here.rejected]
+    assert child.summary() == here.summary()
+    # and what was imported is right: ids in the order of the file, each address once
+    assert here.summary() == (
+        "4994 inserted, 1 updated, 0 unchanged, 2 duplicates merged, 2 skipped, 1 rejected, 2 warnings"
+    )
+    assert [str(note) for note in here.warnings] == [
+        f"{path}:13: email: duplicate of line 12, merged",
+        f"{path}:4502: email: duplicate of line 3, merged",
+    ]
+    subscribers = stored_here[0]
+    emails = [row[1] for row in subscribers]
+    assert emails[:5] == [
+        "stored.active@example.org",
+        "stored.left@example.org",
+        "user.0@example.org",
+        "user.1@example.org",
+        "user.2@example.org",
+    ]
+    assert len(emails) == len(set(emails)) == 4996
+    assert emails.index("twice@example.org") == emails.index("user.9@example.org") + 1
+    statuses = {row[1]: row[4] for row in subscribers}
+    assert statuses["user.1@example.org"] == "unsubscribed"
+    assert statuses["stored.left@example.org"] == "unsubscribed"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from itertools import chain
@@ -127,6 +127,15 @@ def find_by_emails(conn: sqlite3.Connection, emails: list[str]) -> list[Subscrib
     return found
 
 
+def stored_emails_among(conn: sqlite3.Connection, emails: list[str]) -> list[str]:
+    """The stored addresses among these (compared as the column does: NOCASE), as stored."""
+    found = []
+    for chunk in chunks(emails, CHUNK):
+        rows = conn.execute(f"SELECT email FROM subscribers WHERE email COLLATE NOCASE IN ({_marks(chunk)})", chunk)
+        found.extend(email for (email,) in rows)
+    return found
+
+
 def stored_emails(conn: sqlite3.Connection) -> list[str]:
     """Every stored address."""
     return [email for (email,) in conn.execute("SELECT email FROM subscribers")]
@@ -218,16 +227,57 @@ def insert_subscribers(conn: sqlite3.Connection, subscribers: list[NewSubscriber
 
 def insert_subscriber_rows(conn: sqlite3.Connection, rows: Iterable[tuple], now_text: str) -> None:
     """Rows of (id, email, name, locale, status, consent_source, consent_at as stored text), created
-    (and changed) at ``now_text``: the bulk path of imports."""
-    _insert_many(
-        conn,
-        "INSERT INTO subscribers (id, email, name, locale, status, consent_source, consent_at, created_at, "
-        "updated_at, status_at) SELECT column1, column2, column3, column4, column5, column6, column7, ?1, ?1, ?1 "
-        "FROM (VALUES {rows})",
-        7,
-        rows,
-        (now_text,),
-    )
+    (and changed) at ``now_text``."""
+    _insert_many(conn, _INSERT_SUBSCRIBERS, 7, _flat(rows), (now_text,))
+
+
+_INSERT_SUBSCRIBERS = (
+    "INSERT INTO subscribers (id, email, name, locale, status, consent_source, consent_at, created_at, "
+    "updated_at, status_at) SELECT column1, column2, column3, column4, column5, column6, column7, ?1, ?1, ?1 "
+    "FROM (VALUES {rows})"
+)
+_INSERT_INTERESTS = "INSERT OR IGNORE INTO subscriber_interests (subscriber_id, tag_id) VALUES {rows}"
+_INSERT_ATTRIBUTES = "INSERT INTO subscriber_attributes (subscriber_id, name, value) VALUES {rows}"
+_INSERT_HISTORY = (
+    "INSERT INTO subscriber_history (subscriber_id, at, change, old_value, new_value, source, detail) VALUES {rows}"
+)
+# The first history row of subscribers created from lines of a file, from (subscriber_id, line)
+# pairs: their status, and their consent as stored, from ``source:LINE`` (?1). SQLite writes them
+# from the stored rows; only the pairs cross over from Python.
+_INSERT_CREATION_HISTORY = (
+    "INSERT INTO subscriber_history (subscriber_id, at, change, old_value, new_value, source, detail) "
+    "SELECT s.id, s.created_at, 'status', NULL, s.status, ?1 || ':' || v.column2, "
+    "'consent: ' || s.consent_source || coalesce(', ' || s.consent_at, '') "
+    "FROM (VALUES {rows}) AS v JOIN subscribers AS s ON s.id = v.column1"
+)
+
+
+@dataclass
+class NewRows:
+    """Subscribers an import creates from lines of a file, ready to write: each table's values
+    one after another, as they bind into multi-row INSERTs (a million rows cross from the
+    reading process this way, without a Python object per row).
+
+    subscribers: NewSubscriber.row values (7 each); interests: subscriber_id, tag_id;
+    attributes: subscriber_id, name, value; created_from: subscriber_id, line of the file.
+    """
+
+    subscribers: list = field(default_factory=list)
+    interests: list = field(default_factory=list)
+    attributes: list = field(default_factory=list)
+    created_from: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.created_from) // 2
+
+
+def insert_new_subscribers(conn: sqlite3.Connection, new: NewRows, now_text: str, source: str) -> None:
+    """Write the subscribers of ``new``, created at ``now_text`` from the file ``source``, with
+    their interests, attributes and first history row (the bulk path of imports)."""
+    _insert_many(conn, _INSERT_SUBSCRIBERS, 7, new.subscribers, (now_text,))
+    _insert_many(conn, _INSERT_INTERESTS, 2, new.interests)
+    _insert_many(conn, _INSERT_ATTRIBUTES, 3, new.attributes)
+    _insert_many(conn, _INSERT_CREATION_HISTORY, 2, new.created_from, (source,))
 
 
 def update_subscriber(conn: sqlite3.Connection, subscriber_id: int, now: datetime, **fields: object) -> None:
@@ -245,7 +295,7 @@ def update_subscriber(conn: sqlite3.Connection, subscriber_id: int, now: datetim
 
 def add_interests(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
     """(subscriber_id, tag_id) pairs; already present ones are kept."""
-    _insert_many(conn, "INSERT OR IGNORE INTO subscriber_interests (subscriber_id, tag_id) VALUES {rows}", 2, pairs)
+    _insert_many(conn, _INSERT_INTERESTS, 2, _flat(pairs))
 
 
 def remove_interests(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
@@ -254,7 +304,7 @@ def remove_interests(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]])
 
 def add_attributes(conn: sqlite3.Connection, triples: Iterable[tuple[int, str, str]]) -> None:
     """(subscriber_id, name, value) triples of subscribers who have none of these attributes yet."""
-    _insert_many(conn, "INSERT INTO subscriber_attributes (subscriber_id, name, value) VALUES {rows}", 3, triples)
+    _insert_many(conn, _INSERT_ATTRIBUTES, 3, _flat(triples))
 
 
 def set_attributes(conn: sqlite3.Connection, triples: Iterable[tuple[int, str, str]]) -> None:
@@ -264,7 +314,7 @@ def set_attributes(conn: sqlite3.Connection, triples: Iterable[tuple[int, str, s
         "INSERT INTO subscriber_attributes (subscriber_id, name, value) VALUES {rows} "
         "ON CONFLICT (subscriber_id, name) DO UPDATE SET value = excluded.value",
         3,
-        triples,
+        _flat(triples),
     )
 
 
@@ -274,43 +324,25 @@ def add_history(conn: sqlite3.Connection, entries: Iterable[HistoryEntry]) -> No
 
 def add_history_rows(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
     """Rows of (subscriber_id, at, change, old_value, new_value, source, detail), ``at`` as stored text."""
-    _insert_many(
-        conn,
-        "INSERT INTO subscriber_history (subscriber_id, at, change, old_value, new_value, source, detail) "
-        "VALUES {rows}",
-        7,
-        rows,
-    )
+    _insert_many(conn, _INSERT_HISTORY, 7, _flat(rows))
 
 
-def add_creation_history(conn: sqlite3.Connection, lines: Iterable[tuple[int, int]], source: str) -> None:
-    """The first history row of subscribers just created from lines of a file, given as
-    (subscriber_id, line) pairs: their status, and their consent as stored, from ``source:LINE``.
-
-    SQLite writes them from the stored rows; only the pairs cross over from Python.
-    """
-    _insert_many(
-        conn,
-        "INSERT INTO subscriber_history (subscriber_id, at, change, old_value, new_value, source, detail) "
-        "SELECT s.id, s.created_at, 'status', NULL, s.status, ?1 || ':' || v.column2, "
-        "'consent: ' || s.consent_source || coalesce(', ' || s.consent_at, '') "
-        "FROM (VALUES {rows}) AS v JOIN subscribers AS s ON s.id = v.column1",
-        2,
-        lines,
-        (source,),
-    )
-
-
-def _insert_many(conn: sqlite3.Connection, sql: str, width: int, rows: Iterable[tuple], leading: tuple = ()) -> None:
-    """Run ``sql`` for rows of ``width`` values, a few hundred rows per statement: ``{rows}`` in
-    ``sql`` becomes that many ``(?, ?, …)`` groups. ``leading`` values are bound first, as ?1, ?2…
+def _insert_many(conn: sqlite3.Connection, sql: str, width: int, values: list, leading: tuple = ()) -> None:
+    """Run ``sql`` for rows of ``width`` values, given one after another, a few hundred rows per
+    statement: ``{rows}`` in ``sql`` becomes that many ``(?, ?, …)`` groups. ``leading`` values
+    are bound first, as ?1, ?2…
 
     A statement of many rows costs a third of executemany's row-by-row binding and stepping:
     this is the write path of a million-row import.
     """
-    per_statement = (MAX_VARIABLES - len(leading)) // width
-    for chunk in chunks(rows, per_statement):
-        conn.execute(_rows_sql(sql, width, len(chunk)), [*leading, *chain.from_iterable(chunk)])
+    per_statement = (MAX_VARIABLES - len(leading)) // width * width
+    for start in range(0, len(values), per_statement):
+        chunk = values[start : start + per_statement]
+        conn.execute(_rows_sql(sql, width, len(chunk) // width), [*leading, *chunk] if leading else chunk)
+
+
+def _flat(rows: Iterable[tuple]) -> list:
+    return list(chain.from_iterable(rows))
 
 
 @lru_cache(maxsize=64)
