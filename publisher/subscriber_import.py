@@ -56,6 +56,7 @@ READ_IN_CHILD_FROM_BYTES = 8_000_000
 # Up to this many stored subscribers, an import holds their address keys in memory (~100 bytes
 # each) instead of looking every row up in the store.
 STORED_KEYS_MAX = 500_000
+SHARED_TEXTS_MAX = 100_000  # distinct cell texts a parser shares (see RowParser.parse)
 BYTES_PER_ROW = 100  # about what a subscriber row of a CSV file takes, to estimate its rows
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|[0-9]{3}))?")
 # consent_at already in UTC to the second, e.g. 2026-03-28T13:00:00Z or …+00:00
@@ -143,6 +144,7 @@ class RowParser:
         self._names: dict[str, int | None] = {}
         self._statuses: dict[str, str | None] = {"": None}
         self._locales: dict[str, str | None] = {"": None}
+        self._texts: dict[str, str] = {}
 
     def parse(self, line: int, cells: list[str], layout: _Layout, warnings: list[RowNote]) -> Row:
         cells.append("")  # what absent columns read (see _Layout)
@@ -158,10 +160,18 @@ class RowParser:
             interests = self.interests(interests_cell)
         for tag in interests[1]:
             warnings.append(RowNote(self.source, line, "interests", f"unknown tag {tag!r}, ignored"))
+        # Repeated texts (consent sources, attribute values such as a bassin) are kept as one
+        # string object each: a large file's rows then pickle, cross from the reading process
+        # and sit in memory as references to a few strings.
+        texts = self._texts
+        if len(texts) > SHARED_TEXTS_MAX:
+            texts.clear()
         attributes = {}
         for attribute, index in layout.attributes:
             if value := cells[index].strip():
-                attributes[attribute] = value
+                attributes[attribute] = texts.setdefault(value, value)
+        source = source.strip()
+        source = texts.setdefault(source, source)
         consent_at = consent_at.strip()
         return Row(
             line,
@@ -170,7 +180,7 @@ class RowParser:
             name.strip() or None,
             locale,
             status,
-            source.strip() or None,
+            source or None,
             self.moment(consent_at) if consent_at else None,
             interests[0],
             attributes,
