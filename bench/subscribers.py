@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -105,13 +106,17 @@ def time_import(workdir: Path, csv_path: Path, profile: bool) -> tuple[float, st
             profiler = Profiler()
             profiler.start()
         started, cpu_started, children = time.perf_counter(), time.process_time(), children_cpu()
-        report = import_csv(app, csv_path)
+        with ChildrenPeakRss() as reader_rss:
+            report = import_csv(app, csv_path)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         reader_cpu = children_cpu() - children
         if profile:
             profiler.stop()
             print(profiler.output_text(unicode=True, color=False, show_all=False))
-        return elapsed, f"CPU {cpu:.1f} s writing, {reader_cpu:.1f} s reading (child process); {report.summary()}"
+        return elapsed, (
+            f"CPU {cpu:.1f} s writing, {reader_cpu:.1f} s reading (child process); peak RSS {peak_rss_mb():.0f} MB "
+            f"writing, {reader_rss.peak_mb:.0f} MB reading; {report.summary()}"
+        )
     finally:
         app.close()
 
@@ -120,6 +125,41 @@ def children_cpu() -> float:
     """CPU seconds of this process's finished children (the import's reading process)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+class ChildrenPeakRss:
+    """The largest peak RSS (VmHWM) of this process's children while the block runs, sampled
+    from /proc every 0.1 s: the import's reading process. (RUSAGE_CHILDREN can't tell: a
+    child started by fork+exec reports at least its parent's size at the fork.)"""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._done = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> ChildrenPeakRss:
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._sampler.join()
+
+    def _sample(self) -> None:
+        children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+        while not self._done.wait(0.1):
+            try:
+                pids = children.read_text().split()
+            except OSError:
+                return
+            for pid in pids:
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
 
 
 def stream_child(workdir: Path) -> None:

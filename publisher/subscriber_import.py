@@ -50,7 +50,7 @@ STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
 # Leaving outranks staying; a stronger reason to leave replaces a weaker one.
 RANK = {"pending": 0, "active": 1, "unsubscribed": 2, "bounced": 3, "complained": 4}
 CHUNK = 2000
-# Files from this size on are read and validated in a child process, in parallel with the
+# Files from this size on are read, validated and planned (_Planner) in a child process, in parallel with the
 # writing (see publisher.child_process); below it, starting the process costs more than it saves.
 READ_IN_CHILD_FROM_BYTES = 8_000_000
 # Up to this many stored subscribers, an import holds their address keys in memory (~100 bytes
