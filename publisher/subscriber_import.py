@@ -658,7 +658,10 @@ def import_csv(
     read_in_child_from_bytes: int = READ_IN_CHILD_FROM_BYTES,
 ) -> SubscriberImportReport:
     """Import a subscriber CSV; see the module docstring for the rules. ``on_rows`` is called
-    with the number of rows read, chunk by chunk (progress)."""
+    with the number of rows read, chunk by chunk (progress).
+
+    A file of ``read_in_child_from_bytes`` or more is read in a spawned child process: a script
+    that calls this must start from an ``if __name__ == "__main__":`` block (multiprocessing's rule)."""
     path = Path(path)
     report = SubscriberImportReport(dry_run=dry_run)
     now = app.clock.now()

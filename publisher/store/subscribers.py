@@ -204,6 +204,27 @@ def count_by_status(conn: sqlite3.Connection) -> dict[str, int]:
 # --- writing ----------------------------------------------------------------------------
 
 
+_INSERT_SUBSCRIBERS = (
+    "INSERT INTO subscribers (id, email, name, locale, status, consent_source, consent_at, created_at, "
+    "updated_at, status_at) SELECT column1, column2, column3, column4, column5, column6, column7, ?1, ?1, ?1 "
+    "FROM (VALUES {rows})"
+)
+_INSERT_INTERESTS = "INSERT OR IGNORE INTO subscriber_interests (subscriber_id, tag_id) VALUES {rows}"
+_INSERT_ATTRIBUTES = "INSERT INTO subscriber_attributes (subscriber_id, name, value) VALUES {rows}"
+_INSERT_HISTORY = (
+    "INSERT INTO subscriber_history (subscriber_id, at, change, old_value, new_value, source, detail) VALUES {rows}"
+)
+# The first history row of subscribers created from lines of a file, from (subscriber_id, line)
+# pairs: their status, and their consent as stored, from ``source:LINE`` (?1). SQLite writes them
+# from the stored rows; only the pairs cross over from Python.
+_INSERT_CREATION_HISTORY = (
+    "INSERT INTO subscriber_history (subscriber_id, at, change, old_value, new_value, source, detail) "
+    "SELECT s.id, s.created_at, 'status', NULL, s.status, ?1 || ':' || v.column2, "
+    "'consent: ' || s.consent_source || coalesce(', ' || s.consent_at, '') "
+    "FROM (VALUES {rows}) AS v JOIN subscribers AS s ON s.id = v.column1"
+)
+
+
 @dataclass(frozen=True)
 class NewSubscriber:
     """A subscriber's own columns, ``consent_at`` as stored text (publisher.clock.to_db)."""
@@ -229,27 +250,6 @@ def insert_subscriber_rows(conn: sqlite3.Connection, rows: Iterable[tuple], now_
     """Rows of (id, email, name, locale, status, consent_source, consent_at as stored text), created
     (and changed) at ``now_text``."""
     _insert_many(conn, _INSERT_SUBSCRIBERS, 7, _flat(rows), (now_text,))
-
-
-_INSERT_SUBSCRIBERS = (
-    "INSERT INTO subscribers (id, email, name, locale, status, consent_source, consent_at, created_at, "
-    "updated_at, status_at) SELECT column1, column2, column3, column4, column5, column6, column7, ?1, ?1, ?1 "
-    "FROM (VALUES {rows})"
-)
-_INSERT_INTERESTS = "INSERT OR IGNORE INTO subscriber_interests (subscriber_id, tag_id) VALUES {rows}"
-_INSERT_ATTRIBUTES = "INSERT INTO subscriber_attributes (subscriber_id, name, value) VALUES {rows}"
-_INSERT_HISTORY = (
-    "INSERT INTO subscriber_history (subscriber_id, at, change, old_value, new_value, source, detail) VALUES {rows}"
-)
-# The first history row of subscribers created from lines of a file, from (subscriber_id, line)
-# pairs: their status, and their consent as stored, from ``source:LINE`` (?1). SQLite writes them
-# from the stored rows; only the pairs cross over from Python.
-_INSERT_CREATION_HISTORY = (
-    "INSERT INTO subscriber_history (subscriber_id, at, change, old_value, new_value, source, detail) "
-    "SELECT s.id, s.created_at, 'status', NULL, s.status, ?1 || ':' || v.column2, "
-    "'consent: ' || s.consent_source || coalesce(', ' || s.consent_at, '') "
-    "FROM (VALUES {rows}) AS v JOIN subscribers AS s ON s.id = v.column1"
-)
 
 
 @dataclass
