@@ -486,7 +486,7 @@ class _Merger:
         self, conn: sqlite3.Connection, file: str, now: datetime, defaults: _Defaults, report: SubscriberImportReport
     ) -> None:
         self.conn = conn
-        self.source = file
+        self.file = file
         self.now = now
         self.defaults = defaults
         self.now_text = defaults.now_text
@@ -516,7 +516,7 @@ class _Merger:
         if row.first_line != row.line:
             self.report.merged += 1
             self.report.warnings.append(
-                RowNote(self.source, row.line, "email", f"duplicate of line {row.first_line}, merged")
+                RowNote(self.file, row.line, "email", f"duplicate of line {row.first_line}, merged")
             )
         else:
             setattr(self.report, outcome, getattr(self.report, outcome) + 1)
@@ -565,7 +565,7 @@ class _Merger:
             elif row.status not in db.LEFT:
                 since = state.status_at.date().isoformat() if state.status_at else "an earlier row"
                 self.report.skipped.append(
-                    RowNote(self.source, row.line, "status", f"{state.status} since {since}; not re-activated")
+                    RowNote(self.file, row.line, "status", f"{state.status} since {since}; not re-activated")
                 )
                 return "skipped"
         else:
