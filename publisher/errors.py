@@ -17,6 +17,11 @@ class StoreError(PublisherError):
     """The SQLite store cannot be opened, is not migrated, or refused a write."""
 
 
+class StoreBusy(StoreError):
+    """Another process kept the store's write lock longer than the busy timeout (a large
+    import, a send): nothing was written, and trying again later works."""
+
+
 class NotFoundError(PublisherError):
     """A named thing (article, subscriber, segment, newsletter) does not exist."""
 

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -107,3 +108,16 @@ def test_forget_needs_the_secret(run, monkeypatch):
     result = run("subscribers", "forget", "marie-helene.berger@example.org")
     assert result.exit_code == 1
     assert "PUBLISHER_SECRET is not set" in result.output
+
+
+def test_a_store_kept_busy_by_another_process_is_a_one_line_error(run, config_file, monkeypatch):
+    monkeypatch.setattr("publisher.store.BUSY_TIMEOUT_SECONDS", 0.2)
+    importing = sqlite3.connect(config_file.parent / "publisher.db", isolation_level=None)  # e.g. a large import
+    importing.execute("BEGIN IMMEDIATE")
+    result = run("subscribers", "unsubscribe", "marie-helene.berger@example.org")
+    importing.execute("ROLLBACK")
+    importing.close()
+    assert result.exit_code == 1
+    assert result.output.strip().endswith("the store is busy with another write (waited 0.2 s); try again")
+    assert len(result.output.strip().splitlines()) == 1
+    assert run("subscribers", "unsubscribe", "marie-helene.berger@example.org").exit_code == 0

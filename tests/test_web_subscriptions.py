@@ -3,6 +3,7 @@
 import email
 import logging
 import re
+import sqlite3
 from email import policy
 from pathlib import Path
 
@@ -128,6 +129,33 @@ def test_one_click_unsubscribe_needs_no_csrf_and_is_idempotent(app, site):
     multipart = httpx.post(site + path, files={"List-Unsubscribe": (None, "One-Click")})
     assert multipart.status_code == 200
     assert "déjà désabonné" in httpx.get(site + path).text
+
+
+@pytest.fixture
+def short_busy_timeout(monkeypatch):
+    """Writes wait 0.2 s, not 30, for another process's write lock (listed before ``site``, so
+    that every connection the web app opens has it)."""
+    monkeypatch.setattr("publisher.store.BUSY_TIMEOUT_SECONDS", 0.2)
+
+
+def test_a_busy_store_answers_503_and_the_unsubscribe_works_when_tried_again(short_busy_timeout, app, site):
+    subscriber_id = active_subscriber(app)
+    path = path_of(links_for(app, subscriber_id).unsubscribe_url, app)
+    importing = sqlite3.connect(app.store.path, isolation_level=None)  # another process, e.g. a large import
+    importing.execute("BEGIN IMMEDIATE")
+
+    busy = httpx.post(site + path, data={"List-Unsubscribe": "One-Click"})
+    assert busy.status_code == 503
+    assert busy.headers["retry-after"] == "60"
+    assert "Réessayez dans une minute" in busy.text
+    assert "lien" not in busy.text.lower()  # not mistaken for an invalid link
+    importing.execute("ROLLBACK")
+    importing.close()
+    assert status_of(app) == "active"  # nothing was written
+
+    again = httpx.post(site + path, data={"List-Unsubscribe": "One-Click"})
+    assert again.status_code == 200
+    assert status_of(app) == "unsubscribed"
 
 
 def test_unsubscribe_button_is_a_csrf_protected_form(app, web):

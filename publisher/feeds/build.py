@@ -40,7 +40,6 @@ from publisher.store import Store, chunks
 from publisher.store.feeds import (
     FeedRecord,
     articles_dated_between,
-    build_transaction,
     change_log_end,
     changed_articles,
     clear_change_log,
@@ -99,7 +98,7 @@ def build_feeds(app: App, full: bool = False, progress: Progress | None = None) 
     output = OutputFolder(app.config.feeds.output_dir)
     store = app.store
     with output.locked():
-        with build_transaction(store):
+        with store.transaction():  # StoreBusy when another command keeps the write lock
             report = _Build(store, settings, output, app.clock.now(), progress).run(full)
         if settings.hub:
             report.pings = notify_hub(store, settings.hub)

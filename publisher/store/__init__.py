@@ -18,7 +18,7 @@ from typing import TypeVar
 import sqlite_utils
 
 from publisher.clock import Clock, SystemClock, to_db
-from publisher.errors import StoreError
+from publisher.errors import StoreBusy, StoreError
 
 
 def _migration_files() -> list[tuple[int, str, str]]:
@@ -32,6 +32,8 @@ def _migration_files() -> list[tuple[int, str, str]]:
 
 
 MIGRATIONS = _migration_files()
+# How long a write waits for another process's write to finish before StoreBusy.
+BUSY_TIMEOUT_SECONDS = 30.0
 T = TypeVar("T")
 
 
@@ -44,13 +46,15 @@ class Store:
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
+            conn = sqlite3.connect(
+                str(path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{path}: cannot open the store: {error}") from None
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
 
@@ -80,13 +84,25 @@ class Store:
         if self.conn.in_transaction:
             yield self.conn
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.begin()
         try:
             yield self.conn
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    def begin(self) -> None:
+        """Start a write transaction (BEGIN IMMEDIATE); StoreBusy when another process keeps the
+        write lock longer than BUSY_TIMEOUT_SECONDS."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            raise StoreBusy(
+                f"{self.path}: the store is busy with another write (waited {BUSY_TIMEOUT_SECONDS:g} s); try again"
+            ) from None
 
     # --- migrations -------------------------------------------------------------------
 

@@ -7,12 +7,9 @@ published_at <= now``. Times are compared as store text (``to_db``), which sorts
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from publisher.errors import StoreError
 from publisher.models import Article, Tag
 from publisher.store import Store, chunks
 from publisher.store.articles import CHUNK, attach_tags
@@ -55,20 +52,6 @@ def _marks(values: Iterable[object]) -> str:
 
 
 # --- build state ------------------------------------------------------------------------------
-
-
-@contextmanager
-def build_transaction(store: Store) -> Iterator[None]:
-    """The one transaction of a feed build; a store kept locked by another writer is an error."""
-    try:
-        with store.transaction():
-            yield
-    except sqlite3.OperationalError as error:
-        if "locked" not in str(error):
-            raise
-        raise StoreError(
-            f"{store.path}: the store is busy with another write ({error}); build the feeds again"
-        ) from None
 
 
 def get_state(store: Store, key: str) -> str | None:

@@ -72,7 +72,7 @@ def write(store: Store, dry_run: bool = False, bulk: bool = False) -> Iterator[s
             with store.transaction() as conn:
                 yield conn
             return
-        store.conn.execute("BEGIN IMMEDIATE")
+        store.begin()
         try:
             yield store.conn
         finally:

@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from publisher.app import App
+from publisher.errors import StoreBusy
 from publisher.service.apps import AppFactory, ThreadApps
 from publisher.web import admin, archive, subscriptions, webhooks
 from publisher.web.context import WebContext
@@ -35,7 +36,14 @@ _ERRORS = {
     404: ("Page introuvable", "L’adresse demandée n’existe pas sur ce site."),
     405: ("Méthode non autorisée", "Cette adresse ne s’utilise pas ainsi."),
     413: ("Requête trop volumineuse", "Le formulaire envoyé dépasse la taille autorisée."),
+    503: (
+        "Service momentanément occupé",
+        "Une opération importante est en cours sur nos listes et votre demande n’a pas pu être enregistrée. "
+        "Réessayez dans une minute.",
+    ),
 }
+# Seconds after which a client may try again when the store is busy (a large import, a send).
+RETRY_AFTER_BUSY = 60
 
 
 def feeds_path(factory: AppFactory) -> str:
@@ -90,7 +98,7 @@ def create_app(factory: AppFactory, scheduler: ServiceScheduler | None = None) -
     app = Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers={HTTPException: http_error, StoreBusy: store_busy, Exception: server_error},
         lifespan=_closing(context),
     )
     app.state.context = context
@@ -173,6 +181,15 @@ async def http_error(request: Request, error: Exception) -> Response:
     response = _error_page(request, error.status_code)
     if error.headers:
         response.headers.update(error.headers)
+    return response
+
+
+async def store_busy(request: Request, error: Exception) -> Response:
+    """Another process kept the write lock too long: nothing was written; 503 and Retry-After,
+    so that a person, or a mail provider's one-click unsubscribe, tries again."""
+    log.warning("answered 503 on %s: %s", _safe_path(request.url.path), error)
+    response = _error_page(request, 503)
+    response.headers["retry-after"] = str(RETRY_AFTER_BUSY)
     return response
 
 

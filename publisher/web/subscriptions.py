@@ -20,14 +20,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from publisher import subscribers
+from publisher.addresses import InvalidAddress
 from publisher.app import App
 from publisher.delivery.send import send_message
-from publisher.errors import DeliveryError, NotFoundError, PublisherError
+from publisher.errors import DeliveryError, NotFoundError
 from publisher.store.subscribers import interests_of
 from publisher.store.web import TagChoice, tag_choices
-from publisher.tokens import CONFIRM, links_for
+from publisher.tokens import CONFIRM, TokenError, links_for
 from publisher.web.context import WebContext, read_form
 
+# What a signed link that cannot be used raises: tampered, wrongly scoped or expired (TokenError), or
+# its subscriber is gone (NotFoundError). Any other error (a busy store) is not the link's fault.
+LINK_ERRORS = (TokenError, NotFoundError)
 log = logging.getLogger(__name__)
 
 ONE_CLICK_FIELD = "List-Unsubscribe"
@@ -146,7 +150,7 @@ async def subscribe_submit(request: Request) -> Response:
             "Nous n’avons pas pu vous envoyer le courriel de confirmation. Réessayez dans quelques minutes.",
             status=503,
         )
-    except PublisherError:
+    except InvalidAddress:
         # A malformed or unusable address (publisher.addresses says why; we do not echo it).
         return again({"email": "Cette adresse électronique ne peut pas être utilisée. Vérifiez-la."})
     return _check_your_inbox(context)
@@ -198,7 +202,7 @@ async def confirm_submit(request: Request) -> Response:
         return context.pages.form(request, "confirm.html.j2", "confirm", 400, token=token)
     try:
         preferences = await context.call(_confirm, token)
-    except PublisherError:
+    except LINK_ERRORS:
         return _link_error(context, "confirm")
     return context.pages.message(
         "Votre abonnement est confirmé",
@@ -218,7 +222,7 @@ def _confirm(app: App, token: str) -> str:
 def _opens(app: App, token: str, purpose: str) -> bool:
     try:
         subscribers.open_link(app, token, purpose)
-    except PublisherError:
+    except LINK_ERRORS:
         return False
     return True
 
@@ -250,7 +254,7 @@ async def unsubscribe_submit(request: Request) -> Response:
     source = "désinscription en un clic (List-Unsubscribe)" if one_click else "lien de désinscription"
     try:
         await context.call(_unsubscribe, token, source)
-    except PublisherError:
+    except LINK_ERRORS:
         return _link_error(context, "unsubscribe")
     return context.pages.message(
         "Vous êtes désabonné·e",
@@ -272,7 +276,7 @@ def _unsubscribe(app: App, token: str, source: str) -> None:
 def _subscriber_status(app: App, token: str, purpose: str) -> str | None:
     try:
         return subscribers.open_link(app, token, purpose).subscriber.status
-    except PublisherError:
+    except LINK_ERRORS:
         return None
 
 
@@ -291,7 +295,7 @@ class PreferencesView:
 def _preferences(app: App, token: str) -> PreferencesView | None:
     try:
         subscriber = subscribers.preferences_subscriber(app, token)
-    except PublisherError:
+    except LINK_ERRORS:
         return None
     tags = _tags(app)
     slugs = {tag.id: tag.slug for tag in tags}
