@@ -1,6 +1,8 @@
 """The jobs of `publisher serve`: built from config, listed by `publisher schedule`, run by APScheduler
 coalesced and never overlapping, recorded in the runs table."""
 
+import logging
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from click.testing import CliRunner
 from webserver import served
 
+from publisher.app import App
 from publisher.articles import import_files
 from publisher.cli import main
 from publisher.clock import FixedClock, SystemClock
@@ -73,6 +76,22 @@ def test_run_job_records_the_run_and_its_failure(app):
     runs = {run.kind: run for run in recent_runs(app.store)}
     assert (runs["ok"].status, runs["ok"].summary) == ("ok", "done")
     assert (runs["bad"].status, runs["bad"].error) == ("failed", "SendGrid said no")
+
+
+def test_a_job_is_not_run_while_another_process_keeps_the_store_busy(app, monkeypatch, caplog):
+    monkeypatch.setattr("publisher.store.BUSY_TIMEOUT_SECONDS", 0.2)
+    busy_app = App(app.config, app.secrets, app.clock)  # a connection opened with the short timeout
+    calls = []
+    importing = sqlite3.connect(app.store.path, isolation_level=None)  # e.g. a large import
+    importing.execute("BEGIN IMMEDIATE")
+    with caplog.at_level(logging.ERROR, logger="publisher.service.jobs"):
+        assert run_job(busy_app, Job("feeds", "feeds", IntervalTrigger(minutes=1), calls.append)) is None
+    importing.execute("ROLLBACK")
+    importing.close()
+    assert calls == []
+    assert "job feeds not run: " in caplog.text and "the store is busy with another write" in caplog.text
+    assert run_job(busy_app, Job("feeds", "feeds", IntervalTrigger(minutes=1), lambda app: "built")) == "built"
+    busy_app.close()
 
 
 def test_live_jobs_coalesce_never_overlap_and_have_a_grace_time(app):

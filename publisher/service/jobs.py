@@ -28,7 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from publisher.app import App
 from publisher.config import Config
 from publisher.delivery.send import send_due_newsletter
-from publisher.errors import PublisherError
+from publisher.errors import PublisherError, StoreBusy
 from publisher.feeds import build_feeds
 from publisher.scheduling import cron_trigger
 from publisher.store.runs import finish_run, start_run
@@ -89,21 +89,34 @@ def build_jobs(config: Config) -> list[Job]:
 
 
 def run_job(app: App, job: Job) -> str | None:
-    """Run one job, recorded as a run; errors are logged and recorded, never raised."""
-    run_id = start_run(app.store, job.id)
+    """Run one job, recorded as a run; errors are logged and recorded, never raised. When the
+    store stays busy (another process's long write), the job is not run: it runs again at its
+    next time."""
+    try:
+        run_id = start_run(app.store, job.id)
+    except StoreBusy as error:
+        log.error("job %s not run: %s", job.id, error)
+        return None
     try:
         summary = job.action(app)
     except PublisherError as error:
         log.error("job %s failed: %s", job.id, error)
-        finish_run(app.store, run_id, "", error=str(error))
+        _finish(app, run_id, "", error=str(error))
         return None
     except Exception as error:
         log.exception("job %s crashed", job.id)
-        finish_run(app.store, run_id, "", error=f"crashed: {type(error).__name__}: {error}")
+        _finish(app, run_id, "", error=f"crashed: {type(error).__name__}: {error}")
         return None
     log.info("job %s: %s", job.id, summary)
-    finish_run(app.store, run_id, summary)
+    _finish(app, run_id, summary)
     return summary
+
+
+def _finish(app: App, run_id: int, summary: str, error: str | None = None) -> None:
+    try:
+        finish_run(app.store, run_id, summary, error)
+    except StoreBusy as busy:  # the run stays 'running' in `publisher status`; the log says why
+        log.error("run %s not recorded as finished: %s", run_id, busy)
 
 
 def rebuild_feeds(app: App) -> str:
