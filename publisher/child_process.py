@@ -26,7 +26,6 @@ from publisher.errors import PublisherError
 T = TypeVar("T")
 
 _ITEM, _ERROR, _DONE = "item", "error", "done"
-_POLL_SECONDS = 1.0
 
 
 class ChildStopped(PublisherError):
@@ -46,8 +45,6 @@ def items_from_child(produce: Callable[..., Iterable[T]], *args: Any, buffered: 
     sending.close()  # the child's end: only the child holds it now, so its death reads as EOF here
     try:
         while True:
-            if not receiving.poll(_POLL_SECONDS):
-                continue
             try:
                 kind, value = pickle.loads(receiving.recv_bytes())
             except EOFError:
