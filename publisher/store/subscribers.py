@@ -118,22 +118,19 @@ def find_by_email(conn: sqlite3.Connection, email: str) -> Subscriber | None:
 
 def find_by_emails(conn: sqlite3.Connection, emails: list[str]) -> list[Subscriber]:
     """The stored subscribers with these addresses (compared as the column does: NOCASE)."""
-    found = []
-    for chunk in chunks(emails, CHUNK):
-        rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM subscribers WHERE email COLLATE NOCASE IN ({_marks(chunk)})", chunk
-        )
-        found.extend(_subscriber(row) for row in rows)
-    return found
+    return [_subscriber(row) for row in _rows_by_email(conn, _COLUMNS, emails)]
 
 
 def stored_emails_among(conn: sqlite3.Connection, emails: list[str]) -> list[str]:
     """The stored addresses among these (compared as the column does: NOCASE), as stored."""
-    found = []
+    return [email for (email,) in _rows_by_email(conn, "email", emails)]
+
+
+def _rows_by_email(conn: sqlite3.Connection, columns: str, emails: list[str]) -> Iterator[tuple]:
     for chunk in chunks(emails, CHUNK):
-        rows = conn.execute(f"SELECT email FROM subscribers WHERE email COLLATE NOCASE IN ({_marks(chunk)})", chunk)
-        found.extend(email for (email,) in rows)
-    return found
+        yield from conn.execute(
+            f"SELECT {columns} FROM subscribers WHERE email COLLATE NOCASE IN ({_marks(chunk)})", chunk
+        )
 
 
 def stored_emails(conn: sqlite3.Connection) -> list[str]:
