@@ -489,13 +489,11 @@ class _Merger:
         self.file = file
         self.now = now
         self.defaults = defaults
-        self.now_text = defaults.now_text
-        self.default_source = defaults.source
         self.slugs = {tag_id: slug for slug, tag_id in db.tag_ids(conn).items()}
         self.report = report
 
     def write(self, new: db.NewRows, to_merge: list[Row]) -> None:
-        db.insert_new_subscribers(self.conn, new, self.now_text, self.default_source)
+        db.insert_new_subscribers(self.conn, new, self.defaults.now_text, self.defaults.source)
         self.report.inserted += len(new)
         if not to_merge:
             return
@@ -570,8 +568,8 @@ class _Merger:
                 return "skipped"
         else:
             if row.status in db.LEFT or (row.status == "active" and state.status == "pending"):
-                consent_source = row.consent_source or self.default_source
-                consent_at = row.consent_at or self.now_text
+                consent_source = row.consent_source or self.defaults.source
+                consent_at = row.consent_at or self.defaults.now_text
                 if row.status == "active":
                     state.changed.update(consent_source=consent_source, consent_at=consent_at)
                 detail = _consent(consent_source, consent_at) if row.status == "active" else ""
@@ -602,7 +600,15 @@ class _Merger:
         state.status_at = self.now
 
     def _history_row(self, state: _State, change: str, old: str | None, new: str, row: Row, detail: str) -> tuple:
-        return (state.subscriber.id, self.now_text, change, old, new, f"{self.default_source}:{row.line}", detail)
+        return (
+            state.subscriber.id,
+            self.defaults.now_text,
+            change,
+            old,
+            new,
+            f"{self.defaults.source}:{row.line}",
+            detail,
+        )
 
     def _write(self, states: Iterable[_State]) -> None:
         batch = _Batch()
@@ -623,10 +629,18 @@ class _Merger:
             if state.added_interests:
                 added = ", ".join(sorted(self.slugs[tag_id] for tag_id in state.added_interests))
                 batch.history.append(
-                    (subscriber_id, self.now_text, "interests", None, None, self.default_source, f"added {added}")
+                    (
+                        subscriber_id,
+                        self.defaults.now_text,
+                        "interests",
+                        None,
+                        None,
+                        self.defaults.source,
+                        f"added {added}",
+                    )
                 )
         batch.subscribers.sort()  # in id order: SQLite appends to the table
-        db.insert_subscriber_rows(self.conn, batch.subscribers, self.now_text)
+        db.insert_subscriber_rows(self.conn, batch.subscribers, self.defaults.now_text)
         db.add_interests(self.conn, batch.interests)
         db.add_attributes(self.conn, batch.attributes)
         db.set_attributes(self.conn, batch.changed_attributes)
