@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from publisher.app import App
 from publisher.errors import PublisherError
 from publisher.store import deliveries as ledger
+from publisher.store import webhook_events
 from publisher.subscribers import find_subscriber, suppress
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def _apply(app: App, event: dict, report: EventReport) -> None:
     if not event_id or kind not in LEDGER_EVENTS:
         report.ignored += 1
         return
-    if not ledger.remember_event(store, str(event_id), kind):
+    if not webhook_events.remember_event(store, str(event_id), kind):
         report.duplicates += 1
         return
     report.applied += 1

@@ -1,4 +1,4 @@
-"""SQL for the delivery ledger, its batches, webhook events, newsletter runs and rate limits.
+"""SQL for the delivery ledger, its batches, the Event Webhook's updates, newsletter runs and rate limits.
 
 The ledger protocol (publisher.delivery.engine drives it):
   pending → claimed by a batch 'sending' → sent | failed | unknown (row.batch_id set),
@@ -286,19 +286,6 @@ def unknown_batches(store: Store, limit: int = 20) -> list[BatchInfo]:
         (limit,),
     )
     return [BatchInfo(*row[:6], from_db(row[6])) for row in rows]
-
-
-# --- webhook events ------------------------------------------------------------------
-
-
-def remember_event(store: Store, sg_event_id: str, event: str) -> bool:
-    """Record an event id; False if it was already processed. Joins the caller's transaction."""
-    with store.transaction() as conn:
-        cursor = conn.execute(
-            "INSERT OR IGNORE INTO webhook_events (sg_event_id, event, received_at) VALUES (?, ?, ?)",
-            (sg_event_id, event, _now(store)),
-        )
-    return cursor.rowcount == 1
 
 
 def apply_event(
