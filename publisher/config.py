@@ -8,6 +8,7 @@ Secrets never live in the file: they come from the environment (see Secrets).
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import tomllib
@@ -62,6 +63,18 @@ def _email(value: str) -> str:
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
         raise ValueError(f"expected an email address, got {value!r}")
     return value
+
+
+# The DER prefix of an ECDSA P-256 public key (SubjectPublicKeyInfo), the kind SendGrid signs with.
+_P256_KEY_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
+
+
+def _is_p256_public_key(value: str) -> bool:
+    try:
+        der = base64.b64decode(value, validate=True)
+    except ValueError:
+        return False
+    return len(der) == len(_P256_KEY_PREFIX) + 65 and der.startswith(_P256_KEY_PREFIX)
 
 
 # A path in config.toml: a string, resolved against the folder of config.toml.
@@ -132,8 +145,36 @@ class SendgridConfig(Section):
     asm_group_id: PositiveInt | None = None
     # Categories added to every message (the newsletter slug is always one): at most 9.
     categories: Annotated[list[Annotated[str, Field(min_length=1, max_length=255)]], Field(max_length=9)] = []
-    # Event Webhook signature verification key (Mail Settings → Signed Event Webhook), base64 DER.
+    # The Event Webhook's verification key (SendGrid: Settings → Mail Settings → Event Webhooks →
+    # Signed Event Webhook). Without it /webhooks/sendgrid is off (404). See README "Event Webhook".
     webhook_verification_key: str | None = None
+    # A signed request is accepted this long after its signature time (header
+    # X-Twilio-Email-Event-Webhook-Timestamp): SendGrid retries an event for up to 24 hours.
+    webhook_max_age_hours: Annotated[int, Field(ge=1, le=168)] = 25
+    # Event ids (sg_event_id) already applied are kept this long, then pruned every night.
+    webhook_events_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
+
+    @field_validator("webhook_verification_key")
+    @classmethod
+    def _verification_key(cls, value: str | None) -> str | None:
+        if value is not None and not _is_p256_public_key(value):
+            raise ValueError(
+                "expected the verification key SendGrid shows under Mail Settings → Event Webhooks → "
+                "Signed Event Webhook (base64, starting MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE)"
+            )
+        return value
+
+    @field_validator("webhook_events_retention_days")
+    @classmethod
+    def _retention_covers_the_window(cls, value: int, info: ValidationInfo) -> int:
+        """A replayed request is recognised by its sg_event_id only while that id is kept."""
+        max_age = info.data.get("webhook_max_age_hours")
+        if max_age is not None and value * 24 <= max_age:
+            raise ValueError(
+                f"must be longer than webhook_max_age_hours ({max_age} h), or a replayed request "
+                "could be applied again after its event ids were pruned"
+            )
+        return value
 
 
 class SmtpConfig(Section):

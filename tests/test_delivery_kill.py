@@ -5,7 +5,6 @@ it has accepted but not yet answered (the "in the middle of a batch" case)."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -15,8 +14,9 @@ import threading
 import time
 from pathlib import Path
 
-from delivery_helpers import add_subscribers, make_edition, use_sendgrid
+from delivery_helpers import add_subscribers, app_for, make_edition, use_sendgrid
 from sendgrid_fake import FakeSendgrid
+from webhook_signing import Signer, body_of
 
 from publisher.delivery.events import handle_event_webhook
 from publisher.delivery.send import enqueue
@@ -104,7 +104,12 @@ def test_kill_9_midway_then_restart_sends_each_of_2000_exactly_once(app, config_
             for request in fake.accepted
             for p in request.body["personalizations"]
         ]
-        handle_event_webhook(app, json.dumps(events).encode(), {})
+        signer = Signer()
+        signer.configure(config_file)
+        receiver = app_for(config_file, app.clock)
+        body = body_of(events)
+        handle_event_webhook(receiver, body, signer.headers(body, app.clock.now()))
+        receiver.close()
         assert delivery_counts(app.store, edition.id)["sent"] == 2000
     finally:
         fake.stop()

@@ -1,12 +1,24 @@
-"""SendGrid's Event Webhook: verify, apply to the ledger, suppress who must not get mail again.
+"""SendGrid's Event Webhook: authenticate, check, apply to the ledger, suppress who must not get mail again.
 
 The web app (mounted at /webhooks/sendgrid) passes the raw body and headers to
-``handle_event_webhook``. With ``[delivery.sendgrid] webhook_verification_key`` set, the
-ECDSA signature is checked first (WebhookSignatureError → answer 403). Events are applied
-in one transaction and remembered by ``sg_event_id``, so SendGrid's redeliveries change
-nothing. custom_args (newsletter, edition_id, subscriber_id) come back on every event and
-map it to its ledger row; an event also proves SendGrid accepted a message whose outcome was
-unknown, which then becomes 'sent'.
+``handle_event_webhook``. Nothing is applied unless the request is authenticated:
+
+- without ``[delivery.sendgrid] webhook_verification_key`` the webhook is off
+  (WebhookDisabledError → 404);
+- the ECDSA signature (header X-Twilio-Email-Event-Webhook-Signature, over the signature time
+  in X-Twilio-Email-Event-Webhook-Timestamp followed by the raw body) must verify, and that time
+  be at most ``webhook_max_age_hours`` old (SendGrid retries an event for up to 24 hours after
+  it occurred; default 25) and at most FUTURE_SKEW ahead (WebhookSignatureError → 403). A
+  request replayed inside that window changes nothing: its events' ``sg_event_id`` are kept
+  longer than the window (``webhook_events_retention_days``, checked when config is read);
+- the body must be what SendGrid sends (publisher.delivery.event_payload; else 400).
+
+Events are then applied in one transaction and remembered by ``sg_event_id``. Our
+custom_args (newsletter, edition_id, subscriber_id) map an event to its ledger row: it is
+applied only if that row exists, belongs to that newsletter and the event's address is that
+subscriber's; otherwise it is ignored. An event without custom_args (e.g. a transactional
+message) only suppresses the subscriber with its address. An applied event also proves
+SendGrid accepted a message whose outcome was unknown, which then becomes 'sent'.
 
 Suppression (publisher.subscribers.suppress, which keeps the subscriber's history): a hard
 bounce → 'bounced'; a spam report → 'complained'; unsubscribe and group_unsubscribe →
@@ -15,13 +27,13 @@ bounce → 'bounced'; a spam report → 'complained'; unsubscribe and group_unsu
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import timedelta
 
 from publisher.app import App
+from publisher.delivery.event_payload import FIRST_TIME, LAST_TIME, Event, body_text, parse_events
 from publisher.errors import PublisherError
 from publisher.store import deliveries as ledger
 from publisher.store import webhook_events
@@ -31,6 +43,8 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
+# How far ahead of our clock a signature time may be (the two clocks' drift).
+FUTURE_SKEW = timedelta(minutes=5)
 LEDGER_EVENTS = {
     "processed",
     "delivered",
@@ -47,14 +61,20 @@ _DROP_REASONS = {
     "spam reporting address": "complained",
     "unsubscribed address": "unsubscribed",
 }
+WEBHOOK_OFF = (
+    "SendGrid Event Webhook: /webhooks/sendgrid is off (answers 404) until [delivery.sendgrid] "
+    "webhook_verification_key is set; to turn it on, in SendGrid go to Settings > Mail Settings > "
+    "Event Webhooks, edit the webhook, enable Signed Event Webhook, and copy its verification key "
+    "into config.toml (see README, Event Webhook)"
+)
+
+
+class WebhookDisabledError(PublisherError):
+    """No verification key is configured: the webhook is off (answer 404)."""
 
 
 class WebhookSignatureError(PublisherError):
-    """The request is not signed by SendGrid (answer 403)."""
-
-
-class WebhookPayloadError(PublisherError):
-    """The request body is not a list of SendGrid events (answer 400)."""
+    """The request is not signed by SendGrid, or not recently (answer 403)."""
 
 
 @dataclass
@@ -67,92 +87,105 @@ class EventReport:
 
 
 def handle_event_webhook(app: App, body: bytes, headers: Mapping[str, str]) -> EventReport:
-    key = app.config.delivery.sendgrid.webhook_verification_key
-    if key:
-        _verify(key, body, headers)
-    try:
-        events = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookPayloadError("SendGrid webhook: body is not JSON") from None
-    if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
-        raise WebhookPayloadError("SendGrid webhook: expected a JSON list of event objects")
+    """Authenticate a request, check its body whole, then apply its events in one transaction."""
+    settings = app.config.delivery.sendgrid
+    if not settings.webhook_verification_key:
+        raise WebhookDisabledError(WEBHOOK_OFF)
+    _authenticate(app, body, headers)
+    events = parse_events(body_text(body))
     report = EventReport(received=len(events))
     with app.store.transaction():
         for event in events:
             _apply(app, event, report)
     log.info(
-        "webhook: %s events, %s applied, %s duplicates, %s suppressions",
+        "webhook: %s events, %s applied, %s duplicates, %s suppressions, %s ignored",
         report.received,
         report.applied,
         report.duplicates,
         report.suppressed,
+        report.ignored,
     )
     return report
 
 
-def _verify(key: str, body: bytes, headers: Mapping[str, str]) -> None:
+def _authenticate(app: App, body: bytes, headers: Mapping[str, str]) -> None:
+    """WebhookSignatureError unless signed with the configured key at an acceptable time; a
+    body that is not UTF-8 (never SendGrid's, and not what it signs) is a WebhookPayloadError."""
     from publisher.delivery.sendgrid_api import verify_webhook_signature
 
+    settings = app.config.delivery.sendgrid
     lower = {name.lower(): value for name, value in headers.items()}
     signature = lower.get(SIGNATURE_HEADER.lower())
     timestamp = lower.get(TIMESTAMP_HEADER.lower())
     if not signature or not timestamp:
         raise WebhookSignatureError("SendGrid webhook: signature headers missing")
-    if not verify_webhook_signature(key, body, signature, timestamp):
+    _check_signature_time(app, timestamp, timedelta(hours=settings.webhook_max_age_hours))
+    body_text(body)
+    if not verify_webhook_signature(settings.webhook_verification_key or "", body, signature, timestamp):
         raise WebhookSignatureError("SendGrid webhook: invalid signature")
 
 
-def _apply(app: App, event: dict, report: EventReport) -> None:
-    store = app.store
-    kind = str(event.get("event", ""))
-    event_id = event.get("sg_event_id")
-    if not event_id or kind not in LEDGER_EVENTS:
+def _check_signature_time(app: App, timestamp: str, max_age: timedelta) -> None:
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 10):
+        raise WebhookSignatureError("SendGrid webhook: signature time is not Unix seconds")
+    seconds = int(timestamp)
+    now = app.clock.now().timestamp()
+    if not FIRST_TIME <= seconds < LAST_TIME or seconds < now - max_age.total_seconds():
+        hours = max_age.total_seconds() / 3600
+        raise WebhookSignatureError(f"SendGrid webhook: signature older than {hours:g} hours (a replay?)")
+    if seconds > now + FUTURE_SKEW.total_seconds():
+        raise WebhookSignatureError("SendGrid webhook: signature time is in the future")
+
+
+def _apply(app: App, event: Event, report: EventReport) -> None:
+    subscriber_id = _subscriber_for(app, event) if event.kind in LEDGER_EVENTS and event.event_id else None
+    if subscriber_id is None:
         report.ignored += 1
         return
-    if not webhook_events.remember_event(store, str(event_id), kind):
+    if not webhook_events.remember_event(app.store, event.event_id or "", event.kind):
         report.duplicates += 1
         return
     report.applied += 1
-    subscriber_id = _int(event.get("subscriber_id"))
-    if subscriber_id is None and isinstance(event.get("email"), str):
-        subscriber_id = _subscriber_by_email(app, event["email"])
-    edition_id = _int(event.get("edition_id"))
-    if subscriber_id is not None and edition_id is not None:
-        at = (
-            datetime.fromtimestamp(_int(event.get("timestamp")) or 0, UTC)
-            if event.get("timestamp")
-            else app.clock.now()
-        )
-        message_id = str(event.get("sg_message_id", "")).split(".", 1)[0] or None
-        ledger.apply_event(store, edition_id, subscriber_id, kind, at, message_id)
-    status = _suppression(kind, event)
-    if status and subscriber_id is not None and suppress(app, subscriber_id, status, f"sendgrid:{kind}"):
+    if event.edition_id is not None:
+        at = event.at or app.clock.now()
+        message_id = (event.message_id or "").split(".", 1)[0] or None
+        ledger.apply_event(app.store, event.edition_id, subscriber_id, event.kind, at, message_id)
+    status = _suppression(event)
+    if status and suppress(app, subscriber_id, status, f"sendgrid:{event.kind}"):
         report.suppressed += 1
 
 
-def _suppression(kind: str, event: dict) -> str | None:
+def _subscriber_for(app: App, event: Event) -> int | None:
+    """The subscriber an event is about: the one with its address, and, when it carries our
+    custom_args, only if they name that subscriber and a ledger row of theirs in that newsletter."""
+    subscriber_id = _subscriber_by_email(app, event.email) if event.email else None
+    if subscriber_id is None or not event.has_custom_args:
+        return subscriber_id
+    if event.subscriber_id != subscriber_id or event.edition_id is None:
+        return None
+    newsletter = ledger.newsletter_of_delivery(app.store, event.edition_id, subscriber_id)
+    if newsletter is None or event.newsletter not in (None, newsletter):
+        return None
+    return subscriber_id
+
+
+def _suppression(event: Event) -> str | None:
+    kind = event.kind
     if kind == "bounce":
-        return None if event.get("type") == "blocked" else "bounced"
+        return None if event.type == "blocked" else "bounced"
     if kind == "spamreport":
         return "complained"
     if kind in ("unsubscribe", "group_unsubscribe"):
         return "unsubscribed"
     if kind == "dropped":
-        return _DROP_REASONS.get(str(event.get("reason", "")).strip().lower())
+        return _DROP_REASONS.get((event.reason or "").strip().lower())
     return None
 
 
 def _subscriber_by_email(app: App, email: str) -> int | None:
-    """For events without our custom_args (e.g. a transactional message)."""
+    """The subscriber with this address; None for an address we could not have sent to."""
     try:
         subscriber = find_subscriber(app, email)
     except PublisherError:  # not an address we could have sent to
         return None
     return subscriber.id if subscriber else None
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None

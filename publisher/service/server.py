@@ -15,6 +15,7 @@ from types import FrameType
 
 import uvicorn
 
+from publisher.delivery.events import WEBHOOK_OFF
 from publisher.service.apps import AppFactory
 from publisher.service.scheduler import ServiceScheduler
 from publisher.shutdown import request_stop
@@ -49,6 +50,8 @@ def serve(factory: AppFactory, host: str | None = None, port: int | None = None)
     settings = factory.config.service
     with factory.opened() as app:
         app.store  # noqa: B018  (refuse to start on a missing or unmigrated store: StoreError)
+    if not factory.config.delivery.sendgrid.webhook_verification_key:
+        log.warning(WEBHOOK_OFF)
     scheduler = ServiceScheduler(factory)
     web = create_app(factory, scheduler)
     config = uvicorn.Config(

@@ -288,6 +288,16 @@ def unknown_batches(store: Store, limit: int = 20) -> list[BatchInfo]:
     return [BatchInfo(*row[:6], from_db(row[6])) for row in rows]
 
 
+def newsletter_of_delivery(store: Store, edition_id: int, subscriber_id: int) -> str | None:
+    """The newsletter of an edition this subscriber has a ledger row for; None without that row."""
+    row = store.conn.execute(
+        "SELECT e.newsletter FROM deliveries d JOIN editions e ON e.id = d.edition_id "
+        "WHERE d.edition_id = ? AND d.subscriber_id = ?",
+        (edition_id, subscriber_id),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def apply_event(
     store: Store, edition_id: int, subscriber_id: int, event: str, at: datetime, message_id: str | None
 ) -> bool:

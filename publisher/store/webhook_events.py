@@ -14,3 +14,4 @@ def remember_event(store: Store, sg_event_id: str, event: str) -> bool:
             (sg_event_id, event, to_db(store.clock.now())),
         )
     return cursor.rowcount == 1
+

@@ -1,19 +1,23 @@
 """POST /webhooks/sendgrid: SendGrid's Event Webhook, handed raw to publisher.delivery.events.
 
-The raw body is kept for the signature check; its size is limited by ``[service]
-webhook_max_bytes`` before it is read. 403 for a bad signature, 400 for a malformed body
-(SendGrid does not retry 4xx), 503 when the store is busy (SendGrid retries).
+Off (404, like any unknown address) until ``[delivery.sendgrid] webhook_verification_key`` is
+set. The raw body is kept for the signature check; its size is limited by ``[service]
+webhook_max_bytes`` before it is read. 403 for a missing, bad or stale signature, 400 for a
+body that is not what SendGrid sends (nothing of it is applied), 503 when the store is busy
+(SendGrid retries any answer but a 2xx, for up to 24 hours).
 """
 
 from __future__ import annotations
 
 import logging
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from publisher.app import App
-from publisher.delivery.events import WebhookPayloadError, WebhookSignatureError, handle_event_webhook
+from publisher.delivery.event_payload import WebhookPayloadError
+from publisher.delivery.events import WebhookSignatureError, handle_event_webhook
 from publisher.errors import PublisherError, StoreError
 from publisher.web.context import WebContext
 
@@ -27,6 +31,8 @@ def _handle(app: App, body: bytes, headers: dict[str, str]) -> dict[str, int]:
 
 async def sendgrid_events(request: Request) -> Response:
     context = WebContext.of(request)
+    if not context.apps.config.delivery.sendgrid.webhook_verification_key:
+        raise HTTPException(404)
     body = await request.body()
     try:
         result = await context.call(_handle, body, dict(request.headers))
