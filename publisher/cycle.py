@@ -1,4 +1,5 @@
-"""One publishing cycle (``publisher run-once``): feeds first, then every due newsletter.
+"""One publishing cycle (``publisher run-once``): feeds first, then every due newsletter, then
+the Event Webhook's old event ids are forgotten.
 
 Each step is recorded in the runs table, so ``publisher status`` shows what happened.
 """
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from publisher.app import App
+from publisher.delivery.events import prune_webhook_events
 from publisher.delivery.send import send_due_newsletters
 from publisher.errors import PublisherError
 from publisher.feeds import feeds_step
@@ -29,7 +31,7 @@ Step = Callable[[App], str]
 
 def cycle_steps() -> list[tuple[str, Step]]:
     """The steps of a cycle, in order. Each returns a one-line summary."""
-    return [("feeds", feeds_step), ("newsletters", send_due_newsletters)]
+    return [("feeds", feeds_step), ("newsletters", send_due_newsletters), ("webhook events", prune_webhook_events)]
 
 
 def run_once(app: App) -> list[StepResult]:

@@ -24,6 +24,7 @@ from publisher.delivery.events import (
 )
 from publisher.delivery.send import enqueue
 from publisher.models import Recipient
+from publisher.service.jobs import build_jobs, run_job
 from publisher.store.deliveries import ledger_rows
 
 
@@ -235,6 +236,21 @@ def test_a_body_that_is_not_a_list_of_events_is_refused(app, signer):
             handle_event_webhook(app, body, signer.headers(body, app.clock.now()))
 
 
+def test_event_ids_older_than_the_retention_are_pruned_by_the_nightly_job(app, signer, clock, sent_edition):
+    post(app, signer, [event("delivered", 1, sent_edition.id, 1)])
+    clock.advance(days=29)
+    post(app, signer, [event("delivered", 2, sent_edition.id, 2)])
+    clock.advance(days=1, seconds=1)  # ev1 is now 30 days and 1 s old, ev2 one day old
+    [prune] = [job for job in build_jobs(app.config) if job.id == "prune-webhook-events"]
+
+    assert run_job(app, prune) == "1 webhook event ids older than 30 days deleted"
+
+    remaining = [row[0] for row in app.store.conn.execute("SELECT sg_event_id FROM webhook_events")]
+    assert remaining == ["ev2"]
+    plan = app.store.conn.execute("EXPLAIN QUERY PLAN DELETE FROM webhook_events WHERE received_at < 'x'")
+    assert "USING COVERING INDEX webhook_events_received" in str(plan.fetchall())
+
+
 def test_the_webhook_keys_are_checked_when_the_config_is_read(config_file):
     from delivery_helpers import set_keys
 
@@ -249,3 +265,14 @@ def test_the_webhook_keys_are_checked_when_the_config_is_read(config_file):
         ConfigError, match=r"delivery.sendgrid.webhook_events_retention_days: must be longer than webhook_max_age_hours"
     ):
         load_config(config_file)
+
+
+def test_run_once_forgets_old_event_ids_too(app, signer, clock, sent_edition):
+    from publisher.cycle import run_once
+
+    post(app, signer, [event("delivered", 1, sent_edition.id, 1)])
+    clock.advance(days=31)
+    post(app, signer, [event("delivered", 2, sent_edition.id, 2)])
+    results = {result.name: result.summary for result in run_once(app)}
+    assert results["webhook events"] == "1 webhook event ids older than 30 days deleted"
+    assert [row[0] for row in app.store.conn.execute("SELECT sg_event_id FROM webhook_events")] == ["ev2"]

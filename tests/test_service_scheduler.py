@@ -28,10 +28,17 @@ from publisher.web import create_app
 
 def test_jobs_come_from_config(config):
     jobs = build_jobs(config)
-    assert [job.id for job in jobs] == ["feeds", "newsletter:hebdo", "newsletter:mes-sujets", "purge-pending"]
+    assert [job.id for job in jobs] == [
+        "feeds",
+        "newsletter:hebdo",
+        "newsletter:mes-sujets",
+        "purge-pending",
+        "prune-webhook-events",
+    ]
     assert jobs[0].description == "rebuild the feeds every 10 min"
     assert jobs[1].description == "send hebdo (0 8 * * 1)"
     assert jobs[3].description == "delete sign-ups unconfirmed after 7 days (daily)"
+    assert jobs[4].description == "forget webhook event ids older than 30 days (daily)"
 
 
 def test_upcoming_fire_times_in_the_site_time_zone(config):
@@ -42,6 +49,7 @@ def test_upcoming_fire_times_in_the_site_time_zone(config):
         "newsletter:hebdo": "2026-11-30T08:00:00+01:00",
         "newsletter:mes-sujets": "2026-12-03T07:30:00+01:00",
         "purge-pending": "2026-11-27T03:15:00+01:00",
+        "prune-webhook-events": "2026-11-27T03:15:00+01:00",
     }
 
 
@@ -62,6 +70,7 @@ def test_schedule_command_lists_every_job(config_file, monkeypatch):
         "newsletter:hebdo",
         "newsletter:mes-sujets",
         "purge-pending",
+        "prune-webhook-events",
     ]
     assert "08:00" in lines[1] and ("CET" in lines[1] or "CEST" in lines[1])
 

@@ -108,6 +108,13 @@ def handle_event_webhook(app: App, body: bytes, headers: Mapping[str, str]) -> E
     return report
 
 
+def prune_webhook_events(app: App) -> str:
+    """Forget the event ids older than ``webhook_events_retention_days`` (the nightly job, run-once)."""
+    days = app.config.delivery.sendgrid.webhook_events_retention_days
+    deleted = webhook_events.delete_older_than(app.store, app.clock.now() - timedelta(days=days))
+    return f"{deleted} webhook event ids older than {days} days deleted"
+
+
 def _authenticate(app: App, body: bytes, headers: Mapping[str, str]) -> None:
     """WebhookSignatureError unless signed with the configured key at an acceptable time; a
     body that is not UTF-8 (never SendGrid's, and not what it signs) is a WebhookPayloadError."""

@@ -9,7 +9,9 @@ work instead of the service (``publisher feeds build``, ``publisher run-once``):
   ``[service] catch_up_minutes`` (the service was down, the machine asleep) is sent once, at
   start; an older one is skipped and logged. An interrupted send is always resumed;
 - ``purge-pending``: every night, delete sign-ups not confirmed within ``[subscribers]
-  pending_days`` (``publisher subscribers purge-pending``).
+  pending_days`` (``publisher subscribers purge-pending``);
+- ``prune-webhook-events``: every night, forget the Event Webhook event ids older than
+  ``[delivery.sendgrid] webhook_events_retention_days`` (also a step of ``publisher run-once``).
 
 Each run is recorded in the runs table (``publisher status`` and /admin/ show them).
 """
@@ -27,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from publisher.app import App
 from publisher.config import Config
+from publisher.delivery.events import prune_webhook_events
 from publisher.delivery.send import send_due_newsletter
 from publisher.errors import PublisherError, StoreBusy
 from publisher.feeds import build_feeds
@@ -40,6 +43,7 @@ FEEDS_JOB = "feeds"
 NEWSLETTER_JOB = "newsletter:"
 PURGE_JOB = "purge-pending"
 PURGE_SCHEDULE = "15 3 * * *"  # 03:15, site time zone: a quiet hour
+PRUNE_EVENTS_JOB = "prune-webhook-events"
 # Interval fire times are counted from this moment (site time zone): every 10 minutes means
 # :00, :10, :20… whenever the service was started, and `publisher schedule` can tell them.
 _INTERVAL_ANCHOR = datetime(2000, 1, 1)
@@ -57,7 +61,7 @@ class Job:
 
 def build_jobs(config: Config) -> list[Job]:
     """The jobs of a config: the feed rebuild first, one per newsletter in config order, then the
-    nightly purge of unconfirmed sign-ups."""
+    nightly purge of unconfirmed sign-ups and pruning of old webhook event ids."""
     tz = config.site.tz
     minutes = config.feeds.rebuild_minutes
     jobs = [
@@ -83,6 +87,15 @@ def build_jobs(config: Config) -> list[Job]:
             f"delete sign-ups unconfirmed after {config.subscribers.pending_days} days (daily)",
             cron_trigger(PURGE_SCHEDULE, tz),
             purge_unconfirmed,
+        )
+    )
+    days = config.delivery.sendgrid.webhook_events_retention_days
+    jobs.append(
+        Job(
+            PRUNE_EVENTS_JOB,
+            f"forget webhook event ids older than {days} days (daily)",
+            cron_trigger(PURGE_SCHEDULE, tz),
+            prune_webhook_events,
         )
     )
     return jobs

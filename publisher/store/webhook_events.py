@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from publisher.clock import to_db
 from publisher.store import Store
 
@@ -15,3 +17,9 @@ def remember_event(store: Store, sg_event_id: str, event: str) -> bool:
         )
     return cursor.rowcount == 1
 
+
+def delete_older_than(store: Store, cutoff: datetime) -> int:
+    """Forget the event ids received before ``cutoff``; how many were deleted."""
+    with store.transaction() as conn:
+        cursor = conn.execute("DELETE FROM webhook_events WHERE received_at < ?", (to_db(cutoff),))
+    return cursor.rowcount
