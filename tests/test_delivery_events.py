@@ -224,10 +224,18 @@ def test_events_without_our_ids_find_the_subscriber_by_address(app, signer, sent
         {"email": "ABONNE5@example.org", "event": "spamreport", "sg_event_id": "t1", "timestamp": 1795000000},
         {"email": "pas une adresse", "event": "bounce", "sg_event_id": "t2", "timestamp": 1795000000},
         {"email": "inconnu@example.org", "event": "bounce", "sg_event_id": "t3", "timestamp": 1795000000},
+        {  # SendGrid's legacy newsletters send an object named like our custom_arg
+            "email": "abonne6@example.org",
+            "event": "unsubscribe",
+            "sg_event_id": "t4",
+            "timestamp": 1795000000,
+            "newsletter": {"newsletter_id": "1", "newsletter_send_id": "2"},
+        },
     ]
     report = post(app, signer, events)
-    assert (report.applied, report.ignored, report.suppressed) == (1, 2, 1)
+    assert (report.applied, report.ignored, report.suppressed) == (2, 2, 2)
     assert statuses(app)["abonne5@example.org"] == "complained"
+    assert statuses(app)["abonne6@example.org"] == "unsubscribed"
 
 
 def test_a_body_that_is_not_a_list_of_events_is_refused(app, signer):

@@ -112,7 +112,8 @@ def _event(number: int, item: Any) -> Event:
         email=field.text("email", 320),
         at=field.time("timestamp"),
         message_id=field.text("sg_message_id", 256),
-        newsletter=field.text("newsletter", 200),
+        # Events of SendGrid's legacy newsletters carry an object of that name: not our custom_args.
+        newsletter=None if isinstance(item.get("newsletter"), dict) else field.text("newsletter", 200),
         edition_id=field.our_id("edition_id"),
         subscriber_id=field.our_id("subscriber_id"),
         type=field.text("type", 64),

@@ -30,10 +30,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from publisher.app import App
-from publisher.delivery.event_payload import FIRST_TIME, LAST_TIME, Event, body_text, parse_events
+from publisher.delivery.event_payload import Event, body_text, parse_events
 from publisher.errors import PublisherError
 from publisher.store import deliveries as ledger
 from publisher.store import webhook_events
@@ -88,11 +88,10 @@ class EventReport:
 
 def handle_event_webhook(app: App, body: bytes, headers: Mapping[str, str]) -> EventReport:
     """Authenticate a request, check its body whole, then apply its events in one transaction."""
-    settings = app.config.delivery.sendgrid
-    if not settings.webhook_verification_key:
+    key = app.config.delivery.sendgrid.webhook_verification_key
+    if not key:
         raise WebhookDisabledError(WEBHOOK_OFF)
-    _authenticate(app, body, headers)
-    events = parse_events(body_text(body))
+    events = parse_events(_authenticated_text(app, key, body, headers))
     report = EventReport(received=len(events))
     with app.store.transaction():
         for event in events:
@@ -115,32 +114,32 @@ def prune_webhook_events(app: App) -> str:
     return f"{deleted} webhook event ids older than {days} days deleted"
 
 
-def _authenticate(app: App, body: bytes, headers: Mapping[str, str]) -> None:
-    """WebhookSignatureError unless signed with the configured key at an acceptable time; a
-    body that is not UTF-8 (never SendGrid's, and not what it signs) is a WebhookPayloadError."""
+def _authenticated_text(app: App, key: str, body: bytes, headers: Mapping[str, str]) -> str:
+    """The body as text once its signature, by ``key`` at an acceptable time, is verified
+    (WebhookSignatureError). A body that is not UTF-8 is never SendGrid's (WebhookPayloadError)."""
     from publisher.delivery.sendgrid_api import verify_webhook_signature
 
-    settings = app.config.delivery.sendgrid
     lower = {name.lower(): value for name, value in headers.items()}
     signature = lower.get(SIGNATURE_HEADER.lower())
     timestamp = lower.get(TIMESTAMP_HEADER.lower())
     if not signature or not timestamp:
         raise WebhookSignatureError("SendGrid webhook: signature headers missing")
-    _check_signature_time(app, timestamp, timedelta(hours=settings.webhook_max_age_hours))
-    body_text(body)
-    if not verify_webhook_signature(settings.webhook_verification_key or "", body, signature, timestamp):
+    _check_signature_time(app, timestamp)
+    text = body_text(body)
+    if not verify_webhook_signature(key, body, signature, timestamp):
         raise WebhookSignatureError("SendGrid webhook: invalid signature")
+    return text
 
 
-def _check_signature_time(app: App, timestamp: str, max_age: timedelta) -> None:
+def _check_signature_time(app: App, timestamp: str) -> None:
+    """The signature time must be Unix seconds within ``webhook_max_age_hours`` back, FUTURE_SKEW ahead."""
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 10):
         raise WebhookSignatureError("SendGrid webhook: signature time is not Unix seconds")
-    seconds = int(timestamp)
-    now = app.clock.now().timestamp()
-    if not FIRST_TIME <= seconds < LAST_TIME or seconds < now - max_age.total_seconds():
-        hours = max_age.total_seconds() / 3600
-        raise WebhookSignatureError(f"SendGrid webhook: signature older than {hours:g} hours (a replay?)")
-    if seconds > now + FUTURE_SKEW.total_seconds():
+    hours = app.config.delivery.sendgrid.webhook_max_age_hours
+    age = app.clock.now() - datetime.fromtimestamp(int(timestamp), UTC)
+    if age > timedelta(hours=hours):
+        raise WebhookSignatureError(f"SendGrid webhook: signature older than {hours} hours (a replay?)")
+    if age < -FUTURE_SKEW:
         raise WebhookSignatureError("SendGrid webhook: signature time is in the future")
 
 
