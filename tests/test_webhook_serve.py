@@ -91,6 +91,7 @@ def signed_server(tmp_path_factory, signer) -> Iterator[Served]:
     output = served.stop()
     assert "Traceback" not in output, output
     assert "@" not in output, "the log names no address"
+    assert not any(line.startswith("FORGED") for line in output.splitlines()), "a key of the body forged a log line"
 
 
 def test_without_a_key_the_webhook_is_off_and_serve_says_how_to_turn_it_on(tmp_path):

@@ -123,7 +123,7 @@ def _event(number: int, item: Any) -> Event:
 
 def _check_value(number: int, key: str, value: Any, depth: int) -> None:
     """Shape of any value: bounded strings, finite numbers, shallow lists and objects."""
-    where = f"SendGrid webhook: event {number}: {key[:50]}"
+    where = f"SendGrid webhook: event {number}: {key[:50]!a}"  # escaped: the key is not ours
     if depth > MAX_DEPTH:
         raise WebhookPayloadError(f"{where}: nested too deeply")
     if isinstance(value, str):
