@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from publisher.config_text import where
 from publisher.errors import ConfigError
 from publisher.slugs import slugify
 
@@ -420,7 +421,7 @@ def _check_references(config: Config, text: str) -> None:
             key = ("newsletters", slug, "segment")
             known = ", ".join(sorted(config.segments)) or "none defined"
             raise ConfigError(
-                f"{_where(config.source, text, key)}: {'.'.join(key)}: "
+                f"{where(config.source, text, key)}: {'.'.join(key)}: "
                 f"unknown segment {newsletter.segment!r} (segments: {known})"
             )
 
@@ -432,7 +433,7 @@ def _config_error(path: Path, text: str, error: ValidationError) -> ConfigError:
     message = message.removeprefix("Value error, ")
     more = error.error_count() - 1
     suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
-    return ConfigError(f"{_where(path, text, key)}: {'.'.join(key) or '(top level)'}: {message}{suffix}")
+    return ConfigError(f"{where(path, text, key)}: {'.'.join(key) or '(top level)'}: {message}{suffix}")
 
 
 def _is_data_key(part: str | int) -> bool:
@@ -443,36 +444,10 @@ def _is_data_key(part: str | int) -> bool:
     )
 
 
-_TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*=")
-
-
-def _where(path: Path, text: str, key: tuple[str, ...]) -> str:
-    """``path:line`` of the deepest part of ``key`` found in the TOML text, else ``path``."""
-    best_line, best_depth = 0, 0
-    table: tuple[str, ...] = ()
-    for number, line in enumerate(text.splitlines(), start=1):
-        depth = 0
-        if match := _TABLE.match(line):
-            table = tuple(part.strip().strip("\"'") for part in match.group(1).split("."))
-            if key[: len(table)] == table:
-                depth = len(table)
-        elif (
-            (match := _KEY.match(line))
-            and key[: len(table)] == table
-            and len(key) > len(table)
-            and key[len(table)] == match.group(1).strip("\"'")
-        ):
-            depth = len(table) + 1
-        if depth and depth >= best_depth:
-            best_line, best_depth = number, depth
-    return f"{path}:{best_line}" if best_line else str(path)
-
-
 def key_location(config: Config, key: tuple[str, ...]) -> str:
     """``config.toml:LINE`` of a key of this config (``config.toml`` when the line is not found)."""
     try:
         text = config.source.read_text(encoding="utf-8")
     except OSError:
         return str(config.source)
-    return _where(config.source, text, key)
+    return where(config.source, text, key)
