@@ -31,7 +31,8 @@ from pydantic import (
     model_validator,
 )
 
-from publisher.config_text import where
+from publisher.addresses import InvalidAddress, InvalidName, checked_address, checked_name
+from publisher.config_text import refuse_control_characters, where
 from publisher.errors import ConfigError
 from publisher.slugs import slugify
 
@@ -60,15 +61,26 @@ def _absolute_url(value: str) -> str:
 
 
 def _email(value: str) -> str:
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-        raise ValueError(f"expected an email address, got {value!r}")
-    return value
+    """A sender address, by the policy of publisher.addresses (test domains allowed), in normal form."""
+    try:
+        return checked_address(value, allow_test_domains=True)
+    except InvalidAddress as error:
+        raise ValueError(f"expected an email address, got {value!r}: {error}") from None
+
+
+def _display_name(value: str) -> str:
+    """A sender name, by the policy of publisher.addresses."""
+    try:
+        return checked_name(value)
+    except InvalidName as error:
+        raise ValueError(f"{value!r}: {error}") from None
 
 
 # A path in config.toml: a string, resolved against the folder of config.toml.
 ConfigPath = Annotated[Path, BeforeValidator(_as_path), AfterValidator(_relative_to_config)]
 AbsoluteUrl = Annotated[str, AfterValidator(_absolute_url)]
 Email = Annotated[str, AfterValidator(_email)]
+DisplayName = Annotated[str, AfterValidator(_display_name)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
@@ -147,7 +159,7 @@ class SmtpConfig(Section):
 class DeliveryConfig(Section):
     transport: Literal["outbox", "sendgrid", "smtp"] = "outbox"
     from_email: Email
-    from_name: str = ""
+    from_name: DisplayName = ""
     reply_to: Email | None = None
     batch_size: Annotated[int, Field(gt=0, le=1000)] = 500
     rate_per_second: Annotated[float, Field(gt=0)] = 10.0
@@ -279,7 +291,7 @@ class NewsletterConfig(Section):
     utm: bool = True
     utm_campaign: str | None = None
     from_email: Email | None = None
-    from_name: str | None = None
+    from_name: DisplayName | None = None
     reply_to: Email | None = None
 
     @field_validator("schedule")
@@ -407,6 +419,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    refuse_control_characters(path, text, data)
     try:
         config = Config.model_validate({**data, "source": path}, context={"base_dir": path.parent})
     except ValidationError as error:
