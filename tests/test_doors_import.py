@@ -102,6 +102,20 @@ def test_the_forget_list_cannot_be_bypassed_by_a_look_alike_spelling(run, tmp_pa
     assert stored(run) == {}
 
 
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("jörg@example.org", "non-ASCII characters before the @ are not accepted: 'ö'"),
+        ("redaction@example.org\r\nBcc: victime@example.org", "The part after the @-sign contains invalid"),
+    ],
+)
+def test_a_test_copy_address_follows_the_policy(run, address, reason):
+    result = run("send", "hebdo", "--test-to", address)
+    assert result.exit_code == 1
+    assert len(result.output.splitlines()) == 1
+    assert result.output.startswith(f"Error: test copy address {address!r}: {reason}")
+
+
 @pytest.mark.parametrize("spelling", LOOK_ALIKES)
 def test_address_key_gives_one_form_to_look_alike_spellings(spelling):
     assert address_key(checked_address(spelling)) == "marie@xn--exmple-cua.fr"
