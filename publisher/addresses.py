@@ -1,4 +1,24 @@
-"""Email addresses: syntax check and normal form. The only module that uses email-validator.
+"""Email addresses and display names: the policy applied at every door, syntax check and normal
+form. The only module that uses email-validator.
+
+The policy (``checked_address``, ``checked_name``), applied to every address and name that
+enters: the CSV import, the sign-up form, the config's sender addresses and names:
+
+- The part before the @ must be ASCII, without quotes: every transport must be able to carry
+  the address, and SendGrid and most SMTP relays cannot carry internationalised local parts
+  (SMTPUTF8, RFC 6531), so ``jörg@exemple.fr`` would fail at send time. It is refused at the door.
+- The domain may be internationalised (IDN): it is stored in punycode, which every transport
+  carries. IDNA/UTS 46 mapping gives look-alike spellings of one domain (full-width letters,
+  decomposed accents, upper case) one punycode form, so they are one address.
+- A display name (a subscriber's name, a sender's ``from_name``) loses its surrounding spaces,
+  may not contain control characters (C0 and C1, including CR, LF, TAB and NUL, the Unicode
+  line and paragraph separators U+2028/U+2029, lone surrogates: a line break in a header is a
+  header injection, and none of them can be typed in a form) and is at most NAME_MAX
+  characters long (a name, not a text; it must fit a header line).
+
+Addresses already stored are still found by ``normalize_email``, which accepts what the store
+may hold from before the policy (internationalised local parts): staff can still show,
+unsubscribe or forget them.
 
 The normal form keeps the local part as written, lower-cases the domain and writes an
 internationalised (IDN) domain in punycode: ``Marie.Dupont@Exämple.FR`` →
@@ -33,14 +53,54 @@ _DOMAINS_MAX = 65536  # distinct domains remembered (a cache cleared when full)
 # one cache with test domains allowed, one without.
 _DOMAINS: dict[bool, dict[str, str]] = {False: {}, True: {}}
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+NAME_MAX = 100  # characters of a display name
+# C0 and C1 controls (CR, LF, TAB, NUL…), DEL, the line and paragraph separators, surrogates.
+_NOT_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 class InvalidAddress(PublisherError):
     """Not a valid email address; the message says why."""
 
 
+class UnsupportedAddress(InvalidAddress):
+    """A valid address that the policy refuses because a transport could not carry it."""
+
+
+class InvalidName(PublisherError):
+    """A display name that the policy refuses; the message says why."""
+
+
+def checked_address(text: str, allow_test_domains: bool = False) -> str:
+    """The normal form of an address that passes the policy (see the module docstring);
+    UnsupportedAddress for a local part that is not ASCII, InvalidAddress for anything else
+    refused. Surrounding spaces are removed."""
+    text = text.strip()
+    plain = _plain(text, allow_test_domains)  # plain addresses pass the policy
+    if plain is not None:
+        return plain
+    local_part = text.rpartition("@")[0]
+    if not local_part.isascii():
+        shown = ", ".join(repr(char) for char in dict.fromkeys(local_part) if not char.isascii())
+        raise UnsupportedAddress(f"non-ASCII characters before the @ are not accepted: {shown}")
+    return normalize_email(text, allow_test_domains)
+
+
+def checked_name(text: str) -> str:
+    """A display name without its surrounding spaces, if it passes the policy (see the module
+    docstring); InvalidName otherwise. Runs once per row of an import: keep it cheap."""
+    name = text.strip()
+    if len(name) > NAME_MAX:
+        raise InvalidName(f"longer than {NAME_MAX} characters ({len(name)})")
+    control = _NOT_IN_NAMES.search(name)
+    if control is not None:
+        raise InvalidName(f"control characters (line breaks, tabs, invisible codes) are not accepted: {control[0]!r}")
+    return name
+
+
 def normalize_email(text: str, allow_test_domains: bool = False) -> str:
-    """The normal form of an address (surrounding spaces removed); InvalidAddress if invalid."""
+    """The normal form of an address (surrounding spaces removed); InvalidAddress if invalid.
+    Also accepts internationalised local parts, to find what the store held before the policy:
+    a door checks new addresses with ``checked_address``."""
     text = text.strip()
     plain = _plain(text, allow_test_domains)
     if plain is not None:

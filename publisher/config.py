@@ -32,6 +32,8 @@ from pydantic import (
     model_validator,
 )
 
+from publisher.addresses import InvalidAddress, InvalidName, checked_address, checked_name
+from publisher.config_text import refuse_control_characters, where
 from publisher.errors import ConfigError
 from publisher.slugs import slugify
 
@@ -60,9 +62,19 @@ def _absolute_url(value: str) -> str:
 
 
 def _email(value: str) -> str:
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-        raise ValueError(f"expected an email address, got {value!r}")
-    return value
+    """A sender address, by the policy of publisher.addresses (test domains allowed), in normal form."""
+    try:
+        return checked_address(value, allow_test_domains=True)
+    except InvalidAddress as error:
+        raise ValueError(f"expected an email address, got {value!r}: {error}") from None
+
+
+def _display_name(value: str) -> str:
+    """A sender name, by the policy of publisher.addresses."""
+    try:
+        return checked_name(value)
+    except InvalidName as error:
+        raise ValueError(f"{value!r}: {error}") from None
 
 
 # The DER prefix of an ECDSA P-256 public key (SubjectPublicKeyInfo), the kind SendGrid signs with.
@@ -81,6 +93,7 @@ def _is_p256_public_key(value: str) -> bool:
 ConfigPath = Annotated[Path, BeforeValidator(_as_path), AfterValidator(_relative_to_config)]
 AbsoluteUrl = Annotated[str, AfterValidator(_absolute_url)]
 Email = Annotated[str, AfterValidator(_email)]
+DisplayName = Annotated[str, AfterValidator(_display_name)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
@@ -187,7 +200,7 @@ class SmtpConfig(Section):
 class DeliveryConfig(Section):
     transport: Literal["outbox", "sendgrid", "smtp"] = "outbox"
     from_email: Email
-    from_name: str = ""
+    from_name: DisplayName = ""
     reply_to: Email | None = None
     batch_size: Annotated[int, Field(gt=0, le=1000)] = 500
     rate_per_second: Annotated[float, Field(gt=0)] = 10.0
@@ -319,7 +332,7 @@ class NewsletterConfig(Section):
     utm: bool = True
     utm_campaign: str | None = None
     from_email: Email | None = None
-    from_name: str | None = None
+    from_name: DisplayName | None = None
     reply_to: Email | None = None
 
     @field_validator("schedule")
@@ -447,6 +460,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    refuse_control_characters(path, text, data)
     try:
         config = Config.model_validate({**data, "source": path}, context={"base_dir": path.parent})
     except ValidationError as error:
@@ -461,7 +475,7 @@ def _check_references(config: Config, text: str) -> None:
             key = ("newsletters", slug, "segment")
             known = ", ".join(sorted(config.segments)) or "none defined"
             raise ConfigError(
-                f"{_where(config.source, text, key)}: {'.'.join(key)}: "
+                f"{where(config.source, text, key)}: {'.'.join(key)}: "
                 f"unknown segment {newsletter.segment!r} (segments: {known})"
             )
 
@@ -473,7 +487,7 @@ def _config_error(path: Path, text: str, error: ValidationError) -> ConfigError:
     message = message.removeprefix("Value error, ")
     more = error.error_count() - 1
     suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
-    return ConfigError(f"{_where(path, text, key)}: {'.'.join(key) or '(top level)'}: {message}{suffix}")
+    return ConfigError(f"{where(path, text, key)}: {'.'.join(key) or '(top level)'}: {message}{suffix}")
 
 
 def _is_data_key(part: str | int) -> bool:
@@ -484,36 +498,10 @@ def _is_data_key(part: str | int) -> bool:
     )
 
 
-_TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*=")
-
-
-def _where(path: Path, text: str, key: tuple[str, ...]) -> str:
-    """``path:line`` of the deepest part of ``key`` found in the TOML text, else ``path``."""
-    best_line, best_depth = 0, 0
-    table: tuple[str, ...] = ()
-    for number, line in enumerate(text.splitlines(), start=1):
-        depth = 0
-        if match := _TABLE.match(line):
-            table = tuple(part.strip().strip("\"'") for part in match.group(1).split("."))
-            if key[: len(table)] == table:
-                depth = len(table)
-        elif (
-            (match := _KEY.match(line))
-            and key[: len(table)] == table
-            and len(key) > len(table)
-            and key[len(table)] == match.group(1).strip("\"'")
-        ):
-            depth = len(table) + 1
-        if depth and depth >= best_depth:
-            best_line, best_depth = number, depth
-    return f"{path}:{best_line}" if best_line else str(path)
-
-
 def key_location(config: Config, key: tuple[str, ...]) -> str:
     """``config.toml:LINE`` of a key of this config (``config.toml`` when the line is not found)."""
     try:
         text = config.source.read_text(encoding="utf-8")
     except OSError:
         return str(config.source)
-    return _where(config.source, text, key)
+    return where(config.source, text, key)

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from publisher.addresses import InvalidAddress, address_key, normalize_email
+from publisher.addresses import InvalidAddress, InvalidName, address_key, checked_address, checked_name
 from publisher.app import App
 from publisher.child_process import items_from_child
 from publisher.clock import to_db
@@ -150,9 +150,13 @@ class RowParser:
         cells.append("")  # what absent columns read (see _Layout)
         email_cell, name, locale_cell, interests_cell, status_cell, source, consent_at = layout.known(cells)
         try:
-            email = normalize_email(email_cell, self.allow_test_domains)
+            email = checked_address(email_cell, self.allow_test_domains)
         except InvalidAddress as error:
             raise _FieldError("email", f"{email_cell.strip()!r}: {error}") from None
+        try:
+            name = checked_name(name)
+        except InvalidName as error:
+            raise _FieldError("name", f"{_shortened(name)!r}: {error}") from None
         status = self._statuses[status_cell] if status_cell in self._statuses else self.status(status_cell)
         locale = self._locales[locale_cell] if locale_cell in self._locales else self.locale(locale_cell)
         interests = self._interest_cells.get(interests_cell)
@@ -177,7 +181,7 @@ class RowParser:
             line,
             email,
             address_key(email),
-            name.strip() or None,
+            name or None,
             locale,
             status,
             source or None,
@@ -239,6 +243,11 @@ class RowParser:
             raise _FieldError(
                 "consent_at", f"{text!r} is not a date (expected ISO 8601, e.g. 2026-03-28T14:00:00+01:00)"
             ) from None
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    """A cell as shown in a message: its first ``limit`` characters."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _utc_text(text: str) -> str | None:

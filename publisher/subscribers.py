@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, TextIO
 
-from publisher.addresses import address_key, normalize_email
+from publisher.addresses import address_key, checked_address, checked_name, normalize_email
 from publisher.app import App
 from publisher.clock import to_db
 from publisher.errors import NotFoundError, PublisherError
@@ -204,10 +204,11 @@ def subscribe(
     - unsubscribed: the confirmation email; they stay unsubscribed until they open it;
     - bounced, complained or forgotten: None — nothing is sent, nothing changes.
 
-    InvalidAddress (a PublisherError) for a malformed address; NotFoundError for an unknown tag.
+    InvalidAddress or InvalidName (PublisherErrors) for an address or name that the policy of
+    publisher.addresses refuses; NotFoundError for an unknown tag.
     """
-    normalized = normalize_email(email, app.config.subscribers.allow_test_domains)
-    name = name.strip()
+    normalized = checked_address(email, app.config.subscribers.allow_test_domains)
+    name = checked_name(name)
     locale = locale or app.config.site.language
     with app.store.transaction() as conn:
         if db.has_suppressions(conn) and db.suppressed_among(conn, [hasher_for(app).hash(address_key(normalized))]):

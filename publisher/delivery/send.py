@@ -17,6 +17,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from publisher.addresses import InvalidAddress, checked_address
 from publisher.app import App
 from publisher.delivery.content import edition_content
 from publisher.delivery.engine import DeliveryReport, deliver_pending
@@ -173,7 +174,12 @@ def dry_run(app: App, slug: str, segment: str | None = None) -> list[PlannedEdit
 
 def send_test_copy(app: App, slug: str, to_email: str, segment: str | None = None) -> str:
     """One copy of the newsletter's first edition to a staff address, through the configured
-    transport, with the same headers; the ledger is not touched. Returns the message id."""
+    transport, with the same headers; the ledger is not touched. Returns the message id.
+    The address follows the policy of publisher.addresses, as every address that is sent to."""
+    try:
+        to_email = checked_address(to_email, allow_test_domains=True)
+    except InvalidAddress as error:
+        raise DeliveryError(f"test copy address {to_email.strip()!r}: {error}") from None
     segment = _segment(app, slug, segment)
     with _rolled_back(app.store):
         edition = next((edition for edition, _ in _planned(app, slug, segment)), None)

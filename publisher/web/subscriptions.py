@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from publisher import subscribers
-from publisher.addresses import InvalidAddress
+from publisher.addresses import NAME_MAX, InvalidAddress, InvalidName, UnsupportedAddress, checked_address, checked_name
 from publisher.app import App
 from publisher.delivery.send import send_message
 from publisher.errors import DeliveryError, NotFoundError
@@ -39,8 +39,13 @@ ONE_CLICK_VALUE = "One-Click"
 CONSENT_SOURCE = "formulaire d'inscription du site"
 # Tokens are URL-safe base64 and dots; anything else is not a token.
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.]{10,300}")
-_EMAIL_SHAPE = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
-MAX_EMAIL, MAX_NAME, MAX_INTERESTS = 254, 100, 200
+MAX_EMAIL, MAX_INTERESTS = 254, 200
+VALID_ADDRESS = "Indiquez une adresse électronique valide, par exemple prenom.nom@exemple.fr."
+ADDRESS_REFUSED = (
+    "Cette adresse n’est pas acceptée : les lettres accentuées ou non latines ne sont pas possibles "
+    "avant le @, la plupart des messageries ne sauraient pas l’acheminer."
+)
+NAME_REFUSED = "Ce nom n’est pas accepté : retirez les retours à la ligne, tabulations et caractères invisibles."
 
 
 def _tags(app: App) -> list[TagChoice]:
@@ -83,25 +88,49 @@ class SignupForm:
     def parse(cls, form: FormData) -> SignupForm:
         return cls(
             email=str(form.get("email") or "").strip()[: MAX_EMAIL + 1],
-            name=" ".join(str(form.get("name") or "").split())[: MAX_NAME + 1],
+            name=str(form.get("name") or "").strip()[: NAME_MAX + 1],
             interests=[str(value)[:120] for value in form.getlist("interests")][:MAX_INTERESTS],
             consent=form.get("consent") == "oui",
             honeypot=str(form.get("website") or ""),
         )
 
-    def errors(self, known_slugs: set[str]) -> dict[str, str]:
+    def errors(self, known_slugs: set[str], allow_test_domains: bool) -> dict[str, str]:
+        """The French message of each field refused; addresses and names by the policy of
+        publisher.addresses."""
         errors = {}
         if not self.email:
             errors["email"] = "Indiquez votre adresse électronique."
-        elif len(self.email) > MAX_EMAIL or not _EMAIL_SHAPE.fullmatch(self.email):
-            errors["email"] = "Indiquez une adresse électronique valide, par exemple prenom.nom@exemple.fr."
-        if len(self.name) > MAX_NAME:
-            errors["name"] = f"Le nom ne peut pas dépasser {MAX_NAME} caractères."
+        elif error := _address_error(self.email, allow_test_domains):
+            errors["email"] = error
+        if len(self.name) > NAME_MAX:
+            errors["name"] = f"Le nom ne peut pas dépasser {NAME_MAX} caractères."
+        elif error := _name_error(self.name):
+            errors["name"] = error
         if any(slug not in known_slugs for slug in self.interests):
             errors["interests"] = "Choisissez les thèmes dans la liste proposée."
         if not self.consent:
             errors["consent"] = "Cochez la case d’accord pour recevoir nos lettres."
         return errors
+
+
+def _address_error(email: str, allow_test_domains: bool) -> str | None:
+    if len(email) > MAX_EMAIL:
+        return VALID_ADDRESS
+    try:
+        checked_address(email, allow_test_domains)
+    except UnsupportedAddress:
+        return ADDRESS_REFUSED
+    except InvalidAddress:
+        return VALID_ADDRESS
+    return None
+
+
+def _name_error(name: str) -> str | None:
+    try:
+        checked_name(name)
+    except InvalidName:
+        return NAME_REFUSED
+    return None
 
 
 async def subscribe_form(request: Request) -> Response:
@@ -126,7 +155,7 @@ async def subscribe_submit(request: Request) -> Response:
     if form.honeypot:
         log.info("sign-up ignored: honeypot field filled")
         return _check_your_inbox(context)
-    errors = form.errors({tag.slug for tag in tags})
+    errors = form.errors({tag.slug for tag in tags}, context.apps.config.subscribers.allow_test_domains)
     if errors:
         return again(errors)
     client = request.client.host if request.client else "unknown"
@@ -153,6 +182,8 @@ async def subscribe_submit(request: Request) -> Response:
     except InvalidAddress:
         # A malformed or unusable address (publisher.addresses says why; we do not echo it).
         return again({"email": "Cette adresse électronique ne peut pas être utilisée. Vérifiez-la."})
+    except InvalidName:
+        return again({"name": NAME_REFUSED})
     return _check_your_inbox(context)
 
 
