@@ -18,16 +18,18 @@ from urllib.parse import quote
 import httpx
 import pytest
 from click.testing import CliRunner
-from delivery_helpers import add_subscribers, set_keys, use_sendgrid
+from delivery_helpers import add_subscribers, app_for, set_keys, use_sendgrid
 from sendgrid_fake import FakeSendgrid
 from test_delivery_outbox_smtp import start_smtp_server
 from webserver import served
 
 from publisher.cli import main
 from publisher.config import Secrets
+from publisher.delivery.send import send_message
 from publisher.placeholders import edition_placeholders
 from publisher.service.apps import AppFactory
 from publisher.store.editions import get_edition
+from publisher.subscription_mail import confirmation_message
 from publisher.tokens import PREFERENCES, UNSUBSCRIBE, TokenError, verify
 from publisher.web import create_app
 
@@ -208,3 +210,34 @@ def test_subject_and_preheader_cannot_place_recipient_values(app, config_file, h
     assert result.exit_code == 1
     assert f"newsletters.hebdo.{key}: undefined variable: 'recipient' is undefined" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_placeholders_are_the_same_for_one_secret_and_edition_and_unguessable_otherwise():
+    def tag(secret: str, *edition: str) -> str:
+        return edition_placeholders(Secrets(signing_secret=secret), *edition).tag
+
+    assert tag(SECRET, "hebdo", "tous", "k1") == tag(SECRET, "hebdo", "tous", "k1")  # byte-identical rebuilds
+    others = {
+        tag("another", "hebdo", "tous", "k1"),
+        tag(SECRET, "hebdo", "tous", "k2"),
+        tag(SECRET, "hebdo", "tours", "k1"),
+    }
+    assert len(others | {tag(SECRET, "hebdo", "tous", "k1")}) == 4
+    assert re.fullmatch("[A-Z2-7]{16}", tag(SECRET, "hebdo", "tous", "k1"))
+
+
+def test_a_confirmation_mail_keeps_sendgrid_tags_in_a_name_or_site_title_inert(app, config_file):
+    fake = FakeSendgrid().start()
+    try:
+        use_sendgrid(config_file, fake.url)
+        set_keys(config_file, "delivery.sendgrid", asm_group_id=4242)
+        set_keys(config_file, "site", title=f"Horizons {BAIT}")
+        sender = app_for(config_file, app.clock, sendgrid_api_key="SG.test-key")
+        url = f"{sender.config.site.base_url}/confirm/jeton"
+        send_message(sender, confirmation_message(sender.config, "abonne11@example.org", NAMES[1], "fr", url))
+        sender.close()
+    finally:
+        fake.stop()
+    [request] = fake.accepted
+    sent = json.dumps(request.body["content"]) + request.body["subject"]
+    assert "asm_preferences_raw_url" in sent and "asm_group_unsubscribe_raw_url" in sent and "<%" not in sent
