@@ -23,7 +23,7 @@ an escaped value into the HTML part and a plain one into the text part. The Send
 transport therefore renames, in the HTML part, the placeholders whose values escaping can
 change (the name and address; the links too if the site's base URL has &<>"') to their
 ``html_key`` (``__PUB_NAME_<tag>__`` → ``__PUB_HTML_NAME_<tag>__``) with ``use_html_keys``,
-and sends plain values under the plain keys, escaped values under the HTML keys
+and sends plain values under the plain keys, escaped values under the HTML keys.
 Templates only ever contain the plain placeholders.
 """
 
