@@ -33,11 +33,13 @@ from publisher.digests.compiler import DigestCompiler
 from publisher.digests.content import Selection
 from publisher.digests.planner import plan_editions
 from publisher.models import Article, Recipient, Tag
+from publisher.placeholders import one_off_placeholders
 from publisher.store import Store
 from publisher.store.articles import list_articles, upsert_articles
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+PLACEHOLDERS = one_off_placeholders()
 TAGS = [
     "apprentissage",
     "jeunes",
@@ -105,11 +107,11 @@ def add_articles(app: App, count: int, rng: random.Random) -> None:
 def bench_compile(app: App, compiles: int) -> list[float]:
     compiler = DigestCompiler(app.config, "hebdo")
     selection = Selection(tuple(list_articles(app.store, limit=10)))
-    compiler.compile(selection, NOW)  # warm the template cache
+    compiler.compile(selection, NOW, PLACEHOLDERS)  # warm the template cache
     timings = []
     for _ in range(compiles):
         start = time.perf_counter()
-        compiler.compile(selection, NOW)
+        compiler.compile(selection, NOW, PLACEHOLDERS)
         timings.append(time.perf_counter() - start)
     return timings
 
@@ -119,7 +121,7 @@ def cpu_per_compile(app: App, compiles: int) -> float:
     selection = Selection(tuple(list_articles(app.store, limit=10)))
     start = time.process_time()
     for _ in range(compiles):
-        compiler.compile(selection, NOW)
+        compiler.compile(selection, NOW, PLACEHOLDERS)
     return (time.process_time() - start) / compiles
 
 
@@ -164,7 +166,9 @@ def main() -> None:
         add_articles(app, 30, rng)
 
         timings = bench_compile(app, options.compiles)
-        html = DigestCompiler(app.config, "hebdo").compile(Selection(tuple(list_articles(app.store, limit=10))), NOW)
+        html = DigestCompiler(app.config, "hebdo").compile(
+            Selection(tuple(list_articles(app.store, limit=10))), NOW, PLACEHOLDERS
+        )
         cpu = cpu_per_compile(app, options.compiles)
         print(
             f"compile a 10-article digest x{options.compiles}: median {statistics.median(timings) * 1000:.2f} ms, "

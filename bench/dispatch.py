@@ -29,13 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# Filled with the edition's placeholders (publisher.placeholders) once its identity is known.
 HTML = (
-    "<html><body><p>Bonjour __PUB_NAME__,</p>"
+    "<html><body><p>Bonjour {ph.name},</p>"
     + "<p>Les actualités « emploi-formation » de la semaine.</p>" * 40
-    + '<a href="__PUB_VIEW_ONLINE_URL__">En ligne</a> <a href="__PUB_UNSUBSCRIBE_URL__">Se désabonner</a> '
-    '<a href="__PUB_PREFERENCES_URL__">Préférences</a></body></html>'
+    + '<a href="{ph.view_online_url}">En ligne</a> <a href="{ph.unsubscribe_url}">Se désabonner</a> '
+    '<a href="{ph.preferences_url}">Préférences</a></body></html>'
 )
-TEXT = "Bonjour __PUB_NAME__,\n" + "Les actualités de la semaine.\n" * 40 + "Se désabonner : __PUB_UNSUBSCRIBE_URL__\n"
+TEXT = "Bonjour {ph.name},\n" + "Les actualités de la semaine.\n" * 40 + "Se désabonner : {ph.unsubscribe_url}\n"
 
 
 SUBSCRIBER_ID = re.compile(rb'"custom_args":\{"subscriber_id":"([0-9]+)"\}')
@@ -109,6 +110,7 @@ def one_run(subscribers: int, profile: bool) -> dict:
     from publisher.config import Secrets, load_config
     from publisher.delivery.engine import deliver_pending
     from publisher.models import Edition
+    from publisher.placeholders import edition_placeholders
     from publisher.store import Store
     from publisher.store.deliveries import delivery_counts, enqueue, stream_subscriber_ids
     from publisher.store.editions import insert_edition
@@ -148,7 +150,9 @@ def one_run(subscribers: int, profile: bool) -> dict:
         )
         with store.transaction():
             store.db["subscribers"].insert_all(rows, batch_size=5000)
-        edition = insert_edition(store, Edition("hebdo", "tous", "bench", "La lettre hebdo", "", HTML, TEXT, (1,)))
+        ph = edition_placeholders(app.secrets, "hebdo", "tous", "bench")
+        html, text = HTML.format(ph=ph), TEXT.format(ph=ph)
+        edition = insert_edition(store, Edition("hebdo", "tous", "bench", "La lettre hebdo", "", html, text, (1,)))
 
         profiler = None
         if profile:

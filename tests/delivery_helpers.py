@@ -7,23 +7,29 @@ import json
 import re
 from pathlib import Path
 
-from publisher import placeholders as ph
 from publisher.app import App
 from publisher.clock import to_db
 from publisher.config import Secrets, load_config
 from publisher.models import Edition, Recipient
+from publisher.placeholders import Placeholders, edition_placeholders
 from publisher.store import Store
 from publisher.store.editions import insert_edition
 
+SECRETS = Secrets(signing_secret="test-secret")
 HTML = (
-    f"<html><body><p>Bonjour {ph.NAME},</p><p>Les actualités « emploi » de la semaine.</p>"
-    f'<p><a href="{ph.VIEW_ONLINE_URL}">Voir en ligne</a> · <a href="{ph.UNSUBSCRIBE_URL}">Se désabonner</a> · '
-    f'<a href="{ph.PREFERENCES_URL}">Préférences</a></p><p>Envoyé à {ph.EMAIL}</p></body></html>'
+    "<html><body><p>Bonjour {ph.name},</p><p>Les actualités « emploi » de la semaine.</p>"
+    '<p><a href="{ph.view_online_url}">Voir en ligne</a> · <a href="{ph.unsubscribe_url}">Se désabonner</a> · '
+    '<a href="{ph.preferences_url}">Préférences</a></p><p>Envoyé à {ph.email}</p></body></html>'
 )
 TEXT = (
-    f"Bonjour {ph.NAME},\n\nLes actualités « emploi » de la semaine.\n\nVoir en ligne : {ph.VIEW_ONLINE_URL}\n"
-    f"Se désabonner : {ph.UNSUBSCRIBE_URL}\nPréférences : {ph.PREFERENCES_URL}\n"
+    "Bonjour {ph.name},\n\nLes actualités « emploi » de la semaine.\n\nVoir en ligne : {ph.view_online_url}\n"
+    "Se désabonner : {ph.unsubscribe_url}\nPréférences : {ph.preferences_url}\n"
 )
+
+
+def placeholders_of(edition: Edition) -> Placeholders:
+    """The placeholders of a stored edition (the tests' secret)."""
+    return edition_placeholders(SECRETS, edition.newsletter, edition.segment, edition.content_key)
 
 
 def add_subscribers(
@@ -47,6 +53,7 @@ def add_subscribers(
 
 
 def make_edition(store: Store, newsletter: str = "hebdo", segment: str = "tous", key: str = "k1") -> Edition:
+    ph = edition_placeholders(SECRETS, newsletter, segment, key)
     return insert_edition(
         store,
         Edition(
@@ -55,8 +62,8 @@ def make_edition(store: Store, newsletter: str = "hebdo", segment: str = "tous",
             content_key=key,
             subject="L'essentiel de la semaine",
             preheader="",
-            html=HTML,
-            text=TEXT,
+            html=HTML.format(ph=ph),
+            text=TEXT.format(ph=ph),
             article_ids=(1, 2),
         ),
     )

@@ -14,16 +14,15 @@ from pathlib import Path
 
 import orjson
 import pytest
-from delivery_helpers import add_subscribers, app_for, make_edition, set_keys, use_sendgrid
+from delivery_helpers import add_subscribers, app_for, make_edition, placeholders_of, set_keys, use_sendgrid
 from sendgrid_fake import FakeSendgrid, mail_send_validator
 
-from publisher import placeholders as ph
 from publisher.delivery.content import Personalizer, edition_content
 from publisher.delivery.engine import deliver_pending
 from publisher.delivery.send import enqueue
 from publisher.delivery.sendgrid_api import SendgridTransport, build_request
 from publisher.delivery.status import status_lines
-from publisher.placeholders import RecipientValues, fill
+from publisher.placeholders import RecipientValues, html_key
 from publisher.store.deliveries import delivery_counts, ledger_rows
 from publisher.store.editions import get_edition
 from publisher.tokens import UNSUBSCRIBE, links_signer, verify
@@ -74,18 +73,19 @@ def test_requests_carry_personal_values_headers_and_ids_within_limits(sg_app, sg
     assert body["asm"] == {"group_id": 4242}
     assert [part["type"] for part in body["content"]] == ["text/plain", "text/html"]
     text, html = (part["value"] for part in body["content"])
-    assert ph.NAME in text and ph.NAME not in html and ph.html_key(ph.NAME) in html
+    ph = placeholders_of(edition)
+    assert ph.name in text and ph.name not in html and html_key(ph.name) in html
     assert f"/archive/{edition.id}" in text  # the view-online link is filled once, not per recipient
     zoe = body["personalizations"][2]
     assert zoe["to"] == [{"email": "abonne3@example.org", "name": 'Zoé "Z" <Dupont> & fils  Tours  37'}]
     assert zoe["custom_args"] == {"subscriber_id": "3"}
     subs = zoe["substitutions"]
-    assert subs[ph.NAME] == 'Zoé "Z" <Dupont> & fils, Tours; 37'
-    assert subs[ph.html_key(ph.NAME)] == "Zoé &quot;Z&quot; &lt;Dupont&gt; &amp; fils, Tours; 37"
-    token = subs[ph.UNSUBSCRIBE_URL].rsplit("/", 1)[1]
+    assert subs[ph.name] == 'Zoé "Z" <Dupont> & fils, Tours; 37'
+    assert subs[html_key(ph.name)] == "Zoé &quot;Z&quot; &lt;Dupont&gt; &amp; fils, Tours; 37"
+    token = subs[ph.unsubscribe_url].rsplit("/", 1)[1]
     assert verify("test-secret", token, UNSUBSCRIBE) == 3
     assert zoe["headers"] == {
-        "List-Unsubscribe": f"<{subs[ph.UNSUBSCRIBE_URL]}>, "
+        "List-Unsubscribe": f"<{subs[ph.unsubscribe_url]}>, "
         "<mailto:desabonnement@horizons-emploi.example.org?subject=unsubscribe>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
@@ -279,8 +279,8 @@ def test_personalizations_match_the_placeholder_values(config_file, clock, app, 
         unsubscribe_url, preferences_url = links_signer(application)(subscriber_id)
         values = RecipientValues(name, email, unsubscribe_url, preferences_url, content.view_online_url)
         # What the recipient reads: SendGrid's substitutions applied to both parts.
-        assert substituted(text, personalization) == fill(content.text, values.for_part(html=False))
-        assert substituted(html, personalization) == fill(content.html, values.for_part(html=True))
+        assert substituted(text, personalization) == content.placeholders.fill(content.text, values, html=False)
+        assert substituted(html, personalization) == content.placeholders.fill(content.html, values, html=True)
         assert personalization["custom_args"] == {"subscriber_id": str(subscriber_id)}
         assert personalization["headers"]["List-Unsubscribe"] == f"<{unsubscribe_url}>"
         assert personalization["to"][0]["email"] == email

@@ -9,19 +9,20 @@ from datetime import timedelta
 import pytest
 from digest_helpers import LONG_SUMMARY, add_articles, add_subscriber, app_with, article, week_of_articles
 
-from publisher import placeholders
 from publisher.digests import render_preview
 from publisher.digests.compiler import DigestCompiler
 from publisher.digests.content import Selection
 from publisher.errors import TemplateError
+from publisher.placeholders import Placeholders
 from publisher.store.articles import list_articles
 
 GMAIL_CLIP = 102 * 1024
+PH = Placeholders("TESTTAG234567ABC")
 
 
 def compile_digest(app, slug="hebdo", count=10):
     articles = tuple(list_articles(app.store, limit=count))
-    return DigestCompiler(app.config, slug).compile(Selection(articles), app.clock.now())
+    return DigestCompiler(app.config, slug).compile(Selection(articles), app.clock.now(), PH)
 
 
 def test_ten_article_digest_is_complete_and_under_gmail_clip_size(app, clock):
@@ -41,10 +42,10 @@ def test_ten_article_digest_is_complete_and_under_gmail_clip_size(app, clock):
     assert "25 novembre 2026" in html and "Mercredi 25 novembre" in html
     # the postal address and the per-recipient links are in the footer, as placeholders
     assert "10 rue de l&#39;Observatoire" in html or "10 rue de l'Observatoire" in html
-    assert f'href="{placeholders.UNSUBSCRIBE_URL}"' in html
-    assert f'href="{placeholders.PREFERENCES_URL}"' in html
-    assert f'href="{placeholders.VIEW_ONLINE_URL}"' in html
-    assert placeholders.EMAIL in html
+    assert f'href="{PH.unsubscribe_url}"' in html
+    assert f'href="{PH.preferences_url}"' in html
+    assert f'href="{PH.view_online_url}"' in html
+    assert PH.email in html
     # no Google Fonts or other third-party stylesheet
     assert "<link" not in html
 
@@ -55,7 +56,7 @@ def test_every_link_and_image_is_absolute_and_only_article_links_carry_utm(app, 
     urls = re.findall(r'(?:href|src)="([^"]+)"', html)
     assert urls
     for url in urls:
-        assert url.startswith("https://") or url in placeholders.ALL, url
+        assert url.startswith("https://") or url in PH.all, url
     article_links = [url for url in urls if "/actualites/" in url]
     assert article_links and all(
         "utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=hebdo" in url for url in article_links
@@ -95,10 +96,10 @@ def test_text_part_is_readable_text_with_links_and_footer(app, clock):
     assert "Article 1\u00a0: l'apprentissage «\u00a0en tension\u00a0» à Orléans" in text
     assert "25 novembre 2026 · bassin d'emploi" in text
     assert "Lire la suite : https://www.horizons-emploi.example.org/actualites/1?utm_source=newsletter" in text
-    assert f"Se désabonner : {placeholders.UNSUBSCRIBE_URL}" in text
-    assert f"Gérer mes préférences : {placeholders.PREFERENCES_URL}" in text
+    assert f"Se désabonner : {PH.unsubscribe_url}" in text
+    assert f"Gérer mes préférences : {PH.preferences_url}" in text
     assert "45000 Orléans" in text
-    assert all(len(line) <= 72 or "http" in line for line in text.splitlines())
+    assert all(len(line) <= 72 or "http" in line or "__PUB_" in line for line in text.splitlines())
     assert "des profils qualifiés, notamment en maintenance industrielle." in " ".join(
         text.split()
     )  # summaries in full
@@ -117,8 +118,7 @@ def test_preview_fills_placeholders_with_the_subscribers_links(app, clock):
     week_of_articles(app.store, clock.now(), count=3)
     recipient = add_subscriber(app.store, "lea.martin@example.org", "Léa Martin", ("bassin-d-emploi",))
     digest = render_preview(app, "mes-sujets", recipient)
-    for placeholder in placeholders.ALL:
-        assert placeholder not in digest.html and placeholder not in digest.text
+    assert "__PUB_" not in digest.html + digest.text
     assert "https://www.horizons-emploi.example.org/unsubscribe/" in digest.text
     assert "lea.martin@example.org" in digest.text
     # interest-based: only the bassin d'emploi article

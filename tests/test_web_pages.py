@@ -9,7 +9,7 @@ from webserver import served
 
 from publisher.config import Secrets
 from publisher.models import Edition
-from publisher.placeholders import EMAIL, NAME, PREFERENCES_URL, UNSUBSCRIBE_URL, VIEW_ONLINE_URL
+from publisher.placeholders import edition_placeholders
 from publisher.service.apps import AppFactory
 from publisher.store.editions import insert_edition, set_edition_status
 from publisher.web import create_app
@@ -98,9 +98,10 @@ def test_healthz(web):
 
 
 def _sent_edition(store, newsletter="hebdo"):
+    ph = edition_placeholders(Secrets(signing_secret="test-secret"), newsletter, "tous", "key-1")
     html = (
-        f"<html><body><p>Bonjour {NAME} ({EMAIL})</p><a href='{VIEW_ONLINE_URL}'>en ligne</a>"
-        f"<a href='{UNSUBSCRIBE_URL}'>désinscription</a><a href='{PREFERENCES_URL}'>préférences</a></body></html>"
+        f"<html><body><p>Bonjour {ph.name} ({ph.email})</p><a href='{ph.view_online_url}'>en ligne</a>"
+        f"<a href='{ph.unsubscribe_url}'>désinscription</a><a href='{ph.preferences_url}'>préférences</a></body></html>"
     )
     edition = insert_edition(
         store,

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from html import escape
 from typing import NamedTuple
 
-from publisher import placeholders
 from publisher.app import App
 from publisher.models import Edition
-from publisher.placeholders import RecipientValues
+from publisher.placeholders import Placeholders, RecipientValues, edition_placeholders
 from publisher.tokens import link_bases, link_tokens_signer, links_signer
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -38,6 +37,7 @@ class EditionContent:
     html: str
     text: str
     sender: Sender
+    placeholders: Placeholders
     # The placeholders each part uses: only those go into per-recipient substitutions.
     html_keys: tuple[str, ...]
     text_keys: tuple[str, ...]
@@ -87,8 +87,9 @@ def edition_content(app: App, edition: Edition) -> EditionContent:
     if edition.id is None:
         raise ValueError("an edition must be stored before it is sent")
     url = edition_url(app, edition.id)
-    html = edition.html.replace(placeholders.VIEW_ONLINE_URL, escape(url, quote=True))
-    text = edition.text.replace(placeholders.VIEW_ONLINE_URL, url)
+    placeholders = edition_placeholders(app.secrets, edition.newsletter, edition.segment, edition.content_key)
+    html = edition.html.replace(placeholders.view_online_url, escape(url, quote=True))
+    text = edition.text.replace(placeholders.view_online_url, url)
     settings = app.config.newsletters.get(edition.newsletter)
     return EditionContent(
         edition_id=edition.id,
@@ -98,6 +99,7 @@ def edition_content(app: App, edition: Edition) -> EditionContent:
         html=html,
         text=text,
         sender=sender_for(app, edition.newsletter),
+        placeholders=placeholders,
         html_keys=placeholders.used_in(html),
         text_keys=placeholders.used_in(text),
         view_online_url=url,

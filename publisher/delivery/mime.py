@@ -10,7 +10,6 @@ from email.utils import format_datetime
 
 from publisher.delivery.content import ONE_CLICK, Addressee, EditionContent, Sender
 from publisher.models import Message
-from publisher.placeholders import fill
 
 
 def message_id(content: EditionContent, subscriber_id: int) -> str:
@@ -26,8 +25,9 @@ def digest_message(content: EditionContent, addressee: Addressee, date: datetime
     message["List-Unsubscribe"] = content.list_unsubscribe(addressee)
     message["List-Unsubscribe-Post"] = ONE_CLICK
     values = addressee.values(content.view_online_url)
-    message.set_content(fill(content.text, values.for_part(html=False)), cte="quoted-printable")
-    message.add_alternative(fill(content.html, values.for_part(html=True)), subtype="html", cte="quoted-printable")
+    fill = content.placeholders.fill
+    message.set_content(fill(content.text, values, html=False), cte="quoted-printable")
+    message.add_alternative(fill(content.html, values, html=True), subtype="html", cte="quoted-printable")
     return message
 
 

@@ -8,6 +8,12 @@ of an edition is serialized once, and each batch only adds its personalizations.
 Every request stays within SendGrid's documented limits: ≤ 1000 personalizations (one ``to``
 each), ≤ 30 MB, custom_args ≤ 10,000 bytes, substitutions ≤ 10,000 bytes per personalization,
 ≤ 10 ASCII categories, display names without ``;`` or ``,``.
+
+Besides our substitutions, SendGrid fills its own ``<%…%>`` tags for each recipient (with an
+``asm`` group, ``<%asm_group_unsubscribe_raw_url%>`` becomes that reader's unsubscribe link),
+in the subject and the content. Text from articles, config or a subscriber's name could hold
+one, so ``_inert`` breaks every ``<%`` before a request leaves: the templates place the
+per-recipient values through the edition's placeholders only (publisher.placeholders).
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from publisher.delivery.content import ONE_CLICK, EditionContent, Personalizer, 
 from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow
 from publisher.errors import ConfigError, DeliveryError
 from publisher.models import Message
-from publisher.placeholders import EMAIL, NAME, PREFERENCES_URL, UNSUBSCRIBE_URL, html_key, use_html_keys
+from publisher.placeholders import html_key
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +173,9 @@ class SendgridTransport:
         body: dict[str, object] = {
             "personalizations": [{"to": [_address(message.to_email, message.to_name)]}],
             "from": _address(sender.email, sender.name),
-            "subject": message.subject,
-            "content": [{"type": "text/plain", "value": message.text}]
-            + ([{"type": "text/html", "value": message.html}] if message.html is not None else []),
+            "subject": _inert(message.subject),
+            "content": [{"type": "text/plain", "value": _inert(message.text)}]
+            + ([{"type": "text/html", "value": _inert(message.html, html=True)}] if message.html is not None else []),
         }
         if message.headers:
             body["headers"] = dict(message.headers)
@@ -214,12 +220,12 @@ def _shared_json(content: EditionContent, options: _Options) -> bytes:
         raise DeliveryError(f"edition {content.edition_id}: custom_args exceed SendGrid's 10,000 bytes")
     body: dict[str, object] = {
         "from": _address(content.sender.email, content.sender.name),
-        "subject": content.subject,
+        "subject": _inert(content.subject),
         "content": [
-            {"type": "text/plain", "value": content.text},
-            {"type": "text/html", "value": use_html_keys(content.html, _escaped_in_html(content))},
+            {"type": "text/plain", "value": _inert(content.text)},
+            {"type": "text/html", "value": _inert(_html_part(content), html=True)},
         ],
-        "headers": {"List-Id": content.list_id},
+        "headers": {"List-Id": _inert(content.list_id)},
         "categories": list(dict.fromkeys([content.newsletter, *options.categories]))[:MAX_CATEGORIES],
         "custom_args": custom_args,
     }
@@ -286,9 +292,15 @@ def _display_name(name: str) -> str:
     return name
 
 
+def _inert(text: str, html: bool = False) -> str:
+    """``text`` with SendGrid's own tags broken: ``&lt;%`` in HTML (it reads the same), a word
+    joiner between ``<`` and ``%`` elsewhere."""
+    return text.replace("<%", "&lt;%" if html else "<\u2060%")
+
+
 # The fields of a recipient tuple (subscriber id, email, name, unsubscribe token, preferences
 # token) that fill each placeholder.
-_FIELDS = {NAME: 2, EMAIL: 1, UNSUBSCRIBE_URL: 3, PREFERENCES_URL: 4}
+_FIELDS = {"NAME": 2, "EMAIL": 1, "UNSUBSCRIBE_URL": 3, "PREFERENCES_URL": 4}
 _TOKENS = (3, 4)
 
 
@@ -296,7 +308,12 @@ def _escaped_in_html(content: EditionContent) -> frozenset[str]:
     """The placeholders whose values HTML escaping can change: renamed to their html_key in the
     HTML part. Signed links are URL-safe: they change only if the site's base URL does."""
     links = any(char in content.view_online_url for char in "&<>\"'")
-    return frozenset({NAME, EMAIL, *((UNSUBSCRIBE_URL, PREFERENCES_URL) if links else ())})
+    fields = ("NAME", "EMAIL", *(("UNSUBSCRIBE_URL", "PREFERENCES_URL") if links else ()))
+    return frozenset(content.placeholders.key(field) for field in fields)
+
+
+def _html_part(content: EditionContent) -> str:
+    return content.placeholders.use_html_keys(content.html, _escaped_in_html(content))
 
 
 def _substitution_plan(content: EditionContent) -> list[tuple[str, int, bool]]:
@@ -304,9 +321,10 @@ def _substitution_plan(content: EditionContent) -> list[tuple[str, int, bool]]:
     placeholders either part uses as they are, escaped ones under the html_key of those
     renamed in the HTML part."""
     renamed = _escaped_in_html(content)
-    plain = [key for key in _FIELDS if key in content.text_keys or (key in content.html_keys and key not in renamed)]
-    escaped = [key for key in _FIELDS if key in content.html_keys and key in renamed]
-    return [(key, _FIELDS[key], False) for key in plain] + [(html_key(key), _FIELDS[key], True) for key in escaped]
+    fields = {content.placeholders.key(field): index for field, index in _FIELDS.items()}
+    plain = [key for key in fields if key in content.text_keys or (key in content.html_keys and key not in renamed)]
+    escaped = [key for key in fields if key in content.html_keys and key in renamed]
+    return [(key, fields[key], False) for key in plain] + [(html_key(key), fields[key], True) for key in escaped]
 
 
 def _personalization_encoder(content: EditionContent, link_bases: tuple[str, str]) -> Callable[[tuple], bytes]:
@@ -317,7 +335,7 @@ def _personalization_encoder(content: EditionContent, link_bases: tuple[str, str
 
     A link is written as the JSON string of its base URL (made once), its token and a closing
     quote: a token is URL-safe ASCII, which neither JSON nor HTML escaping changes."""
-    dumps = orjson.dumps
+    dumps, inert = orjson.dumps, _inert
     bases = dict(zip(_TOKENS, link_bases, strict=True))
     substitutions = _substitution_plan(content)
     # Per substitution: (field, its link base as an opened JSON string or b"", HTML-escape?)
@@ -344,7 +362,9 @@ def _personalization_encoder(content: EditionContent, link_bases: tuple[str, str
     def encode(recipient: tuple) -> bytes:
         name = _display_name(recipient[2]) if recipient[2] else ""
         values = [
-            base + recipient[i] + b'"' if base else dumps(escape(recipient[i], quote=True) if escaped else recipient[i])
+            base + recipient[i] + b'"'
+            if base
+            else dumps(escape(recipient[i], quote=True) if escaped else inert(recipient[i]))
             for i, base, escaped in plan
         ]
         return template % (

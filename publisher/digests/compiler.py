@@ -1,7 +1,7 @@
 """One digest, compiled: subject, preheader, HTML (Jinja → MJML → MRML → inlined CSS) and text.
 
-The output keeps the per-recipient placeholders of publisher.placeholders; nothing in it
-depends on who receives it.
+The output keeps the edition's per-recipient placeholders (publisher.placeholders); nothing
+in it depends on who receives it.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from publisher.config import Config, NewsletterConfig, key_location
-from publisher.digests.content import DigestArticle, Selection, template_context
+from publisher.digests.content import DigestArticle, Selection, personal_context, template_context
 from publisher.digests.formatting import tidy_text
 from publisher.digests.renderer import InvalidMjml, mjml_to_html
 from publisher.digests.templates import newsletter_templates
 from publisher.errors import NotFoundError, TemplateError
 from publisher.models import Article
+from publisher.placeholders import Placeholders
 
 PREHEADER_LENGTH = 140
 
@@ -50,14 +51,15 @@ class DigestCompiler:
         self._where = {key: self._key(key) for key in ("subject", "preheader")}
         self._articles: dict[Article, DigestArticle] = {}
 
-    def compile(self, selection: Selection, edition_at: datetime) -> RenderedDigest:
-        """Render one edition; a TemplateError (naming file and line) if any template fails."""
+    def compile(self, selection: Selection, edition_at: datetime, placeholders: Placeholders) -> RenderedDigest:
+        """Render one edition with its ``placeholders``; a TemplateError (naming file and line)
+        if any template fails."""
         context = template_context(self.config, self.slug, selection, edition_at, self._articles)
         subject = " ".join(self._render_setting("subject", context).split())
         if not subject:
             raise TemplateError(f"{self._where['subject']}: the subject is empty once rendered")
         preheader = " ".join(self._render_setting("preheader", context).split()) or _default_preheader(selection)
-        context |= {"subject": subject, "preheader": preheader}
+        context |= {"subject": subject, "preheader": preheader} | personal_context(self.config, placeholders)
         html = self._html(context)
         text = tidy_text(self.templates.render(self.newsletter.text_template_name, context))
         return RenderedDigest(subject, preheader, html, text, selection.article_ids)

@@ -1,7 +1,9 @@
 """The data of one digest, shared by its HTML and text parts and its subject.
 
 Everything here is the same for every recipient of an edition: per-recipient values are
-the placeholders of publisher.placeholders, filled at send time.
+the edition's placeholders (publisher.placeholders), filled at send time. Only the template
+files get them (``recipient`` and the personal ``links``); the subject and preheader, text
+that staff edit in config.toml, are rendered without them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from publisher import placeholders
 from publisher.config import Config, NewsletterConfig
 from publisher.digests.formatting import (
     absolute_url,
@@ -22,6 +23,7 @@ from publisher.digests.formatting import (
     with_utm,
 )
 from publisher.models import Article, Tag
+from publisher.placeholders import Placeholders
 
 OTHER_NEWS = "Autres actualités"
 
@@ -70,9 +72,6 @@ class Selection:
         return tuple(article.id for article in self.articles)
 
 
-RECIPIENT = {"name": placeholders.NAME, "email": placeholders.EMAIL}
-
-
 def template_context(
     config: Config,
     slug: str,
@@ -80,7 +79,8 @@ def template_context(
     edition_at: datetime,
     known: dict[Article, DigestArticle] | None = None,
 ) -> dict[str, Any]:
-    """The variables of the subject, preheader and templates (documented in README).
+    """The variables of the subject and preheader (documented in README); the templates also
+    get ``personal_context``.
 
     ``known`` caches the template view of articles across the editions of one plan.
     """
@@ -103,12 +103,19 @@ def template_context(
         "articles": articles,
         "groups": _groups(articles, newsletter, config),
         "topics": _topics(articles),
-        "recipient": RECIPIENT,
+        "links": {"site": site.base_url + "/"},
+    }
+
+
+def personal_context(config: Config, placeholders: Placeholders) -> dict[str, Any]:
+    """``recipient`` and ``links`` with the edition's placeholders: for the template files only."""
+    return {
+        "recipient": {"name": placeholders.name, "email": placeholders.email},
         "links": {
-            "site": site.base_url + "/",
-            "unsubscribe": placeholders.UNSUBSCRIBE_URL,
-            "preferences": placeholders.PREFERENCES_URL,
-            "view_online": placeholders.VIEW_ONLINE_URL,
+            "site": config.site.base_url + "/",
+            "unsubscribe": placeholders.unsubscribe_url,
+            "preferences": placeholders.preferences_url,
+            "view_online": placeholders.view_online_url,
         },
     }
 

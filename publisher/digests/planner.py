@@ -23,6 +23,7 @@ from publisher.digests.content import Selection
 from publisher.digests.selection import Selector
 from publisher.errors import NotFoundError
 from publisher.models import Edition, Recipient
+from publisher.placeholders import edition_placeholders
 from publisher.store.digests import (
     NO_RECIPIENTS,
     NOTHING_NEW,
@@ -155,8 +156,9 @@ def _compile(
     app: App, compiler: DigestCompiler, selection: Selection, segment: str, plan_id: int, now: datetime
 ) -> Edition:
     """Compile one distinct content and store it as a 'ready' edition of the plan."""
-    rendered = compiler.compile(selection, now)
     content_key = hashlib.sha256(json.dumps([selection.article_ids, selection.more_count]).encode()).hexdigest()
+    placeholders = edition_placeholders(app.secrets, compiler.slug, segment, content_key)
+    rendered = compiler.compile(selection, now, placeholders)
     edition = insert_edition(
         app.store,
         Edition(

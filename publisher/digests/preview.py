@@ -17,7 +17,7 @@ from publisher.digests.planner import CANDIDATE_LIMIT, segment_of
 from publisher.digests.selection import Selector
 from publisher.errors import NotFoundError, PublisherError
 from publisher.models import Article, Recipient
-from publisher.placeholders import RecipientValues, fill
+from publisher.placeholders import RecipientValues, one_off_placeholders
 from publisher.store.digests import (
     article_tag_ids,
     audience_watermark,
@@ -53,12 +53,13 @@ def render_preview(app: App, slug: str, recipient: Recipient | None, segment: st
     if selection is None:
         who = "the interests of this subscriber" if interests is not None else "this newsletter"
         raise PublisherError(f"newsletters.{slug}: no published article matches {who}: nothing to preview")
-    rendered = compiler.compile(selection, now)
+    placeholders = one_off_placeholders()
+    rendered = compiler.compile(selection, now, placeholders)
     values = _values(app, slug, recipient)
     return replace(
         rendered,
-        html=fill(rendered.html, values.for_part(html=True)),
-        text=fill(rendered.text, values.for_part(html=False)),
+        html=placeholders.fill(rendered.html, values, html=True),
+        text=placeholders.fill(rendered.text, values, html=False),
         fresh=fresh,
     )
 

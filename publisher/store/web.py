@@ -50,14 +50,24 @@ def archived_editions(store: Store, newsletters: list[str], limit: int = 100) ->
     return [ArchivedEdition(id, newsletter, subject, from_db(at)) for id, newsletter, subject, at in rows]
 
 
-def archived_edition_html(store: Store, edition_id: int) -> tuple[ArchivedEdition, str] | None:
-    """A sent edition and its HTML (placeholders still in), or None."""
+@dataclass(frozen=True)
+class ArchivedContent:
+    """A sent edition's HTML, placeholders still in, and the segment and content key that name them."""
+
+    edition: ArchivedEdition
+    segment: str
+    content_key: str
+    html: str
+
+
+def archived_edition_html(store: Store, edition_id: int) -> ArchivedContent | None:
+    """A sent edition and its HTML, or None."""
     row = store.conn.execute(
-        "SELECT id, newsletter, subject, coalesce(finished_at, created_at), html FROM editions "
-        "WHERE id = ? AND status = 'sent'",
+        "SELECT id, newsletter, subject, coalesce(finished_at, created_at), segment, content_key, html "
+        "FROM editions WHERE id = ? AND status = 'sent'",
         (edition_id,),
     ).fetchone()
     if row is None:
         return None
-    id_, newsletter, subject, at, html = row
-    return ArchivedEdition(id_, newsletter, subject, from_db(at)), html
+    id_, newsletter, subject, at, segment, content_key, html = row
+    return ArchivedContent(ArchivedEdition(id_, newsletter, subject, from_db(at)), segment, content_key, html)

@@ -1,6 +1,6 @@
 """The public archive of sent editions: /archive/ lists them, /archive/<id> shows one.
 
-An edition is stored with per-recipient placeholders; here they get neutral values, so the
+An edition is stored with its per-recipient placeholders; here they get neutral values, so the
 public page carries no one's name, address or personal links. Newsletters made for each
 reader from their interests (``selection = "interests"``) are reachable by their id (the
 "view online" link of the email) but not listed.
@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from publisher.app import App
-from publisher.placeholders import RecipientValues, fill
+from publisher.placeholders import RecipientValues, edition_placeholders
 from publisher.store.web import ArchivedEdition, archived_edition_html, archived_editions
 from publisher.web.context import WebContext
 
@@ -83,8 +83,8 @@ def _edition_page(app: App, edition_id: int) -> str | None:
     found = archived_edition_html(app.store, edition_id)
     if found is None:
         return None
-    _, html = found
-    return fill(html, public_values(app, edition_id).for_part(html=True))
+    placeholders = edition_placeholders(app.secrets, found.edition.newsletter, found.segment, found.content_key)
+    return placeholders.fill(found.html, public_values(app, edition_id), html=True)
 
 
 def _not_found(context: WebContext) -> Response:
