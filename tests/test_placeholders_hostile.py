@@ -58,7 +58,12 @@ def hostile(app, config_file):
     """Hostile staff strings and subscriber names, a greeting by name in the hebdo templates,
     and the hostile articles imported with `publisher articles import`."""
     set_keys(config_file, "site", title=f"Horizons {BAIT}", postal_address=f"10 rue {BAIT}, 45000 Orleans")
-    set_keys(config_file, "delivery", from_name=f"Lettre {BAIT}")
+    # A sender name is at most 100 characters (the address policy): the bait without its last part.
+    set_keys(
+        config_file,
+        "delivery",
+        from_name="Lettre __PUB_EMAIL__ __PUB_HTML_UNSUBSCRIBE_URL__ <%asm_group_unsubscribe_raw_url%>",
+    )
     set_keys(
         config_file,
         "newsletters.hebdo",
