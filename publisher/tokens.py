@@ -1,11 +1,12 @@
-"""Signed links for subscribers: unsubscribe, preferences and double opt-in confirmation.
+"""Signed links: unsubscribe, preferences, double opt-in confirmation, and the web version of
+an edition that is not public.
 
 A token is HMAC-signed with PUBLISHER_SECRET (itsdangerous) and scoped to one purpose and
-one subscriber: an unsubscribe token opens nothing else. Unsubscribe and preferences tokens
-do not expire (a link in an old email must still let its reader leave); confirmation
-tokens expire after ``[subscribers] pending_days``. Every token carries the time it was
-signed, taken from the injected clock, so expiry is testable and a token signed before its
-subscriber existed (an id reused after a purge) is refused by publisher.subscribers.
+one subscriber (or one edition): an unsubscribe token opens nothing else. Unsubscribe,
+preferences and edition tokens do not expire (a link in an old email must still work);
+confirmation tokens expire after ``[subscribers] pending_days``. Every token carries the time
+it was signed, taken from the injected clock, so expiry is testable and a token signed before
+its subscriber or edition existed (an id reused after a purge or in a rebuilt store) is refused.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from publisher.errors import PublisherError
 UNSUBSCRIBE = "unsubscribe"
 PREFERENCES = "preferences"
 CONFIRM = "confirm"
-PURPOSES = (UNSUBSCRIBE, PREFERENCES, CONFIRM)
+EDITION = "edition"
+PURPOSES = (UNSUBSCRIBE, PREFERENCES, CONFIRM, EDITION)
 CONFIRM_MAX_AGE = 7 * 24 * 3600  # default; App-level helpers use [subscribers] pending_days
 
 
@@ -197,3 +199,23 @@ def verify_link(app: App, token: str, purpose: str) -> VerifiedToken:
     """Check a token from a link with the app's secret, clock and (for confirmation) expiry."""
     max_age = confirm_max_age(app) if purpose == CONFIRM else None
     return verify_token(_secret(app, f"checking {purpose} links"), token, purpose, max_age, app.clock)
+
+
+def edition_path(app: App, edition_id: int, newsletter: str) -> str:
+    """The URL path of an edition's web version (the emails' view-online link): ``/archive/ID``
+    for a newsletter with a public archive, else ``/archive/ID/TOKEN``, a token signed for
+    that edition only."""
+    settings = app.config.newsletters.get(newsletter)
+    if settings is not None and settings.public_archive:
+        return f"/archive/{edition_id}"
+    token = sign(_secret(app, "signing view-online links"), EDITION, edition_id, app.clock)
+    return f"/archive/{edition_id}/{token}"
+
+
+def opens_edition(app: App, token: str, edition_id: int, created_at: datetime) -> bool:
+    """Whether ``token`` was signed for this edition, and not before it was created."""
+    try:
+        verified = verify_token(_secret(app, "checking view-online links"), token, EDITION, clock=app.clock)
+    except TokenError:
+        return False
+    return verified.subscriber_id == edition_id and verified.signed_at >= created_at.replace(microsecond=0)

@@ -11,7 +11,7 @@ from publisher import placeholders
 from publisher.app import App
 from publisher.models import Edition
 from publisher.placeholders import RecipientValues
-from publisher.tokens import link_bases, link_tokens_signer, links_signer
+from publisher.tokens import edition_path, link_bases, link_tokens_signer, links_signer
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
@@ -68,9 +68,9 @@ class Addressee(NamedTuple):
         return RecipientValues(self.name, self.email, self.unsubscribe_url, self.preferences_url, view_online_url)
 
 
-def edition_url(app: App, edition_id: int) -> str:
-    """The web version of an edition, served by the web app's archive (``/archive/<id>``)."""
-    return f"{app.config.site.base_url}/archive/{edition_id}"
+def edition_url(app: App, edition_id: int, newsletter: str) -> str:
+    """The web version of an edition, served by the web app's archive (with a token when not public)."""
+    return app.config.site.base_url + edition_path(app, edition_id, newsletter)
 
 
 def sender_for(app: App, newsletter: str) -> Sender:
@@ -86,7 +86,7 @@ def sender_for(app: App, newsletter: str) -> Sender:
 def edition_content(app: App, edition: Edition) -> EditionContent:
     if edition.id is None:
         raise ValueError("an edition must be stored before it is sent")
-    url = edition_url(app, edition.id)
+    url = edition_url(app, edition.id, edition.newsletter)
     html = edition.html.replace(placeholders.VIEW_ONLINE_URL, escape(url, quote=True))
     text = edition.text.replace(placeholders.VIEW_ONLINE_URL, url)
     settings = app.config.newsletters.get(edition.newsletter)
