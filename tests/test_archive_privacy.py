@@ -191,6 +191,7 @@ def test_the_view_online_link_of_a_private_edition_opens_that_edition_only(serve
         assert BASE_URL + path in page.text  # its own view-online link keeps the token
         assert "private" in page.headers["cache-control"]
         assert page.headers["x-robots-tag"] == "noindex"
+        assert page.headers["referrer-policy"] == "no-referrer"  # the token never leaks to linked sites
         for other in (edition - 1, edition + 1, public, 0, 10**11):
             assert served.get(f"/archive/{other}/{token}").status_code == 404, other
 
