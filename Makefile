@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Signs unsubscribe/preferences links in the demo. Set your own in production.
+# Signs the links of the demo's emails (outbox only). `publisher serve` and real transports
+# refuse it: set your own in production (README « Configuration »).
 export PUBLISHER_SECRET ?= demo-secret-not-for-production
 
 .PHONY: demo test lint bench clean

@@ -42,7 +42,7 @@ LUA = Path(__file__).with_name("serve.lua")
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHER = [sys.executable, "-m", "publisher"]
-SECRET = "bench-secret"
+SECRET = "bench-secret-at-least-32-bytes-long"  # serve refuses shorter ones
 TAG = "apprentissage"
 
 

@@ -334,6 +334,8 @@ class NewsletterConfig(Section):
     from_email: Email | None = None
     from_name: DisplayName | None = None
     reply_to: Email | None = None
+    # Sent editions open to anyone at /archive/ID and listed; default: unless selection = "interests".
+    archive: bool | None = None
 
     @field_validator("schedule")
     @classmethod
@@ -356,6 +358,11 @@ class NewsletterConfig(Section):
         if self.selection == "tags" and not self.tags:
             raise ValueError('selection = "tags" needs a non-empty tags list')
         return self
+
+    @property
+    def public_archive(self) -> bool:
+        """Whether sent editions are public: those made per reader from their interests are not, by default."""
+        return self.archive if self.archive is not None else self.selection != "interests"
 
     @property
     def text_template_name(self) -> str:

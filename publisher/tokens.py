@@ -1,11 +1,15 @@
-"""Signed links for subscribers: unsubscribe, preferences and double opt-in confirmation.
+"""Signed links: unsubscribe, preferences, double opt-in confirmation, and the web version of
+an edition that is not public.
 
 A token is HMAC-signed with PUBLISHER_SECRET (itsdangerous) and scoped to one purpose and
-one subscriber: an unsubscribe token opens nothing else. Unsubscribe and preferences tokens
-do not expire (a link in an old email must still let its reader leave); confirmation
-tokens expire after ``[subscribers] pending_days``. Every token carries the time it was
-signed, taken from the injected clock, so expiry is testable and a token signed before its
-subscriber existed (an id reused after a purge) is refused by publisher.subscribers.
+one subscriber (or one edition): an unsubscribe token opens nothing else. Unsubscribe,
+preferences and edition tokens do not expire (a link in an old email must still work);
+confirmation tokens expire after ``[subscribers] pending_days``. Every token carries the time
+it was signed, taken from the injected clock, so expiry is testable and a token signed before
+its subscriber or edition existed (an id reused after a purge or in a rebuilt store) is refused.
+
+Anyone who knows PUBLISHER_SECRET can sign any link, so ``require_strong_secret`` keeps the
+demo's secret and short ones out of production.
 """
 
 from __future__ import annotations
@@ -22,13 +26,18 @@ from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from publisher.app import App
 from publisher.clock import Clock, SystemClock
-from publisher.errors import PublisherError
+from publisher.errors import ConfigError, PublisherError
 
 UNSUBSCRIBE = "unsubscribe"
 PREFERENCES = "preferences"
 CONFIRM = "confirm"
-PURPOSES = (UNSUBSCRIBE, PREFERENCES, CONFIRM)
+EDITION = "edition"
+PURPOSES = (UNSUBSCRIBE, PREFERENCES, CONFIRM, EDITION)
 CONFIRM_MAX_AGE = 7 * 24 * 3600  # default; App-level helpers use [subscribers] pending_days
+# The Makefile's secret for `make demo`, which sends to the outbox only: public, never for production.
+DEMO_SECRET = "demo-secret-not-for-production"
+MIN_SECRET_BYTES = 32
+MAKE_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 class TokenError(PublisherError):
@@ -197,3 +206,44 @@ def verify_link(app: App, token: str, purpose: str) -> VerifiedToken:
     """Check a token from a link with the app's secret, clock and (for confirmation) expiry."""
     max_age = confirm_max_age(app) if purpose == CONFIRM else None
     return verify_token(_secret(app, f"checking {purpose} links"), token, purpose, max_age, app.clock)
+
+
+def require_strong_secret(app: App, needed_for: str) -> None:
+    """ConfigError unless PUBLISHER_SECRET is set, at least MIN_SECRET_BYTES long and not the demo's."""
+    secret = app.secrets.signing_secret
+    if not secret:
+        problem = "is not set"
+    elif secret == DEMO_SECRET:
+        problem = "is the demo's, which anyone can read"
+    elif len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
+        problem = f"is shorter than {MIN_SECRET_BYTES} bytes"
+    else:
+        return
+    raise ConfigError(f"PUBLISHER_SECRET {problem} (refused for {needed_for}); make one with: {MAKE_SECRET}")
+
+
+def require_strong_secret_to_send(app: App) -> None:
+    """``require_strong_secret`` for a real transport; the outbox (the demo's) writes files only."""
+    transport = app.config.delivery.transport
+    if transport != "outbox":
+        require_strong_secret(app, f"sending with the {transport} transport")
+
+
+def edition_path(app: App, edition_id: int, newsletter: str) -> str:
+    """The URL path of an edition's web version (the emails' view-online link): ``/archive/ID``
+    for a newsletter with a public archive, else ``/archive/ID/TOKEN``, a token signed for
+    that edition only."""
+    settings = app.config.newsletters.get(newsletter)
+    if settings is not None and settings.public_archive:
+        return f"/archive/{edition_id}"
+    token = sign(_secret(app, "signing view-online links"), EDITION, edition_id, app.clock)
+    return f"/archive/{edition_id}/{token}"
+
+
+def opens_edition(app: App, token: str, edition_id: int, created_at: datetime) -> bool:
+    """Whether ``token`` was signed for this edition, and not before it was created."""
+    try:
+        verified = verify_token(_secret(app, "checking view-online links"), token, EDITION, clock=app.clock)
+    except TokenError:
+        return False
+    return verified.subscriber_id == edition_id and verified.signed_at >= created_at.replace(microsecond=0)

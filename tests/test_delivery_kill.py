@@ -123,7 +123,7 @@ def test_sigterm_to_publisher_send_records_the_batches_on_the_wire_and_a_rerun_r
         use_sendgrid(config_file, fake.url, batch_size=50, build_processes=2)
         edition = make_edition(app.store)
         enqueue(app.store, edition, add_subscribers(app.store, 2000))
-        env = {**os.environ, "SENDGRID_API_KEY": "SG.stop-test", "PUBLISHER_SECRET": "test-secret"}
+        env = {**os.environ, "SENDGRID_API_KEY": "SG.stop-test", "PUBLISHER_SECRET": "s" * 32}
         command = [sys.executable, "-m", "publisher", "--config", str(config_file), "send", "hebdo"]
         pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
         sender = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True, **pipes)

@@ -50,3 +50,22 @@ def test_template_names_stay_inside_the_templates_folder(config_file, name):
 def test_text_template_can_be_named(config_file):
     edit(config_file, 'template = "digest.mjml.j2"', 'template = "digest.mjml.j2"\ntext_template = "court.txt.j2"')
     assert load_config(config_file).newsletters["hebdo"].text_template_name == "court.txt.j2"
+
+
+def test_archive_is_public_by_default_unless_made_per_reader(config_file):
+    config = load_config(config_file)
+    assert config.newsletters["hebdo"].public_archive and config.newsletters["hebdo"].archive is None
+    assert not config.newsletters["mes-sujets"].public_archive
+    edit(config_file, 'selection = "all"', 'selection = "tags"\ntags = ["VAE"]\narchive = false')
+    edit(config_file, 'selection = "interests"', 'selection = "interests"\narchive = true')
+    config = load_config(config_file)
+    assert not config.newsletters["hebdo"].public_archive
+    assert config.newsletters["mes-sujets"].public_archive
+
+
+def test_archive_must_be_a_boolean(config_file):
+    edit(config_file, 'selection = "all"', 'selection = "all"\narchive = "no"')
+    with pytest.raises(
+        ConfigError, match=r"config\.toml:\d+: newsletters\.hebdo\.archive: Input should be a valid boolean"
+    ):
+        load_config(config_file)

@@ -27,7 +27,7 @@ from publisher.store.runs import recent_runs
 from publisher.subscribers import get_subscriber
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "test-secret"
+SECRET = "serve-test-secret-at-least-32-bytes-long"  # serve refuses shorter ones
 
 
 def configure(folder: Path, rate: int, batch: int) -> Path:

@@ -8,11 +8,14 @@ from publisher.clock import FixedClock
 from publisher.config import Secrets
 from publisher.tokens import (
     CONFIRM,
+    EDITION,
     PREFERENCES,
     UNSUBSCRIBE,
     TokenError,
     confirm_url,
+    edition_path,
     links_for,
+    opens_edition,
     sign,
     verify,
     verify_link,
@@ -48,7 +51,14 @@ def test_tampered_tokens_are_refused(clock):
 
 
 @pytest.mark.parametrize(
-    ("signed_for", "used_for"), [(UNSUBSCRIBE, PREFERENCES), (PREFERENCES, CONFIRM), (CONFIRM, UNSUBSCRIBE)]
+    ("signed_for", "used_for"),
+    [
+        (UNSUBSCRIBE, PREFERENCES),
+        (PREFERENCES, CONFIRM),
+        (CONFIRM, UNSUBSCRIBE),
+        (UNSUBSCRIBE, EDITION),
+        (EDITION, CONFIRM),
+    ],
 )
 def test_a_token_opens_only_its_own_purpose(clock, signed_for, used_for):
     with pytest.raises(TokenError, match=f"invalid {used_for} link"):
@@ -93,3 +103,17 @@ def test_links_need_the_secret(app):
     app.secrets = Secrets()
     with pytest.raises(Exception, match="PUBLISHER_SECRET is not set"):
         links_for(app, 1)
+
+
+def test_an_edition_token_opens_its_edition_only_and_not_one_created_after_it(app):
+    created = app.clock.now()
+    assert edition_path(app, 7, "hebdo") == "/archive/7"  # a public archive needs no token
+    path = edition_path(app, 7, "mes-sujets")
+    token = path.removeprefix("/archive/7/")
+    assert token != path and opens_edition(app, token, 7, created)
+    app.clock.advance(days=3650)
+    assert opens_edition(app, token, 7, created)  # view-online links do not expire
+    assert not opens_edition(app, token, 8, created)
+    assert not opens_edition(app, token, 7, app.clock.now())  # id 7 of a store rebuilt since
+    assert not opens_edition(app, sign("test-secret", UNSUBSCRIBE, 7, app.clock), 7, created)
+    assert edition_path(app, 7, "removed-from-config").startswith("/archive/7/")

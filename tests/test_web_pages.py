@@ -131,6 +131,8 @@ def test_archive_lists_sent_editions_and_shows_them_without_personal_data(app, w
     assert web.get("/archive/999999").status_code == 404
     assert web.get("/archive/inconnue").status_code == 404
     assert "pas d’archive publique" in web.get("/archive/mes-sujets").text
+    gone = _sent_edition(app.store, newsletter="ancienne")  # a newsletter since removed from config.toml
+    assert web.get(f"/archive/{gone.id}").status_code == 404
 
 
 def test_admin_dashboard_with_credentials(app):

@@ -17,6 +17,7 @@ from publisher.shutdown import stopping_on_signals
 from publisher.store import Store
 from publisher.store.articles import find_tag, list_articles
 from publisher.store.runs import recent_runs
+from publisher.tokens import require_strong_secret_to_send
 
 
 @main.command()
@@ -138,6 +139,7 @@ def run_once_command(lazy: Lazy) -> None:
     Example:
       publisher run-once
     """
+    require_strong_secret_to_send(lazy.app)
     with stopping_on_signals():  # a send in progress stops after recording its batches on the wire
         for result in run_once(lazy.app):
             click.echo(f"{result.name}: {result.summary}")

@@ -7,6 +7,7 @@ import click
 from publisher.cli import Counter, Lazy, main, pass_lazy
 from publisher.delivery.send import dry_run, send_newsletter, send_test_copy
 from publisher.shutdown import stop_requested, stopping_on_signals
+from publisher.tokens import require_strong_secret_to_send
 
 
 @main.command()
@@ -64,6 +65,7 @@ def send(
             if edition.sample:
                 click.echo(f"     e.g. {', '.join(edition.sample)}")
         return
+    require_strong_secret_to_send(app)
     if test_to:
         message_id = send_test_copy(app, slug, test_to, segment)
         click.echo(f"test copy of {slug} sent to {test_to} ({message_id or 'accepted'})")

@@ -43,8 +43,10 @@ def serve(lazy: Lazy, host: str | None, port: int | None) -> None:
     """
     from publisher.service.apps import AppFactory
     from publisher.service.server import serve as run_service
+    from publisher.tokens import require_strong_secret
 
     app = lazy.app
+    require_strong_secret(app, "publisher serve")
     settings = app.config.service
     click.echo(
         f"publisher serve: http://{host or settings.host}:{settings.port if port is None else port}/ "

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from publisher.app import App
 from publisher.models import Edition
 from publisher.placeholders import Placeholders, RecipientValues, edition_placeholders
-from publisher.tokens import link_bases, link_tokens_signer, links_signer
+from publisher.tokens import edition_path, link_bases, link_tokens_signer, links_signer
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
@@ -68,9 +68,9 @@ class Addressee(NamedTuple):
         return RecipientValues(self.name, self.email, self.unsubscribe_url, self.preferences_url, view_online_url)
 
 
-def edition_url(app: App, edition_id: int) -> str:
-    """The web version of an edition, served by the web app's archive (``/archive/<id>``)."""
-    return f"{app.config.site.base_url}/archive/{edition_id}"
+def edition_url(app: App, edition_id: int, newsletter: str) -> str:
+    """The web version of an edition, served by the web app's archive (with a token when not public)."""
+    return app.config.site.base_url + edition_path(app, edition_id, newsletter)
 
 
 def sender_for(app: App, newsletter: str) -> Sender:
@@ -86,7 +86,7 @@ def sender_for(app: App, newsletter: str) -> Sender:
 def edition_content(app: App, edition: Edition) -> EditionContent:
     if edition.id is None:
         raise ValueError("an edition must be stored before it is sent")
-    url = edition_url(app, edition.id)
+    url = edition_url(app, edition.id, edition.newsletter)
     placeholders = edition_placeholders(app.secrets, edition.newsletter, edition.segment, edition.content_key)
     html = edition.html.replace(placeholders.view_online_url, escape(url, quote=True))
     text = edition.text.replace(placeholders.view_online_url, url)

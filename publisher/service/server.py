@@ -9,7 +9,6 @@ them. A send stopped this way is resumed by the next run, and no one gets it twi
 from __future__ import annotations
 
 import logging
-import re
 import signal
 from types import FrameType
 
@@ -19,11 +18,9 @@ from publisher.delivery.events import WEBHOOK_OFF
 from publisher.service.apps import AppFactory
 from publisher.service.scheduler import ServiceScheduler
 from publisher.shutdown import request_stop
-from publisher.web import create_app
+from publisher.web.app import TOKEN_PATH, create_app
 
 log = logging.getLogger(__name__)
-
-_TOKEN_PATH = re.compile(r"^(/(?:unsubscribe|preferences|confirm)/)[^/?\s]+")
 
 
 class _Server(uvicorn.Server):
@@ -41,7 +38,7 @@ class RedactAccessLog(logging.Filter):
         args = record.args
         if isinstance(args, tuple) and len(args) == 5:
             _client, method, path, version, status = args
-            record.args = ("-", method, _TOKEN_PATH.sub(r"\1…", str(path)), version, status)
+            record.args = ("-", method, TOKEN_PATH.sub(r"\1…", str(path)), version, status)
         return True
 
 

@@ -34,9 +34,15 @@ class ArchivedEdition:
     newsletter: str
     subject: str
     sent_at: datetime
+    created_at: datetime
 
 
-_ARCHIVED = "SELECT id, newsletter, subject, coalesce(finished_at, created_at) FROM editions WHERE status = 'sent' "
+_ARCHIVED = "id, newsletter, subject, coalesce(finished_at, created_at), created_at"
+
+
+def _archived(row: tuple) -> ArchivedEdition:
+    id_, newsletter, subject, sent_at, created_at = row
+    return ArchivedEdition(id_, newsletter, subject, from_db(sent_at), from_db(created_at))
 
 
 def archived_editions(store: Store, newsletters: list[str], limit: int = 100) -> list[ArchivedEdition]:
@@ -45,9 +51,10 @@ def archived_editions(store: Store, newsletters: list[str], limit: int = 100) ->
         return []
     marks = ", ".join("?" for _ in newsletters)
     rows = store.conn.execute(
-        _ARCHIVED + f"AND newsletter IN ({marks}) ORDER BY id DESC LIMIT ?", (*newsletters, limit)
+        f"SELECT {_ARCHIVED} FROM editions WHERE status = 'sent' AND newsletter IN ({marks}) ORDER BY id DESC LIMIT ?",
+        (*newsletters, limit),
     )
-    return [ArchivedEdition(id, newsletter, subject, from_db(at)) for id, newsletter, subject, at in rows]
+    return [_archived(row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -63,11 +70,9 @@ class ArchivedContent:
 def archived_edition_html(store: Store, edition_id: int) -> ArchivedContent | None:
     """A sent edition and its HTML, or None."""
     row = store.conn.execute(
-        "SELECT id, newsletter, subject, coalesce(finished_at, created_at), segment, content_key, html "
-        "FROM editions WHERE id = ? AND status = 'sent'",
-        (edition_id,),
+        f"SELECT {_ARCHIVED}, segment, content_key, html FROM editions WHERE id = ? AND status = 'sent'", (edition_id,)
     ).fetchone()
     if row is None:
         return None
-    id_, newsletter, subject, at, segment, content_key, html = row
-    return ArchivedContent(ArchivedEdition(id_, newsletter, subject, from_db(at)), segment, content_key, html)
+    *edition, segment, content_key, html = row
+    return ArchivedContent(_archived(tuple(edition)), segment, content_key, html)

@@ -9,7 +9,8 @@ usable without JavaScript.
 | ``/confirm/<token>`` | double opt-in confirmation |
 | ``/preferences/<token>`` | interests, pause, leave |
 | ``/unsubscribe/<token>`` | one-button page; RFC 8058 one-click POST |
-| ``/archive/``, ``/archive/<id or newsletter>`` | web versions of sent editions |
+| ``/archive/``, ``/archive/<id or newsletter>`` | web versions of sent editions (public archives) |
+| ``/archive/<id>/<token>`` | the view-online link of an edition, public or not |
 | ``/webhooks/sendgrid`` | SendGrid Event Webhook |
 | ``/healthz`` | liveness and store check |
 | ``/admin/`` | staff dashboard (basic auth) |

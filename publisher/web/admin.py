@@ -25,6 +25,7 @@ from publisher.service.scheduler import ServiceScheduler, Upcoming, upcoming
 from publisher.store.deliveries import BatchInfo, EditionDeliveries
 from publisher.store.runs import Run, recent_runs
 from publisher.store.subscribers import count_by_status
+from publisher.tokens import edition_path
 from publisher.web.context import WebContext
 from publisher.web.security import basic_auth_ok
 
@@ -80,6 +81,8 @@ class Dashboard:
     segments: list[SegmentSize]
     subscribers: dict[str, int]
     newsletters: dict[str, NewsletterConfig]
+    # The web version of each sent edition, by id: its view-online path (signed when not public).
+    edition_links: dict[int, str]
 
 
 def _refused(request: Request) -> Response | None:
@@ -117,6 +120,11 @@ def _dashboard(app: App, scheduler: ServiceScheduler | None) -> Dashboard:
         segments=segments,
         subscribers=count_by_status(app.store.conn),
         newsletters=dict(app.config.newsletters),
+        edition_links={
+            edition.edition_id: edition_path(app, edition.edition_id, edition.newsletter)
+            for edition in status.editions
+            if edition.edition_status == "sent"
+        },
     )
 
 

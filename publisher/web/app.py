@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/sendgrid"
+# The paths of signed links, up to their token: logs keep the first group, never the token.
+TOKEN_PATH = re.compile(r"^(/(?:unsubscribe|preferences|confirm)/|/archive/[^/?\s]+/)[^/?\s]+")
 _ERRORS = {
     400: ("Requête invalide", "Le formulaire ou l’adresse demandée n’est pas valide."),
     404: ("Page introuvable", "L’adresse demandée n’existe pas sur ce site."),
@@ -83,6 +86,7 @@ def create_app(factory: AppFactory, scheduler: ServiceScheduler | None = None) -
         Route("/archive/", archive.archive_index, methods=["GET"]),
         Route("/archive", lambda request: RedirectResponse("/archive/", status_code=308), methods=["GET"]),
         Route("/archive/{ref}", archive.archive_item, methods=["GET"]),
+        Route("/archive/{ref}/{token}", archive.archive_private_item, methods=["GET"]),
         Route(WEBHOOK_PATH, webhooks.sendgrid_events, methods=["POST"]),
         Route("/admin/", admin.dashboard, methods=["GET"]),
         Route("/admin", lambda request: RedirectResponse("/admin/", status_code=308), methods=["GET"]),
@@ -136,9 +140,7 @@ def _closing(context: WebContext):
 
 async def home(request: Request) -> Response:
     context = WebContext.of(request)
-    return context.pages.render(
-        "home.html.j2", newsletters=list(context.apps.config.newsletters.values()), title="Accueil"
-    )
+    return context.pages.render("home.html.j2", newsletters=context.apps.config.newsletters, title="Accueil")
 
 
 async def link_help(request: Request) -> Response:
@@ -199,7 +201,4 @@ async def server_error(request: Request, error: Exception) -> Response:
 
 def _safe_path(path: str) -> str:
     """A path fit for logs: the token of a signed link is left out."""
-    for prefix in ("/unsubscribe/", "/preferences/", "/confirm/"):
-        if path.startswith(prefix) and len(path) > len(prefix):
-            return prefix + "…"
-    return path
+    return TOKEN_PATH.sub(r"\1…", path)
