@@ -34,7 +34,7 @@ from publisher.tokens import PREFERENCES, UNSUBSCRIBE, TokenError, verify
 from publisher.web import create_app
 
 HOSTILE = Path(__file__).parent / "data" / "hostile" / "articles_placeholders.jsonl"
-SECRET = "test-secret"
+SECRET = "test-secret-of-at-least-thirty-two-bytes"
 BAIT = "__PUB_EMAIL__ __PUB_HTML_UNSUBSCRIBE_URL__ <%asm_group_unsubscribe_raw_url%> __PUB_EMAIL_AAAAAAAAAAAAAAAA__"
 NAMES = ("Camille __PUB_EMAIL__ __PUB_HTML_EMAIL__", "<%asm_preferences_raw_url%> __PUB_UNSUBSCRIBE_URL__", "Léa")
 # Where the shipped templates (and the greeting added below) put each value in one message:
