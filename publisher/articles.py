@@ -142,15 +142,14 @@ def _json_value(line: bytes | None, first: bool) -> Any:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise _FieldError(
-            "encoding", f"not valid UTF-8 (byte 0x{line[error.start]:02x} at byte {error.start + 1})"
-        ) from None
+        byte = f"0x{line[error.start]:02x}"
+        raise _FieldError("encoding", f"not valid UTF-8 (byte {byte} at column {error.start + 1})") from None
     if not text.strip():
         return None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise _FieldError("json", f"invalid JSON: {error.msg} at column {error.colno}") from None
+        raise _FieldError("json", f"invalid JSON: {error.msg.removesuffix(' at')} at column {error.colno}") from None
     except RecursionError:
         raise _FieldError("json", "nested too deeply") from None
     except ValueError:  # Python refuses integers of more than 4,300 digits
