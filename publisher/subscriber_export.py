@@ -12,6 +12,7 @@ from publisher.app import App
 from publisher.errors import PublisherError
 from publisher.segments import stream_matches
 from publisher.slugs import slugify
+from publisher.spreadsheet import neutralize
 from publisher.store import subscribers as db
 from publisher.subscriber_import import KNOWN_COLUMNS
 
@@ -23,6 +24,8 @@ def export(app: App, segment: str | None = None, format: ExportFormat = "csv", o
     ``out`` (default stdout).
 
     CSV has the import columns plus one per attribute, so an export can be imported again;
+    every cell is quoted, and one a spreadsheet would run as a formula gets a leading ``'``
+    (publisher.spreadsheet), which the import takes off again;
     JSON Lines has one object per subscriber with everything but the history. Returns the count.
     """
     if format not in ("csv", "jsonl"):
@@ -35,8 +38,8 @@ def export(app: App, segment: str | None = None, format: ExportFormat = "csv", o
     tz = app.config.site.tz
     writer = None
     if format == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([*KNOWN_COLUMNS, *attribute_names])
+        writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        writer.writerow(map(neutralize, [*KNOWN_COLUMNS, *attribute_names]))
     written = 0
     for chunk in chunks:
         ids = [row["id"] for row in chunk]
@@ -47,18 +50,17 @@ def export(app: App, segment: str | None = None, format: ExportFormat = "csv", o
             consent_at = _local_text(row["consent_at"], tz)
             if writer is not None:
                 values = attributes[row["id"]]
-                writer.writerow(
-                    [
-                        row["email"],
-                        row["name"],
-                        row["locale"],
-                        "|".join(names),
-                        row["status"],
-                        row["consent_source"],
-                        consent_at or "",
-                        *(values.get(name, "") for name in attribute_names),
-                    ]
-                )
+                cells = [
+                    row["email"],
+                    row["name"],
+                    row["locale"],
+                    "|".join(names),
+                    row["status"],
+                    row["consent_source"],
+                    consent_at or "",
+                    *(values.get(name, "") for name in attribute_names),
+                ]
+                writer.writerow(map(neutralize, cells))
             else:
                 out.write(
                     json.dumps(

@@ -42,6 +42,7 @@ from publisher.clock import to_db
 from publisher.errors import PublisherError, RecordError
 from publisher.forget_list import AddressHasher, hasher_for
 from publisher.slugs import slugify
+from publisher.spreadsheet import restore_row
 from publisher.store import Store, chunks
 from publisher.store import subscribers as db
 
@@ -293,7 +294,7 @@ def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterato
             header_line = handle.readline()
             handle.seek(0)
             reader = csv.reader(handle, delimiter=_delimiter(header_line))
-            columns = _columns(source, next(reader, []))
+            columns = _columns(source, restore_row(next(reader, [])))
             layout, width = _Layout.of(columns), len(columns)
             for cells in reader:
                 line, end = line + 1, reader.line_num
@@ -306,7 +307,7 @@ def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterato
                     if len(cells) < width:  # trailing empty cells left out
                         cells.extend([""] * (width - len(cells)))
                     try:
-                        yield parser.parse(line, cells, layout, warnings)
+                        yield parser.parse(line, restore_row(cells), layout, warnings)
                     except _FieldError as error:
                         yield RecordError(source, line, error.field, error.reason)
                 line = end
