@@ -22,6 +22,10 @@ class StoreBusy(StoreError):
     import, a send): nothing was written, and trying again later works."""
 
 
+class StoreDamaged(StoreError):
+    """The store file is not a readable SQLite database (damaged pages, or another file)."""
+
+
 class NotFoundError(PublisherError):
     """A named thing (article, subscriber, segment, newsletter) does not exist."""
 
