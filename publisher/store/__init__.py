@@ -19,6 +19,7 @@ import sqlite_utils
 
 from publisher.clock import Clock, SystemClock, to_db
 from publisher.errors import StoreBusy, StoreDamaged, StoreError
+from publisher.slugs import cap_slug
 
 
 def _migration_files() -> list[tuple[int, str, str]]:
@@ -54,6 +55,7 @@ class Store:
             if is_damage(error):
                 raise damaged_store(path, error) from None
             raise StoreError(f"{path}: cannot open the store: {error}") from None
+        conn.create_function("cap_slug", 1, cap_slug, deterministic=True)  # for migration 0008
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
