@@ -30,6 +30,10 @@ class NotFoundError(PublisherError):
     """A named thing (article, subscriber, segment, newsletter) does not exist."""
 
 
+class FeedsNotWritten(PublisherError):
+    """A feeds build wrote every feed it could, but some files could not be written."""
+
+
 class TemplateError(PublisherError):
     """A newsletter template failed to render or compile."""
 
