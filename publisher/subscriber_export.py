@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Literal, TextIO
 
 from publisher.app import App
@@ -17,6 +19,23 @@ from publisher.store import subscribers as db
 from publisher.subscriber_import import KNOWN_COLUMNS
 
 ExportFormat = Literal["csv", "jsonl"]
+
+
+def export_file(app: App, segment: str | None, format: ExportFormat, path: Path) -> int:
+    """``export`` into ``path``, through a temporary file renamed at the end: an export that
+    fails leaves no half-written file, and the previous one whole."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8", newline="") as handle:
+            count = export(app, segment, format, handle)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise PublisherError(f"{path}: cannot write: {error.strerror or error}") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return count
 
 
 def export(app: App, segment: str | None = None, format: ExportFormat = "csv", out: TextIO | None = None) -> int:

@@ -109,3 +109,19 @@ def test_the_installed_command_prints_no_traceback(run, config, config_file):
     assert process.returncode == 1
     assert "Traceback" not in process.stderr
     assert len(process.stderr.strip().splitlines()) == 1
+
+
+def test_an_export_that_fails_leaves_no_half_file(run, config, tmp_path):
+    out = tmp_path / "export.csv"
+    out.write_text("yesterday's export\n")
+    damage_tables(config.store.path)
+    assert_one_damaged_line(run("subscribers", "export", "--out", str(out)))
+    assert out.read_text() == "yesterday's export\n"
+    assert [path.name for path in tmp_path.glob(".export.csv*")] == []
+
+
+def test_an_export_into_a_missing_folder_is_one_error_line(run, tmp_path):
+    result = run("subscribers", "export", "--out", str(tmp_path / "absent" / "export.csv"))
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: ") and "absent/export.csv: cannot write" in line
