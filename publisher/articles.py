@@ -306,7 +306,7 @@ def unique_tags(names: list[str]) -> tuple[Tag, ...]:
 
 # --- RSS and Atom --------------------------------------------------------------------
 
-_ENTRY_START = re.compile(rb"<(?:\w+:)?(?:item|entry)[\s>/]")
+_ENTRY_START = re.compile(r"<(?:\w+:)?(?:item|entry)[\s>/]")
 
 
 def read_feed(path: Path, default_language: str) -> Iterator[Article | RecordError]:
@@ -318,7 +318,8 @@ def read_feed(path: Path, default_language: str) -> Iterator[Article | RecordErr
     parsed = feedparser.parse(raw, sanitize_html=True, resolve_relative_uris=True)
     if parsed.bozo and not parsed.entries:
         raise PublisherError(f"{path}: not a readable RSS or Atom feed: {parsed.get('bozo_exception')}")
-    starts = [raw.count(b"\n", 0, match.start()) + 1 for match in _ENTRY_START.finditer(raw)]
+    text = _decoded(raw, parsed.get("encoding"))  # for line numbers, also in a UTF-16 file
+    starts = [text.count("\n", 0, match.start()) + 1 for match in _ENTRY_START.finditer(text)]
     language = (parsed.feed.get("language") or default_language).split("-")[0].lower() or default_language
     for index, entry in enumerate(parsed.entries):
         line = starts[index] if index < len(starts) else 0
@@ -326,6 +327,13 @@ def read_feed(path: Path, default_language: str) -> Iterator[Article | RecordErr
             yield _entry_article(entry, language)
         except _FieldError as error:
             yield RecordError(str(path), line, error.field, error.reason)
+
+
+def _decoded(raw: bytes, encoding: str | None) -> str:
+    try:
+        return raw.decode(encoding or "utf-8", errors="replace")
+    except LookupError:  # an encoding Python does not know
+        return raw.decode("utf-8", errors="replace")
 
 
 def _entry_article(entry: Any, language: str) -> Article:

@@ -216,7 +216,10 @@ class RowParser:
     def moment(self, text: str) -> str:
         """consent_at as stored: ISO 8601 or French dd/mm/yyyy [hh:mm[:ss]]; no offset means the
         site time zone; refused in the future."""
-        stored = _utc_text(text) or to_db(self._parse_moment(text))
+        try:
+            stored = _utc_text(text) or to_db(self._parse_moment(text))
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+            raise _FieldError("consent_at", f"{text!r} is out of range") from None
         if stored > self.latest:
             raise _FieldError("consent_at", f"{text!r} is in the future")
         return stored

@@ -138,3 +138,35 @@ def test_a_feed_with_a_bad_byte_keeps_its_good_entries(run, tmp_path):
     assert "Traceback" not in result.output
     assert result.exit_code == 1
     assert "inserted" in result.stdout
+
+
+def test_a_consent_date_out_of_range_is_one_line_and_the_other_rows_are_kept(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("PUBLISHER_SECRET", "x" * 40)
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "email,consent_at\n"
+        "a@example.org,0001-01-01T00:00:00+05:00\n"
+        "b@example.org,2026-01-01T00:00:00+00:00\n"
+        "c@example.org,01/01/0001 00:00\n",
+        encoding="utf-8",
+    )
+    result = run("subscribers", "import", str(path))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert sorted(reported(result, path)) == [2, 4]
+    assert "1 inserted" in result.stdout
+
+
+def test_a_nul_byte_in_a_feed_is_one_line_and_a_utf16_feed_is_read(run, tmp_path):
+    nul = tmp_path / "nul.rss"
+    nul.write_bytes((HOSTILE / "inputs_dates.rss").read_bytes().replace(b"Article 8", b"Article \x00 8"))
+    result = run("articles", "import", str(nul))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    utf16 = tmp_path / "utf16.rss"
+    utf16.write_bytes(
+        (HOSTILE / "inputs_dates.rss").read_text(encoding="utf-8").replace('"UTF-8"', '"UTF-16"').encode("utf-16")
+    )
+    result = run("articles", "import", str(utf16))
+    assert "Traceback" not in result.output
+    assert "1 inserted, 0 updated, 3 unchanged, 4 rejected" in result.stdout  # Article 8 was refused above
+    assert sorted(reported(result, utf16)) == [12, 17, 22, 27]
