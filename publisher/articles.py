@@ -7,15 +7,15 @@ in one transaction, so the store never holds half an import.
 
 from __future__ import annotations
 
-import calendar
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from html import unescape
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import feedparser
@@ -96,24 +96,64 @@ def read_records(path: Path, default_language: str) -> Iterator[Article | Record
 
 
 def read_jsonl(path: Path, default_language: str) -> Iterator[Article | RecordError]:
+    """One record per line; a line that cannot be read is reported and the next one read."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as error:
         raise PublisherError(f"{path}: cannot read: {error.strerror}") from None
     with handle:
-        number = 0
-        try:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    yield parse_record(json.loads(line), default_language)
-                except json.JSONDecodeError as error:
-                    yield RecordError(str(path), number, "json", f"invalid JSON: {error.msg} at column {error.colno}")
-                except _FieldError as error:
-                    yield RecordError(str(path), number, error.field, error.reason)
-        except UnicodeDecodeError:
-            yield RecordError(str(path), number + 1, "file", "not valid UTF-8; the rest of the file was skipped")
+        for number, line in _numbered_lines(handle):
+            try:
+                data = _json_value(line, first=number == 1)
+                if data is not None:
+                    yield parse_record(data, default_language)
+            except _FieldError as error:
+                yield RecordError(str(path), number, error.field, error.reason)
+                if error.field == "encoding" and number == 1 and line.startswith(_UTF16_BOMS):
+                    return
+
+
+MAX_LINE_BYTES = 8 * 1024 * 1024  # far above any real article; a longer line is refused unread
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _numbered_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) of each line; None for a line longer than MAX_LINE_BYTES."""
+    number = 0
+    while line := handle.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
+            yield number, line
+            continue
+        while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield number, None
+
+
+def _json_value(line: bytes | None, first: bool) -> Any:
+    """The JSON value of one line, None for a blank line."""
+    if line is None:
+        raise _FieldError("record", f"line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB")
+    if first and line.startswith(_UTF16_BOMS):
+        raise _FieldError("encoding", "UTF-16 text: save the file as UTF-8 and import it again")
+    if first:
+        line = line.removeprefix(_UTF8_BOM)
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        byte = f"0x{line[error.start]:02x}"
+        raise _FieldError("encoding", f"not valid UTF-8 (byte {byte} at column {error.start + 1})") from None
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _FieldError("json", f"invalid JSON: {error.msg.removesuffix(' at')} at column {error.colno}") from None
+    except RecursionError:
+        raise _FieldError("json", "nested too deeply") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise _FieldError("json", "invalid JSON: a number too long to read") from None
 
 
 class _FieldError(Exception):
@@ -122,18 +162,24 @@ class _FieldError(Exception):
         self.reason = reason
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]{1,40}")
+
+
 def parse_record(data: Any, default_language: str) -> Article:
     """Validate one JSON Lines object (format in DESIGN.md) into an Article."""
     if not isinstance(data, dict):
         raise _FieldError("record", f"expected a JSON object, got {type(data).__name__}")
     unknown = sorted(set(data) - FIELDS)
     if unknown:
-        raise _FieldError(unknown[0], "unknown field (known: " + ", ".join(sorted(FIELDS)) + ")")
+        name = unknown[0]  # reported as the field only when it is a plain name (it is printed)
+        field_name = name if _PLAIN_NAME.fullmatch(name) else "record"
+        raise _FieldError(field_name, f"unknown field {_shown(name)} (known: " + ", ".join(sorted(FIELDS)) + ")")
+    _check_texts(data)
     url = _absolute_url(data, "url", required=True)
     published_at = _timestamp(data, "published_at", required=True)
     status = _text(data, "status") or "published"
     if status not in ("published", "draft"):
-        raise _FieldError("status", f"expected 'published' or 'draft', got {status!r}")
+        raise _FieldError("status", f"expected 'published' or 'draft', got {_shown(status)}")
     return Article(
         guid=_text(data, "guid") or url,
         url=url,
@@ -164,6 +210,35 @@ def _text(data: dict, name: str, required: bool = False) -> str:
     return value
 
 
+# Any character but the controls (tab, LF and CR aside), DEL, surrogates, U+FFFE and U+FFFF;
+# written as what is allowed, which the regex engine scans twice as fast.
+_CONTROL = re.compile("[^\t\n\r\x20-\x7e\x80-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _check_texts(data: dict) -> None:
+    """check_text on every string of a record, in one search over all of them (most records
+    pass: this keeps the check to about 1 µs a record)."""
+    texts = [(name, value) for name, value in data.items() if isinstance(value, str)]
+    tags = data.get("tags")
+    if isinstance(tags, list):
+        texts += [("tags", tag) for tag in tags if isinstance(tag, str)]
+    if _CONTROL.search(" ".join(value for _, value in texts)):
+        for name, value in texts:
+            check_text(value, name)
+
+
+def check_text(value: str, name: str) -> None:
+    """Refuse characters that no feed (XML) or store (UTF-8) can carry."""
+    bad = _CONTROL.search(value)
+    if bad:
+        raise _FieldError(name, f"contains the control character U+{ord(bad.group()):04X}")
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A value quoted for an error line: escaped, and cut when long."""
+    return repr(value[:limit] + "…" if len(value) > limit else value)
+
+
 def _absolute_url(data: dict, name: str, required: bool = False) -> str:
     value = _text(data, name, required)
     if value:
@@ -176,7 +251,7 @@ _ABSOLUTE_URL = re.compile(r"https?://[^/?#\s]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 def check_absolute_url(value: str, name: str) -> None:
     if not _ABSOLUTE_URL.fullmatch(value):
-        raise _FieldError(name, f"expected an absolute http(s) URL, got {value!r}")
+        raise _FieldError(name, f"expected an absolute http(s) URL, got {_shown(value)}")
 
 
 def _timestamp(data: dict, name: str, required: bool = False) -> datetime | None:
@@ -186,10 +261,29 @@ def _timestamp(data: dict, name: str, required: bool = False) -> datetime | None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _FieldError(name, f"not an ISO 8601 date-time: {value!r}") from None
+        raise _FieldError(name, f"not an ISO 8601 date-time: {_shown(value)}") from None
     if moment.tzinfo is None:
-        raise _FieldError(name, f"date-time without a UTC offset: {value!r} (add e.g. +01:00 or Z)")
-    return moment.astimezone(UTC)
+        raise _FieldError(name, f"date-time without a UTC offset: {_shown(value)} (add e.g. +01:00 or Z)")
+    return checked_moment(moment, name, value)
+
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)  # far enough from datetime.max for any time zone
+MAX_OFFSET = timedelta(hours=14)  # the widest UTC offset in use (Kiribati)
+
+
+def checked_moment(moment: datetime, name: str, text: str) -> datetime:
+    """An aware date-time in UTC, refused when outside [EARLIEST, LATEST) or its offset is not real."""
+    offset = moment.utcoffset()
+    if offset is not None and abs(offset) > MAX_OFFSET:
+        raise _FieldError(name, f"UTC offset beyond ±14:00: {_shown(text)}")
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise _FieldError(name, f"date out of range: {_shown(text)} (expected between 1900 and 2999)")
+    return utc
 
 
 def _tags(value: Any) -> tuple[Tag, ...]:
@@ -212,7 +306,7 @@ def unique_tags(names: list[str]) -> tuple[Tag, ...]:
 
 # --- RSS and Atom --------------------------------------------------------------------
 
-_ENTRY_START = re.compile(rb"<(?:\w+:)?(?:item|entry)[\s>/]")
+_ENTRY_START = re.compile(r"<(?:\w+:)?(?:item|entry)[\s>/]")
 
 
 def read_feed(path: Path, default_language: str) -> Iterator[Article | RecordError]:
@@ -224,7 +318,8 @@ def read_feed(path: Path, default_language: str) -> Iterator[Article | RecordErr
     parsed = feedparser.parse(raw, sanitize_html=True, resolve_relative_uris=True)
     if parsed.bozo and not parsed.entries:
         raise PublisherError(f"{path}: not a readable RSS or Atom feed: {parsed.get('bozo_exception')}")
-    starts = [raw.count(b"\n", 0, match.start()) + 1 for match in _ENTRY_START.finditer(raw)]
+    text = _decoded(raw, parsed.get("encoding"))  # for line numbers, also in a UTF-16 file
+    starts = [text.count("\n", 0, match.start()) + 1 for match in _ENTRY_START.finditer(text)]
     language = (parsed.feed.get("language") or default_language).split("-")[0].lower() or default_language
     for index, entry in enumerate(parsed.entries):
         line = starts[index] if index < len(starts) else 0
@@ -234,41 +329,89 @@ def read_feed(path: Path, default_language: str) -> Iterator[Article | RecordErr
             yield RecordError(str(path), line, error.field, error.reason)
 
 
+def _decoded(raw: bytes, encoding: str | None) -> str:
+    try:
+        return raw.decode(encoding or "utf-8", errors="replace")
+    except LookupError:  # an encoding Python does not know
+        return raw.decode("utf-8", errors="replace")
+
+
 def _entry_article(entry: Any, language: str) -> Article:
-    url = (entry.get("link") or "").strip()
+    url = _entry_text(entry, "link")
     if not url:
         raise _FieldError("link", "required")
     check_absolute_url(url, "link")
-    title = (entry.get("title") or "").strip()
+    title = _entry_text(entry, "title")
     if not title:
         raise _FieldError("title", "required")
-    # dict.get: FeedParserDict.get("updated_parsed") silently falls back to the published date.
-    updated = dict.get(entry, "updated_parsed")
-    published = dict.get(entry, "published_parsed") or updated
-    if published is None:
-        raise _FieldError("published", "required (no parsable pubDate, published or updated date)")
-    published_at = _from_struct(published)
+    updated_at = _entry_date(entry, "updated")
+    published_at = _entry_date(entry, "published") or updated_at
+    if published_at is None:
+        raise _FieldError("published", "required (no pubDate, published or updated date)")
     contents = entry.get("content") or []
     content_html = contents[0].get("value", "") if contents else entry.get("summary", "")
     summary = entry.get("summary", "") if contents else ""
+    check_text(content_html, "content")
+    check_text(summary, "summary")
+    tags = [tag.get("label") or tag.get("term") or "" for tag in entry.get("tags", [])]
+    for name in tags:
+        check_text(name, "category")
     return Article(
-        guid=(entry.get("id") or url).strip(),
+        guid=_entry_text(entry, "id") or url,
         url=url,
         title=title,
         published_at=published_at,
-        updated_at=_from_struct(updated) if updated else published_at,
+        updated_at=updated_at or published_at,
         language=language,
         summary=_plain_text(summary),
         content_html=content_html.strip(),
-        author=(entry.get("author") or "").strip(),
+        author=_entry_text(entry, "author"),
         image_url=_entry_image(entry),
-        tags=unique_tags([tag.get("label") or tag.get("term") or "" for tag in entry.get("tags", [])]),
+        tags=unique_tags(tags),
     )
 
 
-def _from_struct(value: Any) -> datetime:
-    # feedparser normalises every date to a UTC struct_time.
-    return datetime.fromtimestamp(calendar.timegm(value), UTC)
+def _entry_text(entry: Any, name: str) -> str:
+    value = (entry.get(name) or "").strip()
+    check_text(value, name)
+    return value
+
+
+def _entry_date(entry: Any, name: str) -> datetime | None:
+    """The entry's date as written (RFC 822 in RSS, RFC 3339 in Atom), checked strictly:
+    feedparser's own parse silently turns 30 February into 2 March and accepts +25:00.
+    (dict.get: FeedParserDict.get("updated") falls back to the published date.)"""
+    text = (dict.get(entry, name) or "").strip()
+    if not text:
+        return None
+    moment = _rfc822_date(text) or _iso_date(text)
+    if moment is None:
+        raise _FieldError(name, f"not a valid RFC 822 or ISO 8601 date: {_shown(text)}")
+    if moment.tzinfo is None:  # as feedparser does: a date without a zone is UTC
+        moment = moment.replace(tzinfo=UTC)
+    return checked_moment(moment, name, text)
+
+
+_RFC822_YEAR = re.compile(r"\s*(?:[A-Za-z]+,\s*)?\d{1,2}\s+[A-Za-z]+\s+(\d+)")
+_TOO_EARLY = datetime.min.replace(tzinfo=UTC)
+
+
+def _rfc822_date(text: str) -> datetime | None:
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    written = _RFC822_YEAR.match(text)
+    if written and len(written[1]) > 2 and int(written[1]) != moment.year:
+        return _TOO_EARLY  # a year such as 0001, which the parser reads as 2001
+    return moment
+
+
+def _iso_date(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _entry_image(entry: Any) -> str | None:

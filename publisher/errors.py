@@ -22,8 +22,16 @@ class StoreBusy(StoreError):
     import, a send): nothing was written, and trying again later works."""
 
 
+class StoreDamaged(StoreError):
+    """The store file is not a readable SQLite database (damaged pages, or another file)."""
+
+
 class NotFoundError(PublisherError):
     """A named thing (article, subscriber, segment, newsletter) does not exist."""
+
+
+class FeedsNotWritten(PublisherError):
+    """A feeds build wrote every feed it could, but some files could not be written."""
 
 
 class TemplateError(PublisherError):

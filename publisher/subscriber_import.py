@@ -42,6 +42,7 @@ from publisher.clock import to_db
 from publisher.errors import PublisherError, RecordError
 from publisher.forget_list import AddressHasher, hasher_for
 from publisher.slugs import slugify
+from publisher.spreadsheet import restore_row
 from publisher.store import Store, chunks
 from publisher.store import subscribers as db
 
@@ -219,7 +220,10 @@ class RowParser:
     def moment(self, text: str) -> str:
         """consent_at as stored: ISO 8601 or French dd/mm/yyyy [hh:mm[:ss]]; no offset means the
         site time zone; refused in the future."""
-        stored = _utc_text(text) or to_db(self._parse_moment(text))
+        try:
+            stored = _utc_text(text) or to_db(self._parse_moment(text))
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+            raise _FieldError("consent_at", f"{text!r} is out of range") from None
         if stored > self.latest:
             raise _FieldError("consent_at", f"{text!r} is in the future")
         return stored
@@ -302,7 +306,7 @@ def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterato
             header_line = handle.readline()
             handle.seek(0)
             reader = csv.reader(handle, delimiter=_delimiter(header_line))
-            columns = _columns(source, next(reader, []))
+            columns = _columns(source, restore_row(next(reader, [])))
             layout, width = _Layout.of(columns), len(columns)
             for cells in reader:
                 line, end = line + 1, reader.line_num
@@ -315,7 +319,7 @@ def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterato
                     if len(cells) < width:  # trailing empty cells left out
                         cells.extend([""] * (width - len(cells)))
                     try:
-                        yield parser.parse(line, cells, layout, warnings)
+                        yield parser.parse(line, restore_row(cells), layout, warnings)
                     except _FieldError as error:
                         yield RecordError(source, line, error.field, error.reason)
                 line = end

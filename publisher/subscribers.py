@@ -1,4 +1,4 @@
-"""Subscribers: consent, status changes, preferences, GDPR access and erasure, export.
+"""Subscribers: consent, status changes, preferences, GDPR access and erasure.
 
 Status model: ``pending`` (waiting for double opt-in) → ``active`` → ``unsubscribed``,
 ``bounced`` or ``complained``. Only active, unpaused subscribers receive newsletters.
@@ -12,25 +12,20 @@ at all brings back one who bounced, complained or was forgotten.
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, TextIO
 
 from publisher.addresses import address_key, checked_address, checked_name, normalize_email
 from publisher.app import App
 from publisher.clock import to_db
-from publisher.errors import NotFoundError, PublisherError
+from publisher.errors import NotFoundError
 from publisher.forget_list import hasher_for
 from publisher.models import Message, Subscriber
-from publisher.segments import stream_matches
 from publisher.slugs import slugify
 from publisher.store import subscribers as db
-from publisher.subscriber_import import KNOWN_COLUMNS, RANK
+from publisher.subscriber_import import RANK
 from publisher.subscriber_import import import_csv as import_csv  # the rules are in that module
 from publisher.subscription_mail import already_subscribed_message, confirmation_message
 from publisher.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, confirm_url, links_for, verify_link
@@ -38,7 +33,6 @@ from publisher.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, confirm_url, lin
 log = logging.getLogger(__name__)
 
 LEFT = db.LEFT
-ExportFormat = Literal["csv", "jsonl"]
 
 
 # --- looking up ---------------------------------------------------------------------------
@@ -369,76 +363,3 @@ def forget(app: App, email: str, source: str = "demande d'effacement (RGPD)") ->
         db.add_suppression(conn, hasher.hash(address_key(normalized)), hasher.key_id, app.clock.now(), source)
     log.info("forgot subscriber %s", subscriber.id if subscriber else "(not stored)")
     return ForgetResult(subscriber is not None, subscriber.id if subscriber else None)
-
-
-# --- export -------------------------------------------------------------------------------
-
-
-def export(app: App, segment: str | None = None, format: ExportFormat = "csv", out: TextIO | None = None) -> int:
-    """Write the subscribers the segment's filter selects (any status; all without a segment) to
-    ``out`` (default stdout).
-
-    CSV has the import columns plus one per attribute, so an export can be imported again;
-    JSON Lines has one object per subscriber with everything but the history. Returns the count.
-    """
-    if format not in ("csv", "jsonl"):
-        raise PublisherError(f"--format: unknown export format {format!r} (expected csv or jsonl)")
-    out = sys.stdout if out is None else out
-    conn = app.store.conn
-    chunks = stream_matches(app, segment)  # checks the segment before anything is written
-    tags = db.tags_by_id(conn)
-    attribute_names = db.attribute_names(conn)
-    tz = app.config.site.tz
-    writer = None
-    if format == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([*KNOWN_COLUMNS, *attribute_names])
-    written = 0
-    for chunk in chunks:
-        ids = [row["id"] for row in chunk]
-        interests = db.interests_of(conn, ids)
-        attributes = db.attributes_of(conn, ids)
-        for row in chunk:
-            names = sorted((tags[tag_id][1] for tag_id in interests[row["id"]]), key=slugify)
-            consent_at = _local_text(row["consent_at"], tz)
-            if writer is not None:
-                values = attributes[row["id"]]
-                writer.writerow(
-                    [
-                        row["email"],
-                        row["name"],
-                        row["locale"],
-                        "|".join(names),
-                        row["status"],
-                        row["consent_source"],
-                        consent_at or "",
-                        *(values.get(name, "") for name in attribute_names),
-                    ]
-                )
-            else:
-                out.write(
-                    json.dumps(
-                        {
-                            "id": row["id"],
-                            "email": row["email"],
-                            "name": row["name"],
-                            "locale": row["locale"],
-                            "status": row["status"],
-                            "status_since": _local_text(row["status_at"], tz),
-                            "paused_since": _local_text(row["paused_at"], tz),
-                            "consent_source": row["consent_source"],
-                            "consent_at": consent_at,
-                            "created_at": _local_text(row["created_at"], tz),
-                            "interests": names,
-                            "attributes": attributes[row["id"]],
-                        },
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
-            written += 1
-    return written
-
-
-def _local_text(stored: str | None, tz) -> str | None:
-    return datetime.fromisoformat(stored).astimezone(tz).isoformat() if stored else None

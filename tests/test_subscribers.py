@@ -9,10 +9,10 @@ from subscriber_helpers import add_tags, write_csv
 
 from publisher.addresses import InvalidAddress
 from publisher.errors import NotFoundError
+from publisher.subscriber_export import export
 from publisher.subscribers import (
     confirm,
     confirm_link,
-    export,
     find_subscriber,
     forget,
     import_csv,

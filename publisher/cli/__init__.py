@@ -1,7 +1,8 @@
 """The command line: a thin click shell over the library.
 
 Each command parses its options, calls one library function and prints the result.
-A PublisherError becomes one line on stderr and exit status 1, never a traceback.
+A PublisherError, or a store file SQLite finds damaged, becomes one line on stderr and exit
+status 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -16,6 +18,7 @@ from publisher import __version__
 from publisher.app import App
 from publisher.config import CONFIG_ENV, config_path, load_config
 from publisher.errors import PublisherError
+from publisher.store import damaged_store, is_damage
 
 
 class PublisherGroup(click.Group):
@@ -24,6 +27,12 @@ class PublisherGroup(click.Group):
             return super().invoke(ctx)
         except PublisherError as error:
             raise click.ClickException(str(error)) from None
+        except Exception as error:
+            if not is_damage(error):
+                raise
+            raise click.ClickException(
+                str(damaged_store(ctx.obj.store_path if isinstance(ctx.obj, Lazy) else None, error))
+            ) from None
         finally:
             if isinstance(ctx.obj, Lazy):
                 ctx.obj.close()
@@ -41,6 +50,10 @@ class Lazy:
         if self._app is None:
             self._app = App(load_config(self.path))
         return self._app
+
+    @property
+    def store_path(self) -> Path | None:
+        return self._app.config.store.path if self._app is not None else None
 
     def close(self) -> None:
         if self._app is not None:

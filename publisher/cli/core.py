@@ -135,14 +135,23 @@ def articles_list(lazy: Lazy, tag_slug: str | None, limit: int, as_json: bool) -
 def run_once_command(lazy: Lazy) -> None:
     """Run one publishing cycle: build the feeds, then send every due newsletter.
 
+    A step that fails is reported and the next one still runs; the exit status is then 1 and
+    `publisher status` shows the run as failed with the reason.
+
     \b
     Example:
       publisher run-once
     """
     require_strong_secret_to_send(lazy.app)
     with stopping_on_signals():  # a send in progress stops after recording its batches on the wire
-        for result in run_once(lazy.app):
+        results = run_once(lazy.app)
+    for result in results:
+        if result.failed:
+            click.echo(f"Error: {result.name}: {result.summary}", err=True)
+        else:
             click.echo(f"{result.name}: {result.summary}")
+    if any(result.failed for result in results):
+        raise SystemExit(1)
 
 
 @main.command()

@@ -23,6 +23,8 @@ def feeds_build(lazy: Lazy, full: bool) -> None:
     tag with published articles, plus index.opml and index.html. Only the feeds touched by
     articles changed since the last build are rendered again, and a file is rewritten only
     when its bytes change. With [feeds] websub_hub set, changed feeds are announced to the hub.
+    A file that cannot be written is reported (exit status 1) and tried again by the next
+    build; every other feed is still written.
 
     \b
     Example:
@@ -32,6 +34,10 @@ def feeds_build(lazy: Lazy, full: bool) -> None:
     app = lazy.app
     report = build_feeds(app, full=full, progress=_progress() if show_progress() else None)
     click.echo(f"{app.config.feeds.output_dir}: {report.summary()}")
+    for failure in report.failed:
+        click.echo(f"Error: {failure}", err=True)
+    if report.failed:
+        raise SystemExit(1)
 
 
 def _progress():

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from publisher import segments as segment_queries
+from publisher import subscriber_export
 from publisher import subscribers as subscriber_ops
 from publisher.cli import Counter, Lazy, main, pass_lazy
 
@@ -56,13 +57,10 @@ def subscribers_export(lazy: Lazy, segment: str | None, fmt: str, out: Path | No
     Example:
       publisher subscribers export --segment apprentissage-tours --format csv --out tours.csv
     """
-    if segment is not None:
-        segment_queries.segment_config(lazy.app, segment)  # an unknown name fails before --out is created
     if out is None:
-        count = subscriber_ops.export(lazy.app, segment, fmt)  # type: ignore[arg-type]
+        count = subscriber_export.export(lazy.app, segment, fmt)  # type: ignore[arg-type]
     else:
-        with out.open("w", encoding="utf-8", newline="") as handle:
-            count = subscriber_ops.export(lazy.app, segment, fmt, handle)  # type: ignore[arg-type]
+        count = subscriber_export.export_file(lazy.app, segment, fmt, out)  # type: ignore[arg-type]
     click.echo(f"{count} subscribers exported", err=True)
 
 

@@ -30,6 +30,7 @@ from datetime import datetime
 
 from publisher.app import App
 from publisher.clock import to_db
+from publisher.errors import FeedsNotWritten
 from publisher.feeds.entries import EntryCache, EntryRenderer
 from publisher.feeds.files import OutputFolder
 from publisher.feeds.pages import PAGE_FILES, ListedFeed, render_pages
@@ -77,6 +78,7 @@ class BuildReport:
     written: list[str] = field(default_factory=list)  # files rewritten, relative to output_dir
     unchanged: int = 0  # files rendered but identical to what was there
     removed: list[str] = field(default_factory=list)  # files deleted
+    failed: list[str] = field(default_factory=list)  # "path: reason" of each file that could not be written
     pings: PingReport | None = None
 
     def summary(self) -> str:
@@ -85,6 +87,9 @@ class BuildReport:
             f"{kind}: {self.feeds} feeds, {self.rendered} rendered, {len(self.written)} files written, "
             f"{self.unchanged} unchanged, {len(self.removed)} removed"
         )
+        if self.failed:
+            text += f", {len(self.failed)} not written ({self.failed[0]}"
+            text += f" and {len(self.failed) - 1} more)" if len(self.failed) > 1 else ")"
         if self.pings is not None:
             text += f"; WebSub: {self.pings.sent} announced"
             if self.pings.pending:
@@ -109,8 +114,12 @@ def build_feeds(app: App, full: bool = False, progress: Progress | None = None) 
 
 
 def feeds_step(app: App) -> str:
-    """The feeds step of ``publisher run-once``."""
-    return build_feeds(app).summary()
+    """The feeds step of ``publisher run-once``: fails, after writing every other feed, when a
+    file could not be written."""
+    report = build_feeds(app)
+    if report.failed:
+        raise FeedsNotWritten(report.summary())
+    return report.summary()
 
 
 @dataclass(frozen=True)
@@ -132,10 +141,21 @@ def _writer_threads() -> Iterator[ThreadPoolExecutor]:
     pool.shutdown()
 
 
-def _raise_first_failure(writes: list[tuple[str, bool, Future[bool]]]) -> None:
-    for _, _, written in writes:
-        if written.done() and written.exception() is not None:
-            raise written.exception()
+@dataclass(frozen=True)
+class _Write:
+    feed: str
+    file: str
+    content_changed: bool
+    written: Future[bool]  # True if the file changed
+
+
+def _raise_first_failure(writes: list[_Write]) -> None:
+    """A full disk or a read-only folder (a PublisherError) or a bug stops the build now, not at
+    the end; a file that alone cannot be written (an OSError) is reported at the end."""
+    for write in writes:
+        error = write.written.exception() if write.written.done() else None
+        if error is not None and not isinstance(error, OSError):
+            raise error
 
 
 def _article_ids(batch: list[tuple[_Feed, str]]) -> Iterator[int]:
@@ -177,7 +197,10 @@ class _Build:
         clear_change_log(self.store, log_end)
         set_state(self.store, "settings", self.settings_digest)
         set_state(self.store, "built_at", self.now_text)
-        delete_state(self.store, "full_build_needed")
+        if self.report.failed:  # the next build renders every feed again, the ones not written included
+            set_state(self.store, "full_build_needed", "files not written")
+        else:
+            delete_state(self.store, "full_build_needed")
         if self.settings.hub and self.topics:
             queue_pings(self.store, self.topics, self.now_text)
         self.report.feeds = len(published_feeds(self.store))
@@ -233,7 +256,7 @@ class _Build:
         batches = list(chunks(to_render, FEEDS_PER_BATCH))
         cache = EntryCache([article_id for article_id, _ in feed.items] for feed, _ in to_render)
         renderer = FeedRenderer(self.settings, self.now)
-        writes: list[tuple[str, bool, Future[bool]]] = []  # (file, content changed, written?)
+        writes: list[_Write] = []
         # Files are written by a few threads (open, write and rename wait on the disk, not the
         # CPU), rendering runs up to BATCHES_AHEAD batches ahead of writing, so workers never wait.
         with EntryRenderer(renderer, self.store, len(cache.remaining)) as entry_renderer, _writer_threads() as writer:
@@ -250,26 +273,42 @@ class _Build:
                     if self.progress:
                         self.progress(self.report.rendered, len(to_render))
                 _raise_first_failure(writes)  # a full disk stops the build now, not at the end
-            for file, content_changed, written in writes:
-                self._count_write(file, content_changed, written.result())
+            self._collect(writes)
 
     def _write_feed(
         self, writer: ThreadPoolExecutor, feed: _Feed, digest: str, documents: dict[str, bytes], updated: datetime
-    ) -> list[tuple[str, bool, Future[bool]]]:
+    ) -> list[_Write]:
         name = feed.channel.name
         record = self.published.get(name)
         content_changed = record is None or record.digest != digest
         writes = []
         for fmt, data in documents.items():
             file = self.settings.file_name(name, fmt)
-            writes.append(
-                (file, content_changed, writer.submit(self.output.write_if_changed, file, data, file in self.existing))
-            )
+            written = writer.submit(self.output.write_if_changed, file, data, file in self.existing)
+            writes.append(_Write(name, file, content_changed, written))
         self.report.rendered += 1
         label = feed.channel.tag.name if feed.channel.tag else self.settings.site_title
         record = FeedRecord(name, feed.tag_id, label, digest, len(feed.items), to_db(updated))
         self.saved.append((record, [article_id for article_id, _ in feed.items]))
         return writes
+
+    def _collect(self, writes: list[_Write]) -> None:
+        """Count what was written; a feed with a file that could not be written is reported and
+        not recorded as published, so the next build tries it again."""
+        failed = set()
+        for write in writes:
+            try:
+                written = write.written.result()
+            except OSError as error:
+                self._failed(write.file, error)
+                failed.add(write.feed)
+                continue
+            self._count_write(write.file, write.content_changed, written)
+        self.saved = [(record, ids) for record, ids in self.saved if record.name not in failed]
+
+    def _failed(self, file: str, error: OSError) -> None:
+        self.report.failed.append(f"{self.output.path(file)}: cannot write: {error.strerror or error}")
+        log.error("feeds: %s", self.report.failed[-1])
 
     def _count_write(self, file: str, content_changed: bool, written: bool) -> None:
         if written:
@@ -321,6 +360,10 @@ class _Build:
         if get_state(self.store, "pages") == digest and all(self.output.exists(file) for file in PAGE_FILES):
             return
         for file, data in render_pages(self.settings, listed).items():
-            if self.output.write_if_changed(file, data):
-                self.report.written.append(file)
-        set_state(self.store, "pages", digest)
+            try:
+                if self.output.write_if_changed(file, data):
+                    self.report.written.append(file)
+            except OSError as error:
+                self._failed(file, error)
+        if not self.report.failed:
+            set_state(self.store, "pages", digest)

@@ -18,7 +18,8 @@ from typing import TypeVar
 import sqlite_utils
 
 from publisher.clock import Clock, SystemClock, to_db
-from publisher.errors import StoreBusy, StoreError
+from publisher.errors import StoreBusy, StoreDamaged, StoreError
+from publisher.slugs import cap_slug
 
 
 def _migration_files() -> list[tuple[int, str, str]]:
@@ -51,7 +52,10 @@ class Store:
             )
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as error:
+            if is_damage(error):
+                raise damaged_store(path, error) from None
             raise StoreError(f"{path}: cannot open the store: {error}") from None
+        conn.create_function("cap_slug", 1, cap_slug, deterministic=True)  # for migration 0008
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
@@ -132,6 +136,23 @@ class Store:
                 )
             applied.append(f"{number:04d}_{name}")
         return applied
+
+
+_DAMAGE_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def is_damage(error: BaseException) -> bool:
+    """Whether SQLite found the file damaged or not a database at all (any command can meet
+    this, on any page it reads)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(error, sqlite3.DatabaseError) and code is not None and code & 0xFF in _DAMAGE_CODES
+
+
+def damaged_store(path: str | Path | None, error: BaseException) -> StoreDamaged:
+    return StoreDamaged(
+        f"{path or 'the store'}: the store file looks damaged ({error}); stop the service and restore "
+        "the last backup (README, Operations, « Backups and a damaged store »)"
+    )
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
