@@ -20,10 +20,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from publisher import subscribers
-from publisher.addresses import InvalidAddress
+from publisher.addresses import InvalidAddress, address_key, normalize_email
 from publisher.app import App
-from publisher.delivery.send import send_message
-from publisher.errors import DeliveryError, NotFoundError
+from publisher.errors import NotFoundError
 from publisher.store.subscribers import interests_of
 from publisher.store.web import TagChoice, tag_choices
 from publisher.tokens import CONFIRM, TokenError, links_for
@@ -41,6 +40,7 @@ CONSENT_SOURCE = "formulaire d'inscription du site"
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.]{10,300}")
 _EMAIL_SHAPE = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 MAX_EMAIL, MAX_NAME, MAX_INTERESTS = 254, 100, 200
+UNUSABLE_ADDRESS = "Cette adresse électronique ne peut pas être utilisée. Vérifiez-la."
 
 
 def _tags(app: App) -> list[TagChoice]:
@@ -129,8 +129,12 @@ async def subscribe_submit(request: Request) -> Response:
     errors = form.errors({tag.slug for tag in tags})
     if errors:
         return again(errors)
+    try:
+        limit_key = signup_limit_key(form.email, context.apps.config.subscribers.allow_test_domains)
+    except InvalidAddress:  # publisher.addresses says why; the page does not echo it
+        return again({"email": UNUSABLE_ADDRESS})
     client = request.client.host if request.client else "unknown"
-    if not context.signup_per_ip.allow(client) or not context.signup_per_address.allow(form.email.casefold()):
+    if not context.signup_per_ip.allow(client) or not context.signup_per_address.allow(limit_key):
         log.warning("sign-up refused: rate limit reached")
         return context.pages.message(
             "Trop de demandes",
@@ -143,26 +147,29 @@ async def subscribe_submit(request: Request) -> Response:
         await context.call(_sign_up, form)
     except NotFoundError:
         return again({"interests": "Choisissez les thèmes dans la liste proposée."})
-    except DeliveryError as error:
-        log.error("sign-up: confirmation email not sent: %s", type(error).__name__)
-        return context.pages.message(
-            "Envoi impossible pour le moment",
-            "Nous n’avons pas pu vous envoyer le courriel de confirmation. Réessayez dans quelques minutes.",
-            status=503,
-        )
     except InvalidAddress:
-        # A malformed or unusable address (publisher.addresses says why; we do not echo it).
-        return again({"email": "Cette adresse électronique ne peut pas être utilisée. Vérifiez-la."})
+        return again({"email": UNUSABLE_ADDRESS})
+    context.mailer.wake()
     return _check_your_inbox(context)
 
 
+def signup_limit_key(email: str, allow_test_domains: bool) -> str:
+    """The key of the per-address sign-up limit: one for every spelling that reaches one inbox.
+
+    The address's normal form (``address_key``: domain in lower-case punycode, so full-width or
+    other compatibility forms of a domain are one) with its local part folded further (NFKC,
+    case-folded) and without what most providers ignore (a ``+tag``, dots). Two people who
+    differ only by a dot share a limit: a small cost, against a mailbox bombed through its aliases.
+    """
+    local, _, domain = address_key(normalize_email(email, allow_test_domains)).rpartition("@")
+    local = unicodedata.normalize("NFKC", local).casefold().partition("+")[0].replace(".", "")
+    return f"{local}@{domain}"
+
+
 def _sign_up(app: App, form: SignupForm) -> None:
-    message = subscribers.subscribe(app, form.email, form.name, form.interests, CONSENT_SOURCE)
-    if message is not None:
-        send_message(app, message)
-        log.info("sign-up: confirmation email sent")
-    else:
-        log.info("sign-up: address may not be mailed again, nothing sent")
+    """Record the sign-up and queue its email, in one transaction; nothing is sent from here
+    (publisher.signup_queue), so the answer and its timing are the same for every address."""
+    subscribers.subscribe(app, form.email, form.name, form.interests, CONSENT_SOURCE)
 
 
 def _check_your_inbox(context: WebContext) -> Response:
@@ -185,8 +192,11 @@ def _valid_token(request: Request) -> str | None:
 async def confirm_page(request: Request) -> Response:
     context = WebContext.of(request)
     token = _valid_token(request)
-    if token is None or not await context.call(_opens, token, "confirm"):
+    confirms = await context.call(_link_confirms, token) if token else None
+    if confirms is None:
         return _link_error(context, "confirm")
+    if not confirms:
+        return _link_spent(context)
     return context.pages.form(request, "confirm.html.j2", "confirm", token=token)
 
 
@@ -197,13 +207,18 @@ async def confirm_submit(request: Request) -> Response:
     if token is None:
         return _link_error(context, "confirm")
     if not context.pages.csrf_ok(request, form.get("csrf"), "confirm"):
-        if not await context.call(_opens, token, "confirm"):
+        confirms = await context.call(_link_confirms, token)
+        if confirms is None:
             return _link_error(context, "confirm")
+        if not confirms:
+            return _link_spent(context)
         return context.pages.form(request, "confirm.html.j2", "confirm", 400, token=token)
     try:
         preferences = await context.call(_confirm, token)
     except LINK_ERRORS:
         return _link_error(context, "confirm")
+    if preferences is None:
+        return _link_spent(context)
     return context.pages.message(
         "Votre abonnement est confirmé",
         "Merci ! Vous recevrez nos prochaines lettres d’information.",
@@ -212,19 +227,33 @@ async def confirm_submit(request: Request) -> Response:
     )
 
 
-def _confirm(app: App, token: str) -> str:
+def _confirm(app: App, token: str) -> str | None:
+    """The path of the preferences page when the link activated its subscriber, else None."""
     target = subscribers.open_link(app, token, CONFIRM)
-    if subscribers.confirm_link(app, token):
-        log.info("subscriber %s confirmed", target.subscriber.id)
+    if not subscribers.confirm_link(app, token):
+        return None
+    log.info("subscriber %s confirmed", target.subscriber.id)
     return urlsplit(links_for(app, target.subscriber.id).preferences_url).path
 
 
-def _opens(app: App, token: str, purpose: str) -> bool:
+def _link_confirms(app: App, token: str) -> bool | None:
+    """Whether the link would confirm its subscriber now; None when it is not a valid link."""
     try:
-        subscribers.open_link(app, token, purpose)
+        return subscribers.link_confirms(app, token)
     except LINK_ERRORS:
-        return False
-    return True
+        return None
+
+
+def _link_spent(context: WebContext) -> Response:
+    """A valid confirmation link that confirms nothing now: it has served, or the subscriber's
+    status changed since it was signed (they left, bounced…). It says neither which nor « confirmé »."""
+    return context.pages.message(
+        "Lien déjà utilisé",
+        "Ce lien de confirmation a déjà servi ou n’est plus valable.",
+        "Pour recevoir nos lettres, abonnez-vous à nouveau : un nouveau lien vous sera envoyé.",
+        status=400,
+        links=(("S’abonner", "/subscribe"), ("Accueil", "/")),
+    )
 
 
 # --- unsubscribing -------------------------------------------------------------------------
