@@ -61,18 +61,17 @@ def answer_for(app: App, subscriber: Subscriber) -> Message | None:
 def send_queued(app: App, stop: Callable[[], bool] = lambda: False) -> QueueReport:
     """Send every queued mail that is due, one at a time, until none is left or ``stop()``."""
     report = QueueReport()
-    transport: Transport | None = None
+    if not db.any_due(app.store, app.clock.now()):
+        return report
+    transport = open_transport(app)  # before any mail is claimed: a config error leaves them queued
     try:
         while not stop():
             mail = db.claim_due(app.store, app.clock.now())
             if mail is None:
                 break
-            if transport is None:
-                transport = open_transport(app)
             _send(app, transport, mail, report)
     finally:
-        if transport is not None:
-            transport.close()
+        transport.close()
     return report
 
 

@@ -4,10 +4,13 @@ retried when the transport refused it, never sent again when it may have left.""
 from __future__ import annotations
 
 import pytest
+from aiosmtpd.controller import Controller
 from delivery_helpers import app_for, set_keys, use_sendgrid
 from sendgrid_fake import FakeSendgrid
+from webserver import free_port
 
 from publisher import signup_queue, subscribers
+from publisher.errors import ConfigError
 from publisher.store.signup_mails import queue_counts
 
 
@@ -117,3 +120,62 @@ def test_the_answer_depends_on_the_status_when_it_leaves(sg_app, fake):
     signup_queue.send_queued(sg_app)
     subjects = [accepted.body["subject"] for accepted in fake.accepted]
     assert subjects[0].startswith("Confirmez") and subjects[1].startswith("Vous êtes déjà inscrit")
+
+
+def test_a_transport_that_cannot_be_opened_leaves_the_mails_queued(sg_app, config_file, clock, fake):
+    subscribers.subscribe(sg_app, "a@example.org")
+    keyless = app_for(config_file, clock)  # no SENDGRID_API_KEY
+    try:
+        with pytest.raises(ConfigError, match="SENDGRID_API_KEY"):
+            signup_queue.send_queued(keyless)
+    finally:
+        keyless.close()
+    assert queue_counts(sg_app.store) == {"queued": 1}
+    assert signup_queue.send_queued(sg_app).sent == 1
+
+
+class DroppingServer:
+    """aiosmtpd handler: refuses refuse@ with 550, hangs up after the DATA of drop@, accepts the rest."""
+
+    def __init__(self) -> None:
+        self.accepted: list[str] = []
+        self.dropped = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refuse@"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if envelope.rcpt_tos == ["drop@example.org"]:
+            self.dropped += 1
+            server.transport.close()  # the message was received: the server may deliver it
+            return "250 OK"
+        self.accepted.extend(envelope.rcpt_tos)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_app(config_file, clock, app):
+    handler = DroppingServer()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    set_keys(config_file, "delivery", transport="smtp", max_attempts=2, retry_delay=1.0)
+    set_keys(config_file, "delivery.smtp", host="127.0.0.1", port=controller.port, starttls=False)
+    application = app_for(config_file, clock)
+    yield application, handler
+    application.close()
+    controller.stop()
+
+
+def test_smtp_a_refused_mail_fails_after_its_attempts_and_a_dropped_one_is_never_sent_again(smtp_app, clock):
+    smtp_app, server = smtp_app
+    for email in ("refuse@example.org", "drop@example.org", "ok@example.org"):
+        subscribers.subscribe(smtp_app, email)
+    report = signup_queue.send_queued(smtp_app)
+    assert (report.sent, report.retried, report.unknown) == (1, 1, 1)
+    clock.advance(minutes=1)
+    assert signup_queue.send_queued(smtp_app).failed == 1
+    assert server.accepted == ["ok@example.org"] and server.dropped == 1
+    assert queue_counts(smtp_app.store) == {"failed": 1, "sent": 1, "unknown": 1}

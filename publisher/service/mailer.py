@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 PRUNE_EVERY_SECONDS = 3600.0
+# After an error (e.g. a missing SENDGRID_API_KEY) the worker waits this long, or for a new sign-up.
+PAUSE_AFTER_ERROR_SECONDS = 60.0
 
 
 class SignupMailer:
@@ -56,15 +58,18 @@ class SignupMailer:
                     self._guarded(app, prune_finished)
                     pruned_at = time.monotonic()
                 self._wake.clear()
-                self._guarded(app, lambda app: send_queued(app, stop=self._stopping.is_set))
-                self._wake.wait(self.poll_seconds)
+                ok = self._guarded(app, lambda app: send_queued(app, stop=self._stopping.is_set))
+                self._wake.wait(self.poll_seconds if ok else PAUSE_AFTER_ERROR_SECONDS)
 
     @staticmethod
-    def _guarded(app: App, step) -> None:
-        """Run one step; an error is logged and the worker goes on (the mail stays queued)."""
+    def _guarded(app: App, step) -> bool:
+        """Run one step; False when it failed: the error is logged and the mails stay queued."""
         try:
             step(app)
-        except PublisherError as error:  # e.g. the store busy with a long import: tried again later
+        except PublisherError as error:  # the store busy with a long import, a transport's missing key…
             log.error("sign-up mailer: %s", error)
+            return False
         except Exception:
             log.exception("sign-up mailer: unexpected error")
+            return False
+        return True

@@ -28,6 +28,15 @@ def queue_mail(conn: sqlite3.Connection, subscriber_id: int, now: datetime) -> N
     )
 
 
+def any_due(store: Store, now: datetime) -> bool:
+    return (
+        store.conn.execute(
+            "SELECT 1 FROM signup_mails WHERE status = 'queued' AND next_attempt_at <= ? LIMIT 1", (to_db(now),)
+        ).fetchone()
+        is not None
+    )
+
+
 def claim_due(store: Store, now: datetime) -> QueuedMail | None:
     """The oldest mail due, marked ``sending`` with one more attempt (committed before it leaves)."""
     with store.transaction() as conn:
