@@ -102,21 +102,28 @@ def test_the_sign_up_answer_tells_nothing_about_the_address_and_the_mail_leaves_
     assert arrived < SLOW_SENDGRID + 2
 
 
+def sign_ups(web: httpx.Client, prefix: str, forwarded) -> list[int]:
+    """The status of five sign-ups (five addresses), each claiming ``forwarded(n)`` as X-Forwarded-For."""
+    csrf = csrf_of(web.get("/subscribe").text)
+    return [
+        web.post(
+            "/subscribe",
+            data={"email": f"{prefix}-{n}@example.org", "consent": "oui", "csrf": csrf},
+            headers={"x-forwarded-for": forwarded(n)},
+        ).status_code
+        for n in range(5)
+    ]
+
+
+LIMITED = [200, 200, 200, 429, 429]
+
+
 def test_forwarded_headers_are_not_trusted_by_default(config_file):
     set_keys(config_file, "service", subscribe_per_ip_per_hour=3)
     assert load_config(config_file).service.forwarded_allow_ips == ()
     assert cli(config_file, "init").returncode == 0
     with serving(config_file) as base, httpx.Client(base_url=base) as web:
-        csrf = csrf_of(web.get("/subscribe").text)
-        codes = [
-            web.post(
-                "/subscribe",
-                data={"email": f"rotation{n}@example.org", "consent": "oui", "csrf": csrf},
-                headers={"x-forwarded-for": f"203.0.113.{n}"},
-            ).status_code
-            for n in range(5)
-        ]
-        assert codes == [200, 200, 200, 429, 429]  # one client, whatever it claims
+        assert sign_ups(web, "rotation", lambda n: f"203.0.113.{n}") == LIMITED  # one client, whatever it claims
         https = web.get("/", headers={"x-forwarded-proto": "https"})
         assert "strict-transport-security" not in https.headers
 
@@ -125,20 +132,16 @@ def test_forwarded_headers_are_trusted_from_the_configured_proxies_only(config_f
     set_keys(config_file, "service", subscribe_per_ip_per_hour=3, forwarded_allow_ips=["127.0.0.1"])
     assert cli(config_file, "init").returncode == 0
     with serving(config_file) as base:
-        for local, expected in (("127.0.0.1", [200] * 5), ("127.0.0.2", [200, 200, 200, 429, 429])):
-            with client_from(base, local) as web:
-                csrf = csrf_of(web.get("/subscribe").text)
-                codes = [
-                    web.post(
-                        "/subscribe",
-                        data={"email": f"via{local[-1]}-{n}@example.org", "consent": "oui", "csrf": csrf},
-                        headers={"x-forwarded-for": f"203.0.113.{n}"},
-                    ).status_code
-                    for n in range(5)
-                ]
-                assert codes == expected, local
-                hsts = "strict-transport-security" in web.get("/", headers={"x-forwarded-proto": "https"}).headers
-                assert hsts == (local == "127.0.0.1")
+        with client_from(base, "127.0.0.1") as proxy:
+            assert sign_ups(proxy, "proxied", lambda n: f"203.0.113.{n}") == [200] * 5  # five clients behind it
+            assert "strict-transport-security" in proxy.get("/", headers={"x-forwarded-proto": "https"}).headers
+            # What a client writes before the proxy's own entry is not believed (nginx appends the real one)…
+            assert sign_ups(proxy, "spoofed", lambda n: f"198.51.100.{n}, 203.0.113.50") == LIMITED
+            # …and an IPv6 client is its /64, which it could otherwise walk through.
+            assert sign_ups(proxy, "ipv6", lambda n: f"2001:db8::{n + 1:x}") == LIMITED
+        with client_from(base, "127.0.0.2") as direct:  # not a listed proxy: its headers are ignored
+            assert sign_ups(direct, "direct", lambda n: f"203.0.113.{n + 100}") == LIMITED
+            assert "strict-transport-security" not in direct.get("/", headers={"x-forwarded-proto": "https"}).headers
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from publisher.store.deliveries import BatchInfo, EditionDeliveries
 from publisher.store.runs import Run, recent_runs
 from publisher.store.subscribers import count_by_status
 from publisher.web.context import WebContext
-from publisher.web.security import basic_auth_ok
+from publisher.web.security import basic_auth_ok, client_key
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def _refused(request: Request) -> Response | None:
             "Le tableau de bord n’est pas activé sur ce serveur (variable d’environnement PUBLISHER_ADMIN_PASSWORD).",
             status=403,
         )
-    client = request.client.host if request.client else "unknown"
+    client = client_key(request.client.host if request.client else None)
     wait = context.admin_throttle.retry_after(client)
     if wait is not None:
         return _blocked(context, wait)

@@ -20,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import threading
@@ -224,6 +225,18 @@ def basic_auth_ok(header: str | None, user: str, password: str | None) -> bool:
 
 
 # --- rate limits ---------------------------------------------------------------------------
+
+
+def client_key(host: str | None) -> str:
+    """Who a client is, for the limits: its IPv4 address, or the /64 network of an IPv6 one
+    (one subscriber line gets a whole /64, and could otherwise change address at each request)."""
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return host or "unknown"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network((address, 64), strict=False))
+    return str(getattr(address, "ipv4_mapped", None) or address)
 
 
 class RateLimiter:

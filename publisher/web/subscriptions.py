@@ -27,6 +27,7 @@ from publisher.store.subscribers import interests_of
 from publisher.store.web import TagChoice, tag_choices
 from publisher.tokens import CONFIRM, TokenError, links_for
 from publisher.web.context import WebContext, read_form
+from publisher.web.security import client_key
 
 # What a signed link that cannot be used raises: tampered, wrongly scoped or expired (TokenError), or
 # its subscriber is gone (NotFoundError). Any other error (a busy store) is not the link's fault.
@@ -133,7 +134,7 @@ async def subscribe_submit(request: Request) -> Response:
         limit_key = signup_limit_key(form.email, context.apps.config.subscribers.allow_test_domains)
     except InvalidAddress:  # publisher.addresses says why; the page does not echo it
         return again({"email": UNUSABLE_ADDRESS})
-    client = request.client.host if request.client else "unknown"
+    client = client_key(request.client.host if request.client else None)
     if not context.signup_per_ip.allow(client) or not context.signup_per_address.allow(limit_key):
         log.warning("sign-up refused: rate limit reached")
         return context.pages.message(
