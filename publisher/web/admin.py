@@ -25,6 +25,7 @@ from publisher.service.jobs import FEEDS_JOB, NEWSLETTER_JOB
 from publisher.service.scheduler import ServiceScheduler, Upcoming, upcoming
 from publisher.store.deliveries import BatchInfo, EditionDeliveries
 from publisher.store.runs import Run, recent_runs
+from publisher.store.signup_mails import queue_counts
 from publisher.store.subscribers import count_by_status
 from publisher.web.context import WebContext
 from publisher.web.security import basic_auth_ok, client_key
@@ -81,6 +82,8 @@ class Dashboard:
     segments: list[SegmentSize]
     subscribers: dict[str, int]
     newsletters: dict[str, NewsletterConfig]
+    # The sign-up emails by status (publisher.signup_queue): "failed" and "unknown" need a look.
+    signup_mails: dict[str, int]
 
 
 def _refused(request: Request) -> Response | None:
@@ -138,6 +141,7 @@ def _dashboard(app: App, scheduler: ServiceScheduler | None) -> Dashboard:
         segments=segments,
         subscribers=count_by_status(app.store.conn),
         newsletters=dict(app.config.newsletters),
+        signup_mails=queue_counts(app.store),
     )
 
 
