@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 LEFT = db.LEFT
 ExportFormat = Literal["csv", "jsonl"]
+_REQUESTED = "confirmation requested"  # the history detail of a sign-up
 
 
 # --- looking up ---------------------------------------------------------------------------
@@ -226,14 +227,8 @@ def subscribe(
                 conn, [db.NewSubscriber(subscriber_id, normalized, name, locale, "pending", consent_source, None)], now
             )
             db.add_interests(conn, [(subscriber_id, tag_id) for tag_id in wanted])
-            db.add_history(
-                conn,
-                [
-                    db.HistoryEntry(
-                        subscriber_id, now, "status", None, "pending", consent_source, "confirmation requested"
-                    )
-                ],
-            )
+            entry = db.HistoryEntry(subscriber_id, now, "status", None, "pending", consent_source, _REQUESTED)
+            db.add_history(conn, [entry])
             log.info("subscriber %s: pending, confirmation requested", subscriber_id)
         elif subscriber.status in ("bounced", "complained"):
             return None
