@@ -193,12 +193,8 @@ def _valid_token(request: Request) -> str | None:
 async def confirm_page(request: Request) -> Response:
     context = WebContext.of(request)
     token = _valid_token(request)
-    confirms = await context.call(_link_confirms, token) if token else None
-    if confirms is None:
-        return _link_error(context, "confirm")
-    if not confirms:
-        return _link_spent(context)
-    return context.pages.form(request, "confirm.html.j2", "confirm", token=token)
+    refused = await _unusable_confirmation(context, token)
+    return refused or context.pages.form(request, "confirm.html.j2", "confirm", token=token)
 
 
 async def confirm_submit(request: Request) -> Response:
@@ -208,12 +204,8 @@ async def confirm_submit(request: Request) -> Response:
     if token is None:
         return _link_error(context, "confirm")
     if not context.pages.csrf_ok(request, form.get("csrf"), "confirm"):
-        confirms = await context.call(_link_confirms, token)
-        if confirms is None:
-            return _link_error(context, "confirm")
-        if not confirms:
-            return _link_spent(context)
-        return context.pages.form(request, "confirm.html.j2", "confirm", 400, token=token)
+        refused = await _unusable_confirmation(context, token)
+        return refused or context.pages.form(request, "confirm.html.j2", "confirm", 400, token=token)
     try:
         preferences = await context.call(_confirm, token)
     except LINK_ERRORS:
@@ -235,6 +227,14 @@ def _confirm(app: App, token: str) -> str | None:
         return None
     log.info("subscriber %s confirmed", target.subscriber.id)
     return urlsplit(links_for(app, target.subscriber.id).preferences_url).path
+
+
+async def _unusable_confirmation(context: WebContext, token: str | None) -> Response | None:
+    """The page of a confirmation link that cannot confirm now (invalid, or spent); None if it can."""
+    confirms = await context.call(_link_confirms, token) if token else None
+    if confirms is None:
+        return _link_error(context, "confirm")
+    return None if confirms else _link_spent(context)
 
 
 def _link_confirms(app: App, token: str) -> bool | None:
