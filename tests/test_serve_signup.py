@@ -89,6 +89,7 @@ def test_the_sign_up_answer_tells_nothing_about_the_address_and_the_mail_leaves_
         # …and in time: sending inline would add SLOW_SENDGRID to the kinds that get a mail.
         assert max(medians.values()) - min(medians.values()) < SLOW_SENDGRID / 3, medians
 
+        sendgrid.faults = lambda number: None  # SendGrid fast again: the backlog drains
         expected = {address(kind, n) for kind in MAILED for n in range(ROUNDS)}
         expected |= {f"warm{n}@example.org" for n in range(3)}
         wait_for(lambda: set(sendgrid.recipients()) >= expected, 60, "the queued confirmations")
@@ -99,7 +100,7 @@ def test_the_sign_up_answer_tells_nothing_about_the_address_and_the_mail_leaves_
     received = sendgrid.recipients()
     assert set(received) == expected | {"last@example.org"}  # nothing to who bounced, complained or was forgotten
     assert max(received.values()) == 1  # and nobody got one twice
-    assert arrived < SLOW_SENDGRID + 2
+    assert arrived < 2
 
 
 def sign_ups(web: httpx.Client, prefix: str, forwarded) -> list[int]:
