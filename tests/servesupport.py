@@ -40,10 +40,8 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-@contextmanager
-def serving(config_file: Path, **env: str) -> Iterator[str]:
-    """The base URL of `publisher serve` (127.0.0.1, a free port) until the block ends; on the way
-    out it is stopped with SIGTERM and must exit cleanly, without a traceback."""
+def start_serve(config_file: Path, **env: str) -> tuple[subprocess.Popen, str]:
+    """`publisher serve` on a free port, once /healthz answers: the process and its base URL."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "publisher", "--config", str(config_file), "serve", "--port", str(port)],
@@ -64,6 +62,19 @@ def serving(config_file: Path, **env: str) -> Iterator[str]:
 
     try:
         wait_for(answers, 30, "publisher serve")
+    except BaseException:
+        server.kill()
+        server.communicate()
+        raise
+    return server, base
+
+
+@contextmanager
+def serving(config_file: Path, **env: str) -> Iterator[str]:
+    """The base URL of `publisher serve` until the block ends; on the way out it is stopped with
+    SIGTERM and must exit cleanly, without a traceback."""
+    server, base = start_serve(config_file, **env)
+    try:
         yield base
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)

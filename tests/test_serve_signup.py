@@ -13,11 +13,12 @@ import httpx
 import pytest
 from delivery_helpers import set_keys, use_sendgrid
 from sendgrid_fake import FakeSendgrid
-from servesupport import ADMIN_PASSWORD, SECRET, cli, client_from, serving, wait_for
+from servesupport import ADMIN_PASSWORD, SECRET, cli, client_from, serving, start_serve, wait_for
 
 from publisher import subscribers
 from publisher.app import App
 from publisher.config import ConfigError, Secrets, load_config
+from publisher.store.signup_mails import queue_counts
 
 KINDS = ("new", "pending", "active", "unsubscribed", "bounced", "complained", "forgotten")
 MAILED = ("new", "pending", "active", "unsubscribed")
@@ -101,6 +102,35 @@ def test_the_sign_up_answer_tells_nothing_about_the_address_and_the_mail_leaves_
     assert set(received) == expected | {"last@example.org"}  # nothing to who bounced, complained or was forgotten
     assert max(received.values()) == 1  # and nobody got one twice
     assert arrived < 2
+
+
+def test_a_mail_on_the_wire_when_the_service_is_killed_is_never_sent_twice(config_file):
+    held = FakeSendgrid(faults=lambda number: ("hold",) if number == 1 else None).start()
+    try:
+        use_sendgrid(config_file, held.url)
+        assert cli(config_file, "init").returncode == 0
+        server, base = start_serve(config_file, SENDGRID_API_KEY="SG.test")
+        try:
+            with httpx.Client(base_url=base) as web:
+                csrf = csrf_of(web.get("/subscribe").text)
+                web.post("/subscribe", data={"email": "first@example.org", "consent": "oui", "csrf": csrf})
+                wait_for(lambda: held.held == 1, 10, "the mail on the wire")  # SendGrid has it, no answer yet
+        finally:
+            server.kill()  # kill -9
+            server.communicate()
+        held.release.set()
+        with serving(config_file, SENDGRID_API_KEY="SG.test") as base, httpx.Client(base_url=base) as web:
+            csrf = csrf_of(web.get("/subscribe").text)
+            web.post("/subscribe", data={"email": "second@example.org", "consent": "oui", "csrf": csrf})
+            wait_for(lambda: "second@example.org" in held.recipients(), 10, "the next sign-up's mail")
+        assert held.recipients() == {"first@example.org": 1, "second@example.org": 1}
+    finally:
+        held.stop()
+    app = App(load_config(config_file), Secrets(signing_secret=SECRET))
+    try:
+        assert queue_counts(app.store) == {"sent": 1, "unknown": 1}
+    finally:
+        app.close()
 
 
 def sign_ups(web: httpx.Client, prefix: str, forwarded) -> list[int]:
