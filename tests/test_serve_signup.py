@@ -155,6 +155,8 @@ def test_forwarded_headers_are_not_trusted_by_default(config_file):
     assert cli(config_file, "init").returncode == 0
     with serving(config_file) as base, httpx.Client(base_url=base) as web:
         assert sign_ups(web, "rotation", lambda n: f"203.0.113.{n}") == LIMITED  # one client, whatever it claims
+        outbox = config_file.parent / "outbox"
+        wait_for(lambda: len(list(outbox.glob("*.eml"))) == 3, 5, "the 3 confirmations in the outbox, within seconds")
         https = web.get("/", headers={"x-forwarded-proto": "https"})
         assert "strict-transport-security" not in https.headers
 
