@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from publisher.app import App
 from publisher.errors import PublisherError
@@ -62,7 +63,7 @@ class SignupMailer:
                 self._wake.wait(self.poll_seconds if ok else PAUSE_AFTER_ERROR_SECONDS)
 
     @staticmethod
-    def _guarded(app: App, step) -> bool:
+    def _guarded(app: App, step: Callable[[App], object]) -> bool:
         """Run one step; False when it failed: the error is logged and the mails stay queued."""
         try:
             step(app)

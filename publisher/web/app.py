@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -139,7 +140,7 @@ def _closing(context: WebContext):
         try:
             yield
         finally:
-            context.mailer.stop()
+            await run_in_threadpool(context.mailer.stop)  # it waits for the mail on the wire
             context.apps.close()
 
     return lifespan
