@@ -9,6 +9,7 @@ Secrets never live in the file: they come from the environment (see Secrets).
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 import re
 import tomllib
@@ -89,12 +90,27 @@ def _is_p256_public_key(value: str) -> bool:
     return len(der) == len(_P256_KEY_PREFIX) + 65 and der.startswith(_P256_KEY_PREFIX)
 
 
+def _proxy_addresses(value: Any) -> tuple[str, ...]:
+    """A list of IP addresses or networks (also the former comma-separated string)."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+        raise ValueError('expected a list of IP addresses or networks, e.g. ["127.0.0.1"]')
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network (list the proxies' addresses)") from None
+    return tuple(value)
+
+
 # A path in config.toml: a string, resolved against the folder of config.toml.
 ConfigPath = Annotated[Path, BeforeValidator(_as_path), AfterValidator(_relative_to_config)]
 AbsoluteUrl = Annotated[str, AfterValidator(_absolute_url)]
 Email = Annotated[str, AfterValidator(_email)]
 DisplayName = Annotated[str, AfterValidator(_display_name)]
 PositiveInt = Annotated[int, Field(gt=0)]
+ProxyAddresses = Annotated[tuple[str, ...], BeforeValidator(_proxy_addresses)]
 
 
 class Section(BaseModel):
@@ -379,10 +395,16 @@ class ServiceConfig(Section):
     # A scheduled time missed by less than this (service down, machine asleep, a long job)
     # is still run, once; an older one is skipped and logged. Also APScheduler's misfire grace time.
     catch_up_minutes: PositiveInt = 120
-    # Proxies trusted for X-Forwarded-For / X-Forwarded-Proto ("*" trusts every client).
-    forwarded_allow_ips: str = "127.0.0.1"
+    # Proxies (IP addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed;
+    # none by default: the client IP is then the connection's.
+    forwarded_allow_ips: ProxyAddresses = ()
     # The HTTP basic auth user of /admin/ (the password comes from PUBLISHER_ADMIN_PASSWORD).
     admin_user: Annotated[str, Field(min_length=1)] = "admin"
+    # After this many wrong passwords from one client IP, /admin/ answers it 429 for
+    # admin_block_seconds, doubled at each further block up to admin_block_max_seconds.
+    admin_failures_before_block: PositiveInt = 5
+    admin_block_seconds: PositiveInt = 30
+    admin_block_max_seconds: PositiveInt = 300
     # Largest request body accepted by forms; the SendGrid webhook has its own limit.
     max_form_bytes: Annotated[int, Field(ge=1024, le=1_048_576)] = 16_384
     webhook_max_bytes: Annotated[int, Field(ge=1024, le=52_428_800)] = 5_242_880

@@ -39,7 +39,12 @@ class TemplateError(PublisherError):
 
 
 class DeliveryError(PublisherError):
-    """A transport could not deliver a message."""
+    """A transport could not deliver a message: it was refused or never left (safe to retry)."""
+
+
+class DeliveryUncertain(DeliveryError):
+    """The message left and no answer came (timeout, lost connection): it may have been
+    accepted, so sending it again could deliver it twice."""
 
 
 class RecordError(PublisherError):

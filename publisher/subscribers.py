@@ -22,17 +22,18 @@ from publisher.app import App
 from publisher.clock import to_db
 from publisher.errors import NotFoundError
 from publisher.forget_list import hasher_for
-from publisher.models import Message, Subscriber
+from publisher.models import Subscriber
 from publisher.slugs import slugify
 from publisher.store import subscribers as db
+from publisher.store.signup_mails import queue_mail
 from publisher.subscriber_import import RANK
 from publisher.subscriber_import import import_csv as import_csv  # the rules are in that module
-from publisher.subscription_mail import already_subscribed_message, confirmation_message
-from publisher.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, confirm_url, links_for, verify_link
+from publisher.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, verify_link
 
 log = logging.getLogger(__name__)
 
 LEFT = db.LEFT
+_REQUESTED = "confirmation requested"  # the history detail of a sign-up
 
 
 # --- looking up ---------------------------------------------------------------------------
@@ -106,21 +107,25 @@ def confirm(app: App, subscriber_id: int, source: str, token_signed_at: datetime
     """
     with app.store.transaction() as conn:
         subscriber = db.get_subscriber(conn, subscriber_id)
-        if subscriber is None or subscriber.status == "active":
+        if subscriber is None or not _confirmable(subscriber, token_signed_at):
             return False
-        if subscriber.status != "pending":
-            came_back = (
-                subscriber.status == "unsubscribed"
-                and token_signed_at is not None
-                and subscriber.status_at is not None
-                and token_signed_at >= subscriber.status_at
-            )
-            if not came_back:
-                return False
         now = app.clock.now()
         detail = f"consent: {subscriber.consent_source}, {to_db(now)}"
         _set_status(app, conn, subscriber, "active", source, detail, consent_at=now)
         return True
+
+
+def _confirmable(subscriber: Subscriber, token_signed_at: datetime | None) -> bool:
+    """Pending; or unsubscribed and the token signed since (they asked again). A link whose
+    subscriber was confirmed, left or bounced after it was signed confirms nothing."""
+    if subscriber.status == "pending":
+        return True
+    return (
+        subscriber.status == "unsubscribed"
+        and token_signed_at is not None
+        and subscriber.status_at is not None
+        and token_signed_at >= subscriber.status_at
+    )
 
 
 def update_preferences(
@@ -189,10 +194,11 @@ def subscribe(
     interests: Iterable[str] = (),
     consent_source: str = "formulaire d'inscription",
     locale: str | None = None,
-) -> Message | None:
-    """A subscription from the public form; returns the email to send (through the transport).
+) -> int | None:
+    """A subscription from the public form. Queues the email to send (publisher.signup_queue) in
+    the same transaction and returns the subscriber's id, or None when nothing is queued:
 
-    - new address: a pending subscriber and the confirmation email with its signed link;
+    - new address: a pending subscriber, and the confirmation email with its signed link;
     - pending: its name and interests updated, the confirmation sent again (the purge delay restarts);
     - active: an "already subscribed" email with the preferences link (the form reveals nothing);
     - unsubscribed: the confirmation email; they stay unsubscribed until they open it;
@@ -205,9 +211,9 @@ def subscribe(
     name = checked_name(name)
     locale = locale or app.config.site.language
     with app.store.transaction() as conn:
+        wanted = _tag_ids(conn, interests)
         if db.has_suppressions(conn) and db.suppressed_among(conn, [hasher_for(app).hash(address_key(normalized))]):
             return None
-        wanted = _tag_ids(conn, interests)
         subscriber = db.find_by_email(conn, normalized)
         now = app.clock.now()
         if subscriber is None:
@@ -216,32 +222,25 @@ def subscribe(
                 conn, [db.NewSubscriber(subscriber_id, normalized, name, locale, "pending", consent_source, None)], now
             )
             db.add_interests(conn, [(subscriber_id, tag_id) for tag_id in wanted])
-            db.add_history(
-                conn,
-                [
-                    db.HistoryEntry(
-                        subscriber_id, now, "status", None, "pending", consent_source, "confirmation requested"
-                    )
-                ],
-            )
+            entry = db.HistoryEntry(subscriber_id, now, "status", None, "pending", consent_source, _REQUESTED)
+            db.add_history(conn, [entry])
             log.info("subscriber %s: pending, confirmation requested", subscriber_id)
-            return confirmation_message(app.config, normalized, name, locale, confirm_url(app, subscriber_id))
-        if subscriber.status == "pending":
-            db.update_subscriber(
-                conn, subscriber.id, now, name=name or subscriber.name, locale=locale, consent_source=consent_source
-            )
-            current = db.interests_of(conn, [subscriber.id])[subscriber.id]
-            db.remove_interests(conn, [(subscriber.id, tag_id) for tag_id in current - wanted])
-            db.add_interests(conn, [(subscriber.id, tag_id) for tag_id in wanted - current])
-            subscriber = get_subscriber(app, subscriber.id)
-        if subscriber.status in ("bounced", "complained"):
+        elif subscriber.status in ("bounced", "complained"):
             return None
-        if subscriber.status == "active":
-            url = links_for(app, subscriber.id).preferences_url
-            return already_subscribed_message(app.config, subscriber.email, subscriber.name, subscriber.locale, url)
-        return confirmation_message(
-            app.config, subscriber.email, subscriber.name, subscriber.locale, confirm_url(app, subscriber.id)
-        )
+        else:
+            subscriber_id = subscriber.id
+            if subscriber.status == "pending":
+                _renew_pending(conn, subscriber, name, locale, consent_source, wanted, now)
+        queue_mail(conn, subscriber_id, now)
+        return subscriber_id
+
+
+def _renew_pending(conn, subscriber: Subscriber, name: str, locale: str, source: str, wanted: set[int], now) -> None:
+    """A pending subscriber asks again: their answers replace the former ones."""
+    db.update_subscriber(conn, subscriber.id, now, name=name or subscriber.name, locale=locale, consent_source=source)
+    current = db.interests_of(conn, [subscriber.id])[subscriber.id]
+    db.remove_interests(conn, [(subscriber.id, tag_id) for tag_id in current - wanted])
+    db.add_interests(conn, [(subscriber.id, tag_id) for tag_id in wanted - current])
 
 
 def purge_pending(app: App, older_than_days: int | None = None) -> int:
@@ -274,9 +273,16 @@ def open_link(app: App, token: str, purpose: str) -> LinkTarget:
 
 
 def confirm_link(app: App, token: str) -> bool:
-    """The confirmation link of the double opt-in email."""
+    """The confirmation link of the double opt-in email: True if it activated the subscriber."""
     target = open_link(app, token, CONFIRM)
     return confirm(app, target.subscriber.id, "lien de confirmation", target.signed_at)
+
+
+def link_confirms(app: App, token: str) -> bool:
+    """Whether a confirmation link would activate its subscriber now (False once it has served,
+    or after any later change of their status); TokenError or NotFoundError as ``open_link``."""
+    target = open_link(app, token, CONFIRM)
+    return _confirmable(target.subscriber, target.signed_at)
 
 
 def unsubscribe_link(app: App, token: str, source: str = "lien de désinscription") -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SCREENSHOTS
+from servesupport import wait_for
 from webserver import served
 
 from publisher import subscribers
@@ -93,6 +94,7 @@ def test_sign_up_confirm_preferences_and_unsubscribe_without_javascript(browser,
     assert page.get_by_role("heading", name="Vérifiez votre boîte de réception").is_visible()
     shot(page, "03-verifiez")
 
+    wait_for(lambda: messages_to(app, ADDRESS), 10, "the confirmation email (sent by the queue's worker)")
     [confirmation] = messages_to(app, ADDRESS)
     assert confirmation["List-Unsubscribe"] is None
     text = confirmation.get_body(("plain",)).get_content()

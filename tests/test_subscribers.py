@@ -7,6 +7,8 @@ import json
 import pytest
 from subscriber_helpers import add_tags, write_csv
 
+from publisher import signup_queue
+from publisher import subscribers as subscriber_ops
 from publisher.addresses import InvalidAddress
 from publisher.errors import NotFoundError
 from publisher.subscriber_export import export
@@ -20,7 +22,6 @@ from publisher.subscribers import (
     preferences_subscriber,
     purge_pending,
     show,
-    subscribe,
     suppress,
     unsubscribe,
     unsubscribe_link,
@@ -32,6 +33,14 @@ from publisher.tokens import PREFERENCES, UNSUBSCRIBE, TokenError, links_for
 @pytest.fixture
 def tags(store):
     return add_tags(store)
+
+
+def subscribe(app, *args, **kwargs):
+    """A sign-up from the form, and the email its queue entry sends (None: nothing queued)."""
+    subscriber_id = subscriber_ops.subscribe(app, *args, **kwargs)
+    if subscriber_id is None:
+        return None
+    return signup_queue.answer_for(app, subscriber_ops.get_subscriber(app, subscriber_id))
 
 
 def token_of(url: str) -> str:

@@ -7,11 +7,13 @@ import httpx
 import pytest
 from webserver import served
 
+from publisher import subscribers
 from publisher.config import Secrets
 from publisher.models import Edition
 from publisher.placeholders import edition_placeholders
 from publisher.service.apps import AppFactory
 from publisher.store.editions import insert_edition, set_edition_status
+from publisher.store.signup_mails import claim_due, finish
 from publisher.web import create_app
 
 
@@ -141,6 +143,9 @@ def test_admin_dashboard_with_credentials(app):
     edition = insert_edition(app.store, Edition("hebdo", "tous", "key-9", "Lettre en pause", "", "<p>x</p>", "x", ()))
     set_edition_status(app.store, edition.id, "paused", "SendGrid a répondu 500 cinq fois")
     finish_run(app.store, start_run(app.store, "newsletter:hebdo"), "", error="transport injoignable")
+    subscribers.subscribe(app, "refuse@example.org")
+    mail = claim_due(app.store, app.clock.now())
+    finish(app.store, mail.id, "failed", app.clock.now(), "550 mailbox unavailable")
     with serve_app(app, admin_password="s3cret") as url, httpx.Client(base_url=url) as client:
         page = client.get("/admin/", auth=("admin", "s3cret"))
         preview = client.get("/admin/preview/inconnue", auth=("admin", "s3cret"))
@@ -148,6 +153,7 @@ def test_admin_dashboard_with_credentials(app):
     text = page.text
     assert "Tableau de bord" in text and "À traiter" in text
     assert "SendGrid a répondu 500 cinq fois" in text and "transport injoignable" in text
+    assert "1 en échec après plusieurs essais, 0 d’issue inconnue" in text
     assert "Envoi de « La lettre hebdo » (0 8 * * 1)" in text
     assert "Mise à jour des flux (toutes les 10 min)" in text
     assert "apprentissage-tours" in text  # segment sizes

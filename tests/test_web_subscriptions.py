@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from servesupport import wait_for
 from webserver import served
 
 from publisher import subscribers
@@ -16,10 +17,12 @@ from publisher.articles import import_files
 from publisher.demo import demo_file
 from publisher.service.apps import AppFactory
 from publisher.service.server import RedactAccessLog
+from publisher.store.signup_mails import queue_counts
 from publisher.tokens import confirm_url, links_for
 from publisher.web import create_app
 
 ADDRESS = "camille.martin@example.org"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture
@@ -47,6 +50,16 @@ def path_of(url: str, app) -> str:
 def outbox_messages(app) -> list[email.message.EmailMessage]:
     folder = Path(app.config.delivery.outbox.path)
     return [email.message_from_bytes(path.read_bytes(), policy=policy.default) for path in sorted(folder.glob("*.eml"))]
+
+
+def mails(app, count: int) -> list[email.message.EmailMessage]:
+    """The outbox once the queue worker has written ``count`` messages (it sends in the background)."""
+    wait_for(lambda: len(outbox_messages(app)) >= count, 10, f"{count} messages in the outbox")
+    return outbox_messages(app)
+
+
+def queue_drained(app) -> None:
+    wait_for(lambda: "queued" not in queue_counts(app.store), 10, "the queue of sign-up emails")
 
 
 def link_in(message, app, kind: str) -> str:
@@ -78,7 +91,7 @@ def test_sign_up_sends_the_confirmation_email_and_its_link_confirms(app, web):
     assert response.status_code == 200
     assert "Vérifiez votre boîte de réception" in response.text
     assert status_of(app) == "pending"
-    [message] = outbox_messages(app)
+    [message] = mails(app, 1)
     assert message["To"].addresses[0].addr_spec == ADDRESS
     confirm_path = link_in(message, app, "confirm")
 
@@ -117,6 +130,65 @@ def test_sign_ups_are_rate_limited_per_address(app, web):
     assert refused.status_code == 429
     assert "Trop de demandes" in refused.text
     assert sign_up(web, email="dominique.petit@example.org").status_code == 200
+
+
+def test_look_alike_spellings_of_one_inbox_share_its_limit(app, web):
+    """Case, full-width and other compatibility forms, sub-addresses (+tag) and dots all reach
+    camille.martin@example.org: together they get the per-address limit, not each."""
+    spellings = (DATA / "hostile" / "signup_lookalike_addresses.txt").read_text(encoding="utf-8").splitlines()
+    limit = app.config.service.subscribe_per_address_per_hour
+    codes = [sign_up(web, email=spelling).status_code for spelling in spellings]
+    assert codes[:limit] == [200] * limit
+    assert set(codes[limit:]) <= {429, 400}, codes  # 400: a spelling the address policy refuses
+    assert 429 in codes[limit:]
+    queue_drained(app)
+    assert len(outbox_messages(app)) <= limit
+
+
+def confirmation_path(app, web, address: str = ADDRESS) -> str:
+    before = len(outbox_messages(app))
+    assert sign_up(web, email=address).status_code == 200
+    return link_in(mails(app, before + 1)[-1], app, "confirm")
+
+
+def post_confirmation(web, path: str) -> httpx.Response:
+    page = web.get(path)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    return web.post(path, data={"csrf": csrf.group(1) if csrf else ""})
+
+
+def test_a_confirmation_link_replayed_after_a_later_change_of_status_confirms_nothing(app, web):
+    first = confirmation_path(app, web)
+    assert "Votre abonnement est confirmé" in post_confirmation(web, first).text
+    subscriber_id = subscribers.find_subscriber(app, ADDRESS).id
+    app.clock.advance(seconds=2)
+    subscribers.unsubscribe(app, subscriber_id, "lien de désinscription")
+    app.clock.advance(seconds=2)
+
+    page = web.get(first)
+    assert page.status_code == 400 and "Confirmer mon abonnement" not in page.text
+    assert "n’est plus valable" in page.text
+    replayed = post_confirmation(web, first)
+    assert replayed.status_code == 400 and "confirmé" not in replayed.text
+    assert status_of(app) == "unsubscribed"
+
+    second = confirmation_path(app, web)  # they ask again: only the new link brings them back
+    assert "Votre abonnement est confirmé" in post_confirmation(web, second).text
+    assert status_of(app) == "active"
+    app.clock.advance(seconds=2)
+    subscribers.suppress(app, subscriber_id, "bounced", "sendgrid webhook")
+    for link in (first, second):
+        replayed = post_confirmation(web, link)
+        assert replayed.status_code == 400 and "confirmé" not in replayed.text
+    assert status_of(app) == "bounced"
+
+
+def test_a_confirmation_link_used_twice_says_it_has_already_served(app, web):
+    path = confirmation_path(app, web)
+    assert "Votre abonnement est confirmé" in post_confirmation(web, path).text
+    again = web.get(path)
+    assert again.status_code == 400 and "n’est plus valable" in again.text
+    assert status_of(app) == "active"
 
 
 def test_one_click_unsubscribe_needs_no_csrf_and_is_idempotent(app, site):
@@ -210,7 +282,7 @@ def test_preferences_choose_interests_pause_and_leave(app, web):
 def test_no_address_nor_token_reaches_the_logs(app, web, caplog):
     caplog.set_level(logging.DEBUG)
     sign_up(web)
-    [message] = outbox_messages(app)
+    [message] = mails(app, 1)
     confirm_path = link_in(message, app, "confirm")
     web.post(confirm_path, data={"csrf": csrf_of(web.get(confirm_path).text)})
     subscriber_id = subscribers.find_subscriber(app, ADDRESS).id

@@ -42,7 +42,7 @@ from publisher.child_process import exit_with_parent
 from publisher.config import Config, Secrets
 from publisher.delivery.content import ONE_CLICK, EditionContent, Personalizer, Sender, sender_for
 from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow
-from publisher.errors import ConfigError, DeliveryError
+from publisher.errors import ConfigError, DeliveryError, DeliveryUncertain
 from publisher.models import Message
 from publisher.placeholders import html_key
 
@@ -184,8 +184,10 @@ class SendgridTransport:
             response = self._post(orjson.dumps(body))
         except HTTPError as error:
             raise DeliveryError(f"SendGrid refused a message ({error.status_code}): {_errors(error.body)}") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException, OSError) as error:
-            raise DeliveryError(f"SendGrid {self.settings.api_host}: {error}") from None
+        except urllib.error.URLError as error:  # while connecting or writing: it did not leave
+            raise DeliveryError(f"SendGrid {self.settings.api_host}: {error.reason}") from None
+        except (TimeoutError, ConnectionError, http.client.HTTPException, OSError) as error:
+            raise DeliveryUncertain(f"no answer from SendGrid {self.settings.api_host}: {error}") from None
         return response.headers.get("X-Message-Id") or ""
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from publisher.app import App
 from publisher.delivery.content import EditionContent, Personalizer, sender_for
 from publisher.delivery.mime import digest_message, message_id, transactional_message
 from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, addressed_batch
-from publisher.errors import DeliveryError
+from publisher.errors import DeliveryError, DeliveryUncertain
 from publisher.models import Message
 
 log = logging.getLogger(__name__)
@@ -124,9 +124,17 @@ class SmtpTransport:
         mime: EmailMessage = transactional_message(sender, message, now, message_id_value)
         try:
             connection = self._connection()
-            connection.send_message(mime, from_addr=sender.email, to_addrs=[message.to_email])
         except (smtplib.SMTPException, OSError) as error:
-            raise DeliveryError(f"SMTP {self.rate_key}: cannot send to one recipient: {error}") from None
+            raise DeliveryError(f"SMTP {self.rate_key}: cannot connect: {error}") from None
+        try:
+            connection.send_message(mime, from_addr=sender.email, to_addrs=[message.to_email])
+        except smtplib.SMTPResponseException as error:
+            raise DeliveryError(f"SMTP {self.rate_key}: message refused: {_reply(error)}") from None
+        except smtplib.SMTPRecipientsRefused:  # its reply names the address: not repeated here
+            raise DeliveryError(f"SMTP {self.rate_key}: recipient refused") from None
+        except OSError as error:  # SMTPServerDisconnected, a reset, a timeout: the server may have queued it
+            self._drop(connection)
+            raise DeliveryUncertain(f"SMTP {self.rate_key}: connection lost while sending: {error}") from None
         return message_id_value
 
     def close(self) -> None:

@@ -55,8 +55,9 @@ def serve(factory: AppFactory, host: str | None = None, port: int | None = None)
         web,
         host=host or settings.host,
         port=settings.port if port is None else port,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        # X-Forwarded-For/-Proto only from the configured proxies; none configured: never.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=list(settings.forwarded_allow_ips),
         server_header=False,
         date_header=True,
         log_config=None,

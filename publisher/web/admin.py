@@ -2,7 +2,8 @@
 
 Recent runs, recent editions with their delivery counts, what is paused or failed, batches
 whose outcome is unknown, the next scheduled runs, segment sizes, and a preview of each
-newsletter. Closed (403) when no password is configured; 401 without valid credentials.
+newsletter. Closed (403) when no password is configured; 401 without valid credentials; 429
+with Retry-After for a client IP after ``[service] admin_failures_before_block`` wrong passwords.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from publisher.service.jobs import FEEDS_JOB, NEWSLETTER_JOB
 from publisher.service.scheduler import ServiceScheduler, Upcoming, upcoming
 from publisher.store.deliveries import BatchInfo, EditionDeliveries
 from publisher.store.runs import Run, recent_runs
+from publisher.store.signup_mails import queue_counts
 from publisher.store.subscribers import count_by_status
 from publisher.tokens import edition_path
 from publisher.web.context import WebContext
-from publisher.web.security import basic_auth_ok
+from publisher.web.security import basic_auth_ok, client_key
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +85,12 @@ class Dashboard:
     newsletters: dict[str, NewsletterConfig]
     # The web version of each sent edition, by id: its view-online path (signed when not public).
     edition_links: dict[int, str]
+    # The sign-up emails by status (publisher.signup_queue): "failed" and "unknown" need a look.
+    signup_mails: dict[str, int]
 
 
 def _refused(request: Request) -> Response | None:
     context = WebContext.of(request)
-    app_config = context.apps.config
     password = context.apps.factory.secrets.admin_password
     if not password:
         return context.pages.message(
@@ -95,13 +98,34 @@ def _refused(request: Request) -> Response | None:
             "Le tableau de bord n’est pas activé sur ce serveur (variable d’environnement PUBLISHER_ADMIN_PASSWORD).",
             status=403,
         )
-    if not basic_auth_ok(request.headers.get("authorization"), app_config.service.admin_user, password):
+    client = client_key(request.client.host if request.client else None)
+    wait = context.admin_throttle.retry_after(client)
+    if wait is not None:
+        return _blocked(context, wait)
+    header = request.headers.get("authorization")
+    if not basic_auth_ok(header, context.apps.config.service.admin_user, password):
+        if header:  # a browser's first request carries no credentials: not a failed attempt
+            context.admin_throttle.failed(client)
         response = context.pages.message(
             "Identification requise", "Ce tableau de bord est réservé à l’équipe.", status=401
         )
         response.headers["www-authenticate"] = REALM
         return response
+    context.admin_throttle.succeeded(client)
     return None
+
+
+def _blocked(context: WebContext, wait: int) -> Response:
+    """429 for a client that tried too many wrong passwords; its credentials are not even checked."""
+    log.warning("admin: a client is blocked for %s s after repeated wrong passwords", wait)
+    response = context.pages.message(
+        "Trop de tentatives",
+        "Trop de mots de passe erronés ont été essayés depuis votre connexion.",
+        f"Réessayez dans {wait} secondes.",
+        status=429,
+    )
+    response.headers["retry-after"] = str(wait)
+    return response
 
 
 def _dashboard(app: App, scheduler: ServiceScheduler | None) -> Dashboard:
@@ -125,6 +149,7 @@ def _dashboard(app: App, scheduler: ServiceScheduler | None) -> Dashboard:
             for edition in status.editions
             if edition.edition_status == "sent"
         },
+        signup_mails=queue_counts(app.store),
     )
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -20,11 +21,12 @@ from starlette.staticfiles import StaticFiles
 from publisher.app import App
 from publisher.errors import StoreBusy
 from publisher.service.apps import AppFactory, ThreadApps
+from publisher.service.mailer import SignupMailer
 from publisher.web import admin, archive, subscriptions, webhooks
 from publisher.web.context import WebContext
 from publisher.web.feeds import FeedFiles, FeedsFirst
 from publisher.web.pages import Pages
-from publisher.web.security import BodyLimit, Csrf, RateLimiter, SecurityHeaders, TrackedSend
+from publisher.web.security import BodyLimit, Csrf, FailureThrottle, RateLimiter, SecurityHeaders, TrackedSend
 
 if TYPE_CHECKING:
     from publisher.service.scheduler import ServiceScheduler
@@ -66,6 +68,12 @@ def create_app(factory: AppFactory, scheduler: ServiceScheduler | None = None) -
         feeds=FeedFiles(config.feeds.output_dir, config.service.feeds_max_age),
         signup_per_address=RateLimiter(config.service.subscribe_per_address_per_hour),
         signup_per_ip=RateLimiter(config.service.subscribe_per_ip_per_hour),
+        mailer=SignupMailer(factory),
+        admin_throttle=FailureThrottle(
+            config.service.admin_failures_before_block,
+            config.service.admin_block_seconds,
+            config.service.admin_block_max_seconds,
+        ),
         scheduler=scheduler,
     )
     routes = [
@@ -132,8 +140,12 @@ class ErrorsAnswered:
 def _closing(context: WebContext):
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        context.apps.close()
+        context.mailer.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(context.mailer.stop)  # it waits for the mail on the wire
+            context.apps.close()
 
     return lifespan
 

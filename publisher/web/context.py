@@ -12,9 +12,10 @@ from starlette.requests import Request
 
 from publisher.app import App
 from publisher.service.apps import ThreadApps
+from publisher.service.mailer import SignupMailer
 from publisher.web.feeds import FeedFiles
 from publisher.web.pages import Pages
-from publisher.web.security import RateLimiter
+from publisher.web.security import FailureThrottle, RateLimiter
 
 if TYPE_CHECKING:
     from publisher.service.scheduler import ServiceScheduler
@@ -31,6 +32,9 @@ class WebContext:
     feeds: FeedFiles
     signup_per_address: RateLimiter
     signup_per_ip: RateLimiter
+    # Sends the emails the sign-ups queue (started and stopped with the app).
+    mailer: SignupMailer
+    admin_throttle: FailureThrottle
     # The running scheduler of `publisher serve` (None when the app is served alone).
     scheduler: ServiceScheduler | None = None
 

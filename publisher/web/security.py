@@ -9,6 +9,8 @@
   purpose and matches the cookie. A cross-site page can neither read the cookie nor forge
   the signature.
 - Basic auth for /admin/: constant-time comparison; refused when PUBLISHER_ADMIN_PASSWORD is unset.
+- Basic auth failures are throttled per client IP (FailureThrottle): a short block, growing
+  modestly, that a success lifts; another IP is never affected.
 - Rate limits: sliding one-hour windows in memory, keyed by a hash (never an address).
 """
 
@@ -18,6 +20,8 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
+import math
 import secrets
 import threading
 import time
@@ -223,6 +227,18 @@ def basic_auth_ok(header: str | None, user: str, password: str | None) -> bool:
 # --- rate limits ---------------------------------------------------------------------------
 
 
+def client_key(host: str | None) -> str:
+    """Who a client is, for the limits: its IPv4 address, or the /64 network of an IPv6 one
+    (one subscriber line gets a whole /64, and could otherwise change address at each request)."""
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return host or "unknown"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.ip_network((address, 64), strict=False))
+    return str(getattr(address, "ipv4_mapped", None) or address)
+
+
 class RateLimiter:
     """At most ``limit`` events per ``period`` seconds per key (sliding window, in memory).
 
@@ -242,7 +258,7 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def _key(self, key: str) -> bytes:
-        return hashlib.blake2b(key.encode(), key=self._salt, digest_size=16).digest()
+        return _hashed(self._salt, key)
 
     def allow(self, key: str) -> bool:
         """Count one event for ``key``; False (and not counted) when over the limit."""
@@ -262,3 +278,73 @@ class RateLimiter:
                 return False
             hits.append(now)
             return True
+
+
+def _hashed(salt: bytes, key: str) -> bytes:
+    return hashlib.blake2b(key.encode(), key=salt, digest_size=16).digest()
+
+
+class _Failures:
+    __slots__ = ("blocked_until", "blocks", "count", "last")
+
+    def __init__(self) -> None:
+        self.count, self.last, self.blocks, self.blocked_until = 0, 0.0, 0, 0.0
+
+
+class FailureThrottle:
+    """Blocks a client after ``failures`` failed attempts within FAILURE_WINDOW seconds: for
+    ``block`` seconds, doubled at each further block, at most ``max_block``. A success forgets
+    the client, and so does a quiet ``max_block`` after a block. In memory, keys hashed (as
+    RateLimiter), the least recently seen forgotten first."""
+
+    FAILURE_WINDOW = 900.0
+
+    def __init__(
+        self,
+        failures: int,
+        block: float,
+        max_block: float,
+        max_keys: int = 100_000,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.failures, self.block, self.max_block = failures, block, max_block
+        self.max_keys = max_keys
+        self._now = now
+        self._salt = secrets.token_bytes(16)
+        self._clients: OrderedDict[bytes, _Failures] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def retry_after(self, key: str) -> int | None:
+        """Whole seconds before the client may try again, or None when it is not blocked."""
+        with self._lock:
+            state = self._clients.get(_hashed(self._salt, key))
+            left = state.blocked_until - self._now() if state else 0.0
+        return math.ceil(left) if left > 0 else None
+
+    def failed(self, key: str) -> None:
+        """Count one failed attempt; the ``failures``-th in a row starts a block."""
+        now = self._now()
+        with self._lock:
+            state = self._state(_hashed(self._salt, key))
+            if now - state.last > self.FAILURE_WINDOW:
+                state.count = 0
+            if state.blocks and now - state.blocked_until > self.max_block:
+                state.blocks = 0
+            state.count, state.last = state.count + 1, now
+            if state.count >= self.failures:
+                state.blocked_until = now + min(self.block * 2**state.blocks, self.max_block)
+                state.blocks, state.count = state.blocks + 1, 0
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._clients.pop(_hashed(self._salt, key), None)
+
+    def _state(self, hashed: bytes) -> _Failures:
+        state = self._clients.get(hashed)
+        if state is None:
+            state = self._clients[hashed] = _Failures()
+            while len(self._clients) > self.max_keys:
+                self._clients.popitem(last=False)
+        else:
+            self._clients.move_to_end(hashed)
+        return state

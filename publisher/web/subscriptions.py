@@ -20,14 +20,23 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from publisher import subscribers
-from publisher.addresses import NAME_MAX, InvalidAddress, InvalidName, UnsupportedAddress, checked_address, checked_name
+from publisher.addresses import (
+    NAME_MAX,
+    InvalidAddress,
+    InvalidName,
+    UnsupportedAddress,
+    address_key,
+    checked_address,
+    checked_name,
+    normalize_email,
+)
 from publisher.app import App
-from publisher.delivery.send import send_message
-from publisher.errors import DeliveryError, NotFoundError
+from publisher.errors import NotFoundError
 from publisher.store.subscribers import interests_of
 from publisher.store.web import TagChoice, tag_choices
 from publisher.tokens import CONFIRM, TokenError, links_for
 from publisher.web.context import WebContext, read_form
+from publisher.web.security import client_key
 
 # What a signed link that cannot be used raises: tampered, wrongly scoped or expired (TokenError), or
 # its subscriber is gone (NotFoundError). Any other error (a busy store) is not the link's fault.
@@ -46,6 +55,7 @@ ADDRESS_REFUSED = (
     "avant le @, la plupart des messageries ne sauraient pas l’acheminer."
 )
 NAME_REFUSED = "Ce nom n’est pas accepté : retirez les retours à la ligne, tabulations et caractères invisibles."
+UNUSABLE_ADDRESS = "Cette adresse électronique ne peut pas être utilisée. Vérifiez-la."
 
 
 def _tags(app: App) -> list[TagChoice]:
@@ -158,8 +168,12 @@ async def subscribe_submit(request: Request) -> Response:
     errors = form.errors({tag.slug for tag in tags}, context.apps.config.subscribers.allow_test_domains)
     if errors:
         return again(errors)
-    client = request.client.host if request.client else "unknown"
-    if not context.signup_per_ip.allow(client) or not context.signup_per_address.allow(form.email.casefold()):
+    try:
+        limit_key = signup_limit_key(form.email, context.apps.config.subscribers.allow_test_domains)
+    except InvalidAddress:  # publisher.addresses says why; the page does not echo it
+        return again({"email": UNUSABLE_ADDRESS})
+    client = client_key(request.client.host if request.client else None)
+    if not context.signup_per_ip.allow(client) or not context.signup_per_address.allow(limit_key):
         log.warning("sign-up refused: rate limit reached")
         return context.pages.message(
             "Trop de demandes",
@@ -172,28 +186,31 @@ async def subscribe_submit(request: Request) -> Response:
         await context.call(_sign_up, form)
     except NotFoundError:
         return again({"interests": "Choisissez les thèmes dans la liste proposée."})
-    except DeliveryError as error:
-        log.error("sign-up: confirmation email not sent: %s", type(error).__name__)
-        return context.pages.message(
-            "Envoi impossible pour le moment",
-            "Nous n’avons pas pu vous envoyer le courriel de confirmation. Réessayez dans quelques minutes.",
-            status=503,
-        )
     except InvalidAddress:
-        # A malformed or unusable address (publisher.addresses says why; we do not echo it).
-        return again({"email": "Cette adresse électronique ne peut pas être utilisée. Vérifiez-la."})
+        return again({"email": UNUSABLE_ADDRESS})
     except InvalidName:
         return again({"name": NAME_REFUSED})
+    context.mailer.wake()
     return _check_your_inbox(context)
 
 
+def signup_limit_key(email: str, allow_test_domains: bool) -> str:
+    """The key of the per-address sign-up limit: one for every spelling that reaches one inbox.
+
+    The address's normal form (``address_key``: domain in lower-case punycode, so full-width or
+    other compatibility forms of a domain are one) with its local part folded further (NFKC,
+    case-folded) and without what most providers ignore (a ``+tag``, dots). Two people who
+    differ only by a dot share a limit: a small cost, against a mailbox bombed through its aliases.
+    """
+    local, _, domain = address_key(normalize_email(email, allow_test_domains)).rpartition("@")
+    local = unicodedata.normalize("NFKC", local).casefold().partition("+")[0].replace(".", "")
+    return f"{local}@{domain}"
+
+
 def _sign_up(app: App, form: SignupForm) -> None:
-    message = subscribers.subscribe(app, form.email, form.name, form.interests, CONSENT_SOURCE)
-    if message is not None:
-        send_message(app, message)
-        log.info("sign-up: confirmation email sent")
-    else:
-        log.info("sign-up: address may not be mailed again, nothing sent")
+    """Record the sign-up and queue its email, in one transaction; nothing is sent from here
+    (publisher.signup_queue), so the answer and its timing are the same for every address."""
+    subscribers.subscribe(app, form.email, form.name, form.interests, CONSENT_SOURCE)
 
 
 def _check_your_inbox(context: WebContext) -> Response:
@@ -216,9 +233,8 @@ def _valid_token(request: Request) -> str | None:
 async def confirm_page(request: Request) -> Response:
     context = WebContext.of(request)
     token = _valid_token(request)
-    if token is None or not await context.call(_opens, token, "confirm"):
-        return _link_error(context, "confirm")
-    return context.pages.form(request, "confirm.html.j2", "confirm", token=token)
+    refused = await _unusable_confirmation(context, token)
+    return refused or context.pages.form(request, "confirm.html.j2", "confirm", token=token)
 
 
 async def confirm_submit(request: Request) -> Response:
@@ -228,13 +244,14 @@ async def confirm_submit(request: Request) -> Response:
     if token is None:
         return _link_error(context, "confirm")
     if not context.pages.csrf_ok(request, form.get("csrf"), "confirm"):
-        if not await context.call(_opens, token, "confirm"):
-            return _link_error(context, "confirm")
-        return context.pages.form(request, "confirm.html.j2", "confirm", 400, token=token)
+        refused = await _unusable_confirmation(context, token)
+        return refused or context.pages.form(request, "confirm.html.j2", "confirm", 400, token=token)
     try:
         preferences = await context.call(_confirm, token)
     except LINK_ERRORS:
         return _link_error(context, "confirm")
+    if preferences is None:
+        return _link_spent(context)
     return context.pages.message(
         "Votre abonnement est confirmé",
         "Merci ! Vous recevrez nos prochaines lettres d’information.",
@@ -243,19 +260,41 @@ async def confirm_submit(request: Request) -> Response:
     )
 
 
-def _confirm(app: App, token: str) -> str:
+def _confirm(app: App, token: str) -> str | None:
+    """The path of the preferences page when the link activated its subscriber, else None."""
     target = subscribers.open_link(app, token, CONFIRM)
-    if subscribers.confirm_link(app, token):
-        log.info("subscriber %s confirmed", target.subscriber.id)
+    if not subscribers.confirm_link(app, token):
+        return None
+    log.info("subscriber %s confirmed", target.subscriber.id)
     return urlsplit(links_for(app, target.subscriber.id).preferences_url).path
 
 
-def _opens(app: App, token: str, purpose: str) -> bool:
+async def _unusable_confirmation(context: WebContext, token: str | None) -> Response | None:
+    """The page of a confirmation link that cannot confirm now (invalid, or spent); None if it can."""
+    confirms = await context.call(_link_confirms, token) if token else None
+    if confirms is None:
+        return _link_error(context, "confirm")
+    return None if confirms else _link_spent(context)
+
+
+def _link_confirms(app: App, token: str) -> bool | None:
+    """Whether the link would confirm its subscriber now; None when it is not a valid link."""
     try:
-        subscribers.open_link(app, token, purpose)
+        return subscribers.link_confirms(app, token)
     except LINK_ERRORS:
-        return False
-    return True
+        return None
+
+
+def _link_spent(context: WebContext) -> Response:
+    """A valid confirmation link that confirms nothing now: it has served, or the subscriber's
+    status changed since it was signed (they left, bounced…). It says neither which nor « confirmé »."""
+    return context.pages.message(
+        "Lien déjà utilisé",
+        "Ce lien de confirmation a déjà servi ou n’est plus valable.",
+        "Pour recevoir nos lettres, abonnez-vous à nouveau : un nouveau lien vous sera envoyé.",
+        status=400,
+        links=(("S’abonner", "/subscribe"), ("Accueil", "/")),
+    )
 
 
 # --- unsubscribing -------------------------------------------------------------------------
