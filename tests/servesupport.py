@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from webserver import free_port
 
-SECRET = "test-secret"
+SECRET = "serve-test-secret-at-least-32-bytes-long"  # serve refuses shorter ones
 ADMIN_PASSWORD = "admin-pass"
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from servesupport import SECRET as SERVE_SECRET
 from webhook_signing import Signer, body_of
 from webserver import free_port
 
@@ -49,7 +50,7 @@ class Served:
 
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "publisher", "--config", str(folder / "config.toml"), *args]
-    env = {**os.environ, "PUBLISHER_SECRET": "test-secret"}
+    env = {**os.environ, "PUBLISHER_SECRET": SERVE_SECRET}
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=folder)
 
 
@@ -69,7 +70,7 @@ def serve(folder: Path, key: str | None) -> Served:
         assert cli(folder, *step).returncode == 0
     port = free_port()
     command = [sys.executable, "-m", "publisher", "--config", str(folder / "config.toml"), "serve", "--port", str(port)]
-    env = {**os.environ, "PUBLISHER_SECRET": "test-secret"}
+    env = {**os.environ, "PUBLISHER_SECRET": SERVE_SECRET}
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     served = Served(f"http://127.0.0.1:{port}", folder, process)
     deadline = time.monotonic() + 30
