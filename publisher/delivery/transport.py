@@ -14,6 +14,7 @@ from typing import Protocol
 
 from publisher.app import App
 from publisher.delivery.content import EditionContent, Personalizer
+from publisher.delivery.mime import unsendable
 from publisher.models import Message
 
 
@@ -64,9 +65,19 @@ class Prepared:
 
 def addressed_batch(personalizer: Personalizer, content: EditionContent, recipients: list[RecipientRow]) -> Prepared:
     """The ``prepare`` of transports that build each message at send time (outbox, SMTP):
-    the recipients with their signed links, and the edition."""
-    addressees = [personalizer.addressee(*recipient) for recipient in recipients]
-    return Prepared([recipient[0] for recipient in recipients], (content, addressees))
+    the recipients with their signed links, and the edition. A recipient whose address or name
+    no message can carry (a row older than the address policy) is rejected with the reason."""
+    prepared = Prepared()
+    addressees = []
+    for recipient in recipients:
+        problem = unsendable(recipient[1], recipient[2])
+        if problem:
+            prepared.rejected[recipient[0]] = problem
+        else:
+            prepared.subscriber_ids.append(recipient[0])
+            addressees.append(personalizer.addressee(*recipient))
+    prepared.payload = (content, addressees)
+    return prepared
 
 
 class Transport(Protocol):

@@ -46,6 +46,13 @@ class BatchInfo:
 
 
 @dataclass(frozen=True)
+class FailureReason:
+    reason: str
+    count: int
+    subscriber_ids: tuple[int, ...]  # the first few
+
+
+@dataclass(frozen=True)
 class EditionDeliveries:
     edition_id: int
     newsletter: str
@@ -275,6 +282,22 @@ def recent_edition_deliveries(store: Store, limit: int = 10) -> list[EditionDeli
             counts=delivery_counts(store, id_),
         )
         for id_, newsletter, segment, status, reason, created in editions
+    ]
+
+
+def failure_reasons(store: Store, edition_id: int, limit: int = 10, sample: int = 5) -> list[FailureReason]:
+    """The reasons of an edition's failed rows, the most frequent first, each with its count and
+    the first ``sample`` subscriber ids."""
+    rows = store.conn.execute(
+        "SELECT error, total, group_concat(subscriber_id) FROM ("
+        "  SELECT coalesce(error, '') AS error, subscriber_id, count(*) OVER (PARTITION BY error) AS total,"
+        "  row_number() OVER (PARTITION BY error ORDER BY subscriber_id) AS rank"
+        "  FROM deliveries WHERE edition_id = ? AND status = 'failed'"
+        ") WHERE rank <= ? GROUP BY error ORDER BY total DESC, error LIMIT ?",
+        (edition_id, sample, limit),
+    )
+    return [
+        FailureReason(reason, total, tuple(sorted(int(part) for part in ids.split(",")))) for reason, total, ids in rows
     ]
 
 
