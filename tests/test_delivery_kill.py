@@ -233,6 +233,6 @@ def test_kill_9_of_an_smtp_send_leaves_at_most_the_message_on_the_wire_of_each_c
         assert len(received) == 598 and set(received.values()) == {1}
         unknown = [subscriber for subscriber, status, _, _ in ledger_rows(app.store, edition.id) if status == "unknown"]
         assert not {f"abonne{n}@example.org" for n in unknown} & set(received)
-        assert sum("UNKNOWN batch" in line and "1 recipients" in line for line in status_lines(app)) == 2
+        assert sum("UNKNOWN batch" in line and "1 recipient," in line for line in status_lines(app)) == 2
     finally:
         controller.stop()

@@ -18,6 +18,7 @@ from publisher.app import App
 from publisher.cli import main
 from publisher.clock import to_db
 from publisher.delivery.send import enqueue
+from publisher.demo import load_demo
 from publisher.models import Recipient
 from publisher.store.deliveries import delivery_counts, ledger_rows
 
@@ -133,3 +134,12 @@ def test_smtp_sends_everyone_else_and_fails_bad_rows_and_refusals_alone(
     assert_each_bad_row_failed_alone(app, edition_id, bad | refused, [n for n in good if n not in refused])
     counts = delivery_counts(app.store, edition_id)
     assert (counts["sent"], counts["failed"], counts["unknown"], counts["pending"]) == (38, len(bad) + 2, 0, 0)
+
+
+def test_a_test_copy_to_an_address_no_message_can_carry_is_one_error_line(app, config_file, signing_secret):
+    load_demo(app)
+    result = run(config_file, "send", "hebdo", "--test-to", "élodie@example.org")
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert line.startswith("Error: ") and "ASCII" in line, line
+    assert not app.config.delivery.outbox.path.exists() or not list(app.config.delivery.outbox.path.iterdir())

@@ -192,7 +192,8 @@ def send_edition_copy(app: App, edition: Edition, to_email: str) -> str:
     finally:
         transport.close()
     if outcome is None or not outcome.sent:
-        error = (outcome and outcome.error) or next(iter(prepared.rejected.values()), "not accepted")
+        reasons = [*prepared.rejected.values(), *(outcome.failed.values() if outcome else ())]
+        error = (outcome and outcome.error) or next(iter(reasons), "not accepted")
         raise DeliveryError(f"test copy to one address not sent: {error}")
     return next(iter(outcome.sent.values())) or ""
 

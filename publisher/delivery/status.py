@@ -43,9 +43,10 @@ def status_lines(app: App, limit: int = 10) -> list[str]:
             lines.extend(_failure_lines(app, edition))
     for batch in status.unknown_batches:
         when = batch.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        recipients = f"{batch.recipients} recipient{'s' if batch.recipients > 1 else ''}"
         lines.append(
             f"{when}  UNKNOWN batch {batch.id} of edition {batch.edition_id} ({batch.newsletter}): "
-            f"{batch.recipients} recipients, {batch.error} — not resent; check the provider's activity, "
+            f"{recipients}, {batch.error} — not resent; check the provider's activity, "
             f"then `publisher send {batch.newsletter} --resend-unknown` if they did not get it"
         )
     return lines

@@ -296,13 +296,16 @@ def requeue(store: Store, edition_id: int, status: str) -> int:
 
 
 def delivery_counts(store: Store, edition_id: int) -> dict[str, int]:
-    """status → rows for one edition; 'in_flight' counts the pending rows of batches 'sending'."""
+    """status → rows for one edition; 'in_flight' counts the pending rows of batches 'sending'
+    (a one-at-a-time batch records its messages as they go)."""
     counts = {"pending": 0, "sent": 0, "failed": 0, "unknown": 0, "skipped": 0}
     counts.update(
         store.conn.execute("SELECT status, count(*) FROM deliveries WHERE edition_id = ? GROUP BY 1", (edition_id,))
     )
     in_flight = store.conn.execute(
-        "SELECT coalesce(sum(recipients), 0) FROM delivery_batches WHERE edition_id = ? AND status = 'sending'",
+        "SELECT count(*) FROM delivery_batches b JOIN deliveries d ON d.edition_id = b.edition_id "
+        "AND d.subscriber_id BETWEEN b.first_subscriber AND b.last_subscriber AND d.status = 'pending' "
+        "WHERE b.edition_id = ? AND b.status = 'sending'",
         (edition_id,),
     ).fetchone()[0]
     if in_flight:
