@@ -249,9 +249,13 @@ def recover_in_flight(store: Store, edition_id: int) -> int:
 
 
 def unknown_rows(store: Store, edition_id: int) -> list[int]:
-    """Subscriber ids of an edition's rows whose outcome is unknown."""
+    """Subscriber ids of an edition's rows whose outcome is unknown, found through its unknown
+    batches (indexed), so that an edition without any costs nothing."""
     rows = store.conn.execute(
-        "SELECT subscriber_id FROM deliveries WHERE edition_id = ? AND status = 'unknown' ORDER BY subscriber_id",
+        # CROSS JOIN: SQLite then reads the batches first, and only their ranges of the ledger.
+        "SELECT DISTINCT d.subscriber_id FROM delivery_batches b CROSS JOIN deliveries d "
+        "ON d.edition_id = b.edition_id AND d.subscriber_id BETWEEN b.first_subscriber AND b.last_subscriber "
+        "AND d.status = 'unknown' WHERE b.edition_id = ? AND b.status = 'unknown' ORDER BY d.subscriber_id",
         (edition_id,),
     )
     return [subscriber_id for (subscriber_id,) in rows]
