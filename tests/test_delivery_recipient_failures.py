@@ -79,9 +79,12 @@ def assert_status_lists_the_failures(config_file: Path, edition_id: int, bad: di
     assert not [email for email in addresses if email in result.output], "status shows ids, never addresses"
 
 
-def test_outbox_sends_everyone_else_and_fails_each_bad_row_with_its_reason(app, config_file, signing_secret):
-    # Small batches: some hold only bad rows, and refusing them must not pause the edition.
-    set_keys(config_file, "delivery", batch_size=3, concurrency=2, pause_after_failures=2)
+@pytest.mark.parametrize("batch_size, concurrency", [(3, 2), (1, 1)])
+def test_outbox_sends_everyone_else_and_fails_each_bad_row_with_its_reason(
+    app, config_file, signing_secret, batch_size, concurrency
+):
+    # Small batches: many hold only bad rows; refusing them must neither pause nor stop the send.
+    set_keys(config_file, "delivery", batch_size=batch_size, concurrency=concurrency, pause_after_failures=2)
     edition_id, bad, good = hostile_edition(app)
 
     result = run(config_file, "send", "hebdo")

@@ -136,16 +136,17 @@ class _Sender:
         a few ahead, so a transport building them in other processes keeps them busy."""
         if self.retries and self.retries[0][0] <= time.monotonic():
             return heapq.heappop(self.retries)[2]
-        while len(self.ahead) < self.prefetch and (job := self._new_job()) is not None:
-            self.ahead.append(job)
-        while self.ahead:
+        while True:  # a batch whose recipients were all rejected is skipped, and the next one read
+            while len(self.ahead) < self.prefetch and (job := self._new_job()) is not None:
+                self.ahead.append(job)
+            if not self.ahead:
+                return None
             job = self.ahead.popleft()
             job.prepared.ready()
             if job.prepared.rejected:
                 close_deliveries(self.store, self.edition_id, "failed", job.prepared.rejected)
             if job.prepared.subscriber_ids:
                 return job
-        return None
 
     def _new_job(self) -> _Job | None:
         while not self.exhausted:
