@@ -192,8 +192,8 @@ class _Sender:
                 # Interrupted (Ctrl-C) or failed: record what the requests in flight did.
                 for future, job in in_flight.items():
                     self._finish(job, future)
-        if self.messages:
-            self.messages.close()
+                if self.messages:  # every batch is answered: no worker records anything more
+                    self.messages.close()
 
     def _dispatch(self, pool: ThreadPoolExecutor, job: _Job) -> Future[BatchOutcome]:
         ids = job.prepared.subscriber_ids
