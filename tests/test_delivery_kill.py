@@ -153,7 +153,7 @@ def publisher_send(config_file: Path) -> list[str]:
     return [sys.executable, "-m", "publisher", "--config", str(config_file), "send", "hebdo"]
 
 
-SEND_ENV = {**os.environ, "PUBLISHER_SECRET": "test-secret"}
+SEND_ENV = {**os.environ, "PUBLISHER_SECRET": "s" * 32}  # serve and real transports refuse a short one
 
 
 def test_kill_9_of_an_outbox_send_then_a_plain_send_settles_every_unknown_from_the_files(app, config_file):

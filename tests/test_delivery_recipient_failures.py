@@ -54,7 +54,7 @@ def run(config_file: Path, *args: str):
 
 @pytest.fixture
 def signing_secret(monkeypatch):
-    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")
+    monkeypatch.setenv("PUBLISHER_SECRET", "s" * 32)
 
 
 def assert_each_bad_row_failed_alone(app: App, edition_id: int, bad: dict[int, str], good: list[int]) -> None:
