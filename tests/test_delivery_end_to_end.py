@@ -13,7 +13,7 @@ from publisher.cli import main
 from publisher.cycle import run_once
 from publisher.delivery.send import dry_run, send_newsletter
 from publisher.demo import load_demo
-from publisher.store.deliveries import last_fire
+from publisher.store.senders import last_fire
 
 segments = pytest.importorskip("publisher.segments")
 pytest.importorskip("publisher.digests")

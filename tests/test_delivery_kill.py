@@ -5,6 +5,7 @@ it has accepted but not yet answered (the "in the middle of a batch" case)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -12,16 +13,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
-from delivery_helpers import add_subscribers, app_for, make_edition, use_sendgrid
+from delivery_helpers import add_subscribers, app_for, make_edition, set_keys, use_sendgrid
 from sendgrid_fake import FakeSendgrid
+from test_delivery_outbox_smtp import Recorder, start_smtp_server
 from webhook_signing import Signer, body_of
 
 from publisher.delivery.events import handle_event_webhook
 from publisher.delivery.send import enqueue
 from publisher.delivery.status import status_lines
-from publisher.store.deliveries import delivery_counts
+from publisher.store.deliveries import delivery_counts, ledger_rows
 
 WORKER = Path(__file__).parent / "delivery_worker.py"
 ROOT = Path(__file__).parent.parent
@@ -149,3 +152,92 @@ def test_sigterm_to_publisher_send_records_the_batches_on_the_wire_and_a_rerun_r
     finally:
         fake.stop()
     assert not fake.invalid
+
+
+def publisher_send(config_file: Path) -> list[str]:
+    return [sys.executable, "-m", "publisher", "--config", str(config_file), "send", "hebdo"]
+
+
+SEND_ENV = {**os.environ, "PUBLISHER_SECRET": "s" * 32}  # serve and real transports refuse a short one
+
+
+def test_kill_9_of_an_outbox_send_then_a_plain_send_settles_every_unknown_from_the_files(app, config_file):
+    set_keys(config_file, "delivery", batch_size=100, concurrency=4)
+    edition = make_edition(app.store)
+    enqueue(app.store, edition, add_subscribers(app.store, 2000))
+    outbox = app.config.delivery.outbox.path
+    expected = {f"hebdo-e{edition.id}-s{n}.eml" for n in range(1, 2001)}
+
+    first = subprocess.Popen(publisher_send(config_file), env=SEND_ENV, cwd=ROOT, stdout=subprocess.DEVNULL)
+    assert wait_for(lambda: outbox.exists() and len(list(outbox.iterdir())) >= 500, 60)
+    first.kill()  # SIGKILL: no clean-up of any kind
+    first.wait(timeout=10)
+    written = {path.name: path.stat().st_mtime_ns for path in outbox.glob("*.eml")}
+    assert 500 <= len(written) < 2000
+    assert delivery_counts(app.store, edition.id).get("in_flight"), "the kill left batches on the wire"
+    # What a kill in the middle of writing a file leaves behind.
+    missing = min(expected - set(written), key=lambda name: int(name.rsplit("s", 1)[1].removesuffix(".eml")))
+    (outbox / missing).with_suffix(".tmp").write_bytes(b"From: half a message")
+
+    resumed = subprocess.run(publisher_send(config_file), env=SEND_ENV, cwd=ROOT, capture_output=True, text=True)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed, 1 edition, 2000 sent" in resumed.stdout
+    assert {path.name for path in outbox.iterdir()} == expected, "one file each, no stray .tmp"
+    rewritten = [name for name, mtime in written.items() if (outbox / name).stat().st_mtime_ns != mtime]
+    assert rewritten == [], "a message written before the kill was written again"
+    counts = delivery_counts(app.store, edition.id)
+    assert (counts["sent"], counts["unknown"], counts["pending"]) == (2000, 0, 0)
+    assert not [line for line in status_lines(app) if "UNKNOWN" in line]
+
+
+class HoldingSmtp(Recorder):
+    """Accepts messages until ``hold_after`` have been, then, while ``holding``, holds every
+    DATA unanswered (the message is on the wire when the sender dies) and never delivers the
+    messages it held."""
+
+    def __init__(self, hold_after: int) -> None:
+        super().__init__()
+        self.hold_after, self.holding, self.held = hold_after, True, 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if len(self.messages) < self.hold_after or not self.holding:
+            return await super().handle_DATA(server, session, envelope)
+        self.held += 1
+        while self.holding:
+            await asyncio.sleep(0.05)
+        return "451 4.3.0 try again later"
+
+
+def test_kill_9_of_an_smtp_send_leaves_at_most_the_message_on_the_wire_of_each_connection_unknown(app, config_file):
+    smtp, controller = start_smtp_server(HoldingSmtp(hold_after=250))
+    try:
+        set_keys(config_file, "delivery", transport="smtp", batch_size=100, concurrency=2, rate_per_second=100000)
+        set_keys(config_file, "delivery.smtp", host="127.0.0.1", port=smtp.port, starttls=False, username="")
+        edition = make_edition(app.store)
+        enqueue(app.store, edition, add_subscribers(app.store, 600))
+
+        first = subprocess.Popen(publisher_send(config_file), env=SEND_ENV, cwd=ROOT, stdout=subprocess.DEVNULL)
+        assert wait_for(lambda: smtp.held >= 2, 60), "both connections hold a message on the wire"
+        first.kill()
+        first.wait(timeout=10)
+        smtp.holding = False  # the held messages are refused: they never reach anyone
+
+        resumed = subprocess.run(publisher_send(config_file), env=SEND_ENV, cwd=ROOT, capture_output=True, text=True)
+
+        assert resumed.returncode == 0, resumed.stderr
+        received = Counter(to for _, (to,), _ in smtp.messages)
+        counts = delivery_counts(app.store, edition.id)
+        # Only the two messages on the wire at the kill are unknown (not resent); the rest of
+        # their batches, already accepted or not yet tried, is sent, each message once.
+        assert (counts["sent"], counts["unknown"], counts["pending"]) == (598, 2, 0)
+        assert len(received) == 598 and set(received.values()) == {1}
+        unknown = [subscriber for subscriber, status, _, _ in ledger_rows(app.store, edition.id) if status == "unknown"]
+        assert not {f"abonne{n}@example.org" for n in unknown} & set(received)
+        assert sum("UNKNOWN batch" in line and "1 recipient," in line for line in status_lines(app)) == 2
+    finally:
+        controller.stop()

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from publisher.errors import DeliveryError
-from publisher.store.deliveries import acquire_sender, release_sender, this_process
+from publisher.store.senders import acquire_sender, release_sender, this_process
 
 
 def holder(app) -> str | None:

@@ -118,7 +118,7 @@ class Recorder:
         return "250 Message accepted for delivery"
 
 
-def start_smtp_server(**tls: object) -> tuple[Recorder, Controller]:
+def start_smtp_server(recorder: Recorder | None = None, **tls: object) -> tuple[Recorder, Controller]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -129,7 +129,7 @@ def start_smtp_server(**tls: object) -> tuple[Recorder, Controller]:
         ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"mot-de-passe"
         return AuthResult(success=ok)
 
-    recorder = Recorder()
+    recorder = recorder or Recorder()
     controller = Controller(
         recorder, hostname="127.0.0.1", port=port, authenticator=authenticator, **({"auth_require_tls": False} | tls)
     )

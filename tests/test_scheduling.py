@@ -12,8 +12,8 @@ from publisher.delivery.engine import deliver_pending
 from publisher.delivery.send import enqueue, send_due_newsletters
 from publisher.errors import ConfigError
 from publisher.scheduling import cron_trigger, due_fire_time, next_fire_time
-from publisher.store.deliveries import last_fire, set_last_fire
 from publisher.store.editions import set_edition_status
+from publisher.store.senders import last_fire, set_last_fire
 
 PARIS = ZoneInfo("Europe/Paris")
 WEDNESDAY = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -15,6 +15,7 @@ from publisher.delivery import send
 from publisher.demo import demo_file
 from publisher.service.jobs import send_when_due
 from publisher.store import deliveries as ledger
+from publisher.store import senders
 
 
 def at(text: str) -> datetime:
@@ -36,11 +37,11 @@ def sent_editions(app) -> int:
 
 
 def test_a_send_missed_within_the_window_goes_out_once(demo, clock):
-    ledger.set_last_fire(demo.store, "hebdo", at("2026-11-23T08:00:00+01:00"))
+    senders.set_last_fire(demo.store, "hebdo", at("2026-11-23T08:00:00+01:00"))
     clock.set(at("2026-11-30T08:40:00+01:00"))  # the service was down at 08:00
     summary = send_when_due(demo, "hebdo")
     assert "sent" in summary and "skipped" not in summary
-    assert ledger.last_fire(demo.store, "hebdo") == at("2026-11-30T08:00:00+01:00")
+    assert senders.last_fire(demo.store, "hebdo") == at("2026-11-30T08:00:00+01:00")
     editions = sent_editions(demo)
     assert editions >= 1
     clock.advance(minutes=5)
@@ -49,24 +50,24 @@ def test_a_send_missed_within_the_window_goes_out_once(demo, clock):
 
 
 def test_a_send_missed_by_more_than_the_window_is_skipped_and_logged(demo, clock, caplog):
-    ledger.set_last_fire(demo.store, "hebdo", at("2026-11-23T08:00:00+01:00"))
+    senders.set_last_fire(demo.store, "hebdo", at("2026-11-23T08:00:00+01:00"))
     clock.set(at("2026-11-30T10:30:00+01:00"))  # 2 h 30 late, the window is 2 h
     with caplog.at_level(logging.WARNING):
         summary = send_when_due(demo, "hebdo")
     assert "skipped" in summary
     assert "missed by more than 2:00:00" in caplog.text
     assert sent_editions(demo) == 0
-    assert ledger.last_fire(demo.store, "hebdo") == at("2026-11-30T08:00:00+01:00")
+    assert senders.last_fire(demo.store, "hebdo") == at("2026-11-30T08:00:00+01:00")
     clock.set(at("2026-12-07T08:00:30+01:00"))  # the next Monday is sent as usual
     assert "sent" in send_when_due(demo, "hebdo")
     assert sent_editions(demo) >= 1
 
 
 def test_missed_fire_times_are_coalesced_into_the_latest(demo, clock):
-    ledger.set_last_fire(demo.store, "hebdo", at("2026-11-02T08:00:00+01:00"))
+    senders.set_last_fire(demo.store, "hebdo", at("2026-11-02T08:00:00+01:00"))
     clock.set(at("2026-11-30T08:10:00+01:00"))  # three Mondays missed, the fourth is now
     send_when_due(demo, "hebdo")
-    assert ledger.last_fire(demo.store, "hebdo") == at("2026-11-30T08:00:00+01:00")
+    assert senders.last_fire(demo.store, "hebdo") == at("2026-11-30T08:00:00+01:00")
     assert len({edition.newsletter for edition in ledger.recent_edition_deliveries(demo.store, 100)}) == 1
 
 
@@ -79,7 +80,7 @@ def test_the_first_start_of_the_service_does_not_send_an_old_fire_time(demo, clo
 
 
 def test_the_window_counts_real_time_across_the_spring_change(demo, clock):
-    ledger.set_last_fire(demo.store, "hebdo", at("2027-03-22T08:00:00+01:00"))
+    senders.set_last_fire(demo.store, "hebdo", at("2027-03-22T08:00:00+01:00"))
     clock.set(at("2027-03-29T09:50:00+02:00"))  # 1 h 50 after 08:00 summer time
     assert "skipped" not in send_when_due(demo, "hebdo")
-    assert ledger.last_fire(demo.store, "hebdo") == at("2027-03-29T08:00:00+02:00")
+    assert senders.last_fire(demo.store, "hebdo") == at("2027-03-29T08:00:00+02:00")

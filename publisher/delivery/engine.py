@@ -12,6 +12,9 @@ Faults:
   times; after that its rows stay pending and the edition pauses when the run ends;
 - timeout or reset after the request left: the outcome is unknown, the rows become
   'unknown' and are not resent (``resend_unknown`` does), ``publisher status`` lists them;
+  a transport that can tell what it sent (the outbox) settles them on the next run;
+- a recipient the transport cannot send (an address or name no message can carry, a 5xx
+  refusal of one message) fails alone, with the reason; the rest of the batch goes out;
 - 4xx: the batch fails with SendGrid's message, no retry;
 - ``pause_after_failures`` failed batches in a row (or bad credentials) pause the edition
   with the reason; sending it again resumes where it stopped.
@@ -31,7 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from publisher.app import App
-from publisher.delivery.content import edition_content
+from publisher.delivery.content import EditionContent, edition_content
+from publisher.delivery.messages import MessageRecorder
 from publisher.delivery.ratelimit import RateLimiter
 from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, Transport, open_transport
 from publisher.shutdown import stop_requested
@@ -43,6 +47,8 @@ from publisher.store.deliveries import (
     record_batch,
     recover_in_flight,
     requeue,
+    settle_unknown,
+    unknown_rows,
 )
 from publisher.store.editions import get_edition, set_edition_status
 
@@ -64,6 +70,7 @@ class DeliveryReport:
     pending: int = 0
     requests: int = 0
     recovered_unknown: int = 0
+    settled_unknown: int = 0
     reason: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -93,15 +100,16 @@ class _Sender:
     def __init__(
         self,
         app: App,
-        edition_id: int,
+        content: EditionContent,
         transport: Transport,
         policy: RetryPolicy,
         on_progress: Callable[[int], None] | None,
     ) -> None:
         settings = app.config.delivery
         self.app, self.store, self.transport, self.policy = app, app.store, transport, policy
-        self.edition_id = edition_id
-        self.content = edition_content(app, get_edition(app.store, edition_id))
+        self.edition_id = content.edition_id
+        self.content = content
+        self.messages = MessageRecorder(app) if transport.one_at_a_time else None
         self.limiter = (
             RateLimiter(app.store, transport.rate_key, settings.rate_per_second) if transport.rate_key else None
         )
@@ -128,16 +136,17 @@ class _Sender:
         a few ahead, so a transport building them in other processes keeps them busy."""
         if self.retries and self.retries[0][0] <= time.monotonic():
             return heapq.heappop(self.retries)[2]
-        while len(self.ahead) < self.prefetch and (job := self._new_job()) is not None:
-            self.ahead.append(job)
-        while self.ahead:
+        while True:  # a batch whose recipients were all rejected is skipped, and the next one read
+            while len(self.ahead) < self.prefetch and (job := self._new_job()) is not None:
+                self.ahead.append(job)
+            if not self.ahead:
+                return None
             job = self.ahead.popleft()
             job.prepared.ready()
             if job.prepared.rejected:
                 close_deliveries(self.store, self.edition_id, "failed", job.prepared.rejected)
             if job.prepared.subscriber_ids:
                 return job
-        return None
 
     def _new_job(self) -> _Job | None:
         while not self.exhausted:
@@ -183,12 +192,16 @@ class _Sender:
                 # Interrupted (Ctrl-C) or failed: record what the requests in flight did.
                 for future, job in in_flight.items():
                     self._finish(job, future)
+                if self.messages:  # every batch is answered: no worker records anything more
+                    self.messages.close()
 
     def _dispatch(self, pool: ThreadPoolExecutor, job: _Job) -> Future[BatchOutcome]:
         ids = job.prepared.subscriber_ids
         if self.limiter:
             self.limiter.acquire(len(ids))
-        job.batch_id = claim_batch(self.store, self.edition_id, ids, job.attempt)
+        job.batch_id = claim_batch(self.store, self.edition_id, ids, job.attempt, self.messages is not None)
+        if self.messages:
+            job.prepared.on_message = self.messages.for_batch(job.batch_id)
         return pool.submit(self.transport.send, job.prepared)
 
     def _finish(self, job: _Job, future: Future[BatchOutcome]) -> None:
@@ -245,6 +258,24 @@ class _Sender:
             log.error("edition %s paused: %s", self.edition_id, reason)
 
 
+def _settle_unknown(app: App, transport: Transport, content: EditionContent) -> int:
+    """Unknown outcomes the transport can decide (the outbox: is the file there?) become sent,
+    or pending to be sent now. Returns how many rows were decided."""
+    unknown = unknown_rows(app.store, content.edition_id)
+    sent = transport.sent_before(content, unknown) if unknown else None
+    if sent is None:
+        return 0
+    resend = settle_unknown(app.store, content.edition_id, sent)
+    log.info(
+        "edition %s: %s unknown outcomes settled: %s sent, %s to send",
+        content.edition_id,
+        len(unknown),
+        len(sent),
+        resend,
+    )
+    return len(unknown)
+
+
 def deliver_pending(
     app: App,
     edition_id: int,
@@ -265,16 +296,18 @@ def deliver_pending(
     settings = app.config.delivery
     policy = policy or RetryPolicy(max_attempts=settings.max_attempts, first_delay=settings.retry_delay)
     report = DeliveryReport(edition_id)
-    report.recovered_unknown = recover_in_flight(store, edition_id)
-    if resend_unknown:
-        requeue(store, edition_id, "unknown")
-    if retry_failed:
-        requeue(store, edition_id, "failed")
     own_transport = transport is None
     transport = transport or open_transport(app)
     try:
+        content = edition_content(app, get_edition(store, edition_id))
+        report.recovered_unknown = recover_in_flight(store, edition_id)
+        report.settled_unknown = _settle_unknown(app, transport, content)
+        if resend_unknown:
+            requeue(store, edition_id, "unknown")
+        if retry_failed:
+            requeue(store, edition_id, "failed")
         set_edition_status(store, edition_id, "sending")
-        sender = _Sender(app, edition_id, transport, policy, on_progress)
+        sender = _Sender(app, content, transport, policy, on_progress)
         sender.run()
     finally:
         if own_transport:

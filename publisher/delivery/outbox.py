@@ -2,6 +2,8 @@
 
 File names are deterministic (``<newsletter>-e<edition>-s<subscriber>.eml``), so a re-run
 overwrites rather than duplicates, and each file is written atomically (temp file + rename).
+So the outbox can tell what it wrote: after a crash, a message whose file is there was sent,
+one whose file is not was not (``sent_before``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from publisher.app import App
 from publisher.delivery.content import EditionContent, Personalizer, sender_for
-from publisher.delivery.mime import digest_message, message_id, transactional_message
+from publisher.delivery.mime import UnbuildableMessage, digest_bytes, message_id, transactional_message
 from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, addressed_batch
 from publisher.errors import DeliveryError
 from publisher.models import Message
@@ -26,6 +28,7 @@ class OutboxTransport:
         self.app = app
         self.path: Path = app.config.delivery.outbox.path
         self.rate_key = None  # files: [delivery] rate_per_second protects providers, not disks
+        self.one_at_a_time = False  # what a crash interrupted is found from the files instead
         self.personalizer = Personalizer(app)
 
     def prepare(self, content: EditionContent, recipients: list[RecipientRow]) -> Prepared:
@@ -36,15 +39,28 @@ class OutboxTransport:
         outcome = BatchOutcome()
         now = self.app.local_now()
         for addressee in addressees:
-            name = f"{content.newsletter}-e{content.edition_id}-s{addressee.subscriber_id}.eml"
+            name = _file_name(content, addressee.subscriber_id)
             try:
-                self._write(name, bytes(digest_message(content, addressee, now)))
+                self._write(name, digest_bytes(content, addressee, now))
+            except UnbuildableMessage as error:
+                outcome.failed[addressee.subscriber_id] = str(error)
+                continue
             except OSError as error:
                 outcome.retry.append(addressee.subscriber_id)
                 outcome.error = f"{self.path}: cannot write {name}: {error.strerror}"
                 continue
             outcome.sent[addressee.subscriber_id] = message_id(content, addressee.subscriber_id)
         return outcome
+
+    def sent_before(self, content: EditionContent, subscriber_ids: list[int]) -> dict[int, str]:
+        """The messages whose file is there; the half-written files of the others are removed."""
+        sent = {}
+        for subscriber_id in subscriber_ids:
+            target = self.path / _file_name(content, subscriber_id)
+            _temporary(target).unlink(missing_ok=True)
+            if target.exists():
+                sent[subscriber_id] = message_id(content, subscriber_id)
+        return sent
 
     def send_message(self, message: Message) -> str:
         now = self.app.local_now()
@@ -62,9 +78,17 @@ class OutboxTransport:
     def _write(self, name: str, data: bytes) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         target = self.path / name
-        temporary = target.with_suffix(".tmp")
+        temporary = _temporary(target)
         temporary.write_bytes(data)
         os.replace(temporary, target)
 
     def close(self) -> None:
         pass
+
+
+def _file_name(content: EditionContent, subscriber_id: int) -> str:
+    return f"{content.newsletter}-e{content.edition_id}-s{subscriber_id}.eml"
+
+
+def _temporary(target: Path) -> Path:
+    return target.with_suffix(".tmp")

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from publisher.store import Store
-from publisher.store.deliveries import hold_rate, reserve_rate
+from publisher.store.senders import hold_rate, reserve_rate
 
 
 class RateLimiter:

@@ -25,7 +25,7 @@ from publisher.delivery.transport import Transport, open_transport
 from publisher.errors import DeliveryError, PublisherError
 from publisher.models import Edition, Message, Recipient
 from publisher.scheduling import due_fire_time, latest_fire_time
-from publisher.store import Store
+from publisher.store import Store, senders
 from publisher.store import deliveries as ledger
 
 log = logging.getLogger(__name__)
@@ -124,8 +124,8 @@ def send_newsletter(
         if transport is None:
             transport = open_transport(app)  # a missing secret stops us before anything is written
             cleanup.callback(transport.close)
-        ledger.acquire_sender(store, slug, force=force)
-        cleanup.callback(ledger.release_sender, store, slug)
+        senders.acquire_sender(store, slug, force=force)
+        cleanup.callback(senders.release_sender, store, slug)
         editions = ledger.unfinished_editions(store, slug, segment)
         report.resumed = bool(editions)
         if not editions:
@@ -198,7 +198,8 @@ def send_edition_copy(app: App, edition: Edition, to_email: str) -> str:
     finally:
         transport.close()
     if outcome is None or not outcome.sent:
-        error = (outcome and outcome.error) or next(iter(prepared.rejected.values()), "not accepted")
+        reasons = [*prepared.rejected.values(), *(outcome.failed.values() if outcome else ())]
+        error = (outcome and outcome.error) or next(iter(reasons), "not accepted")
         raise DeliveryError(f"test copy to one address not sent: {error}")
     return next(iter(outcome.sent.values())) or ""
 
@@ -243,7 +244,7 @@ def send_due_newsletter(app: App, slug: str, catch_up: timedelta | None = None) 
     newsletter = app.config.newsletters[slug]
     now = app.clock.now()
     tz = app.config.site.tz
-    last = ledger.last_fire(store, slug)
+    last = senders.last_fire(store, slug)
     skipped = ""
     if catch_up is None:
         fire = due_fire_time(newsletter.schedule, tz, last, now)
@@ -252,18 +253,18 @@ def send_due_newsletter(app: App, slug: str, catch_up: timedelta | None = None) 
         if fire is not None and now - fire > catch_up:
             when = fire.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
             log.warning("newsletter %s: the send due at %s was missed by more than %s: skipped", slug, when, catch_up)
-            ledger.set_last_fire(store, slug, fire)
+            senders.set_last_fire(store, slug, fire)
             skipped, fire = f"send due at {when} missed by more than {catch_up}, skipped", None
     unfinished = ledger.edition_statuses(store, ledger.unfinished_editions(store, slug, newsletter.segment))
     interrupted = any(status != "paused" for status in unfinished.values())
     if unfinished and not interrupted:
         paused = f"paused (resume with `publisher send {slug}`)"
         if fire is not None:
-            ledger.set_last_fire(store, slug, fire)
+            senders.set_last_fire(store, slug, fire)
         return "; ".join(part for part in (skipped, paused) if part)
     if fire is None and not interrupted:
         return skipped
     summary = send_newsletter(app, slug).summary()
     if fire is not None:
-        ledger.set_last_fire(store, slug, fire)
+        senders.set_last_fire(store, slug, fire)
     return "; ".join(part for part in (skipped, summary) if part)

@@ -107,6 +107,7 @@ class SendgridTransport:
         self.client = SendGridAPIClient(api_key=key, host=self.settings.api_host)
         self.timeout = app.config.delivery.request_timeout
         self.rate_key = f"sendgrid:{self.settings.api_host}"
+        self.one_at_a_time = False  # one request per batch
         for category in self.settings.categories:
             if not category.isascii():
                 raise ConfigError(f"delivery.sendgrid.categories: {category!r} is not ASCII (SendGrid requires it)")
@@ -189,6 +190,10 @@ class SendgridTransport:
         except (TimeoutError, ConnectionError, http.client.HTTPException, OSError) as error:
             raise DeliveryUncertain(f"no answer from SendGrid {self.settings.api_host}: {error}") from None
         return response.headers.get("X-Message-Id") or ""
+
+    def sent_before(self, content: EditionContent, subscriber_ids: list[int]) -> None:
+        """Only SendGrid knows: its Event Webhook settles unknown outcomes (publisher.delivery.events)."""
+        return None
 
     def close(self) -> None:
         if self._pool is not None:

@@ -1,8 +1,10 @@
 """The SMTP transport: smtplib with STARTTLS and login, one reused connection per worker thread.
 
-Per message: a 5xx refusal fails that recipient; a 4xx or a connection that cannot be opened
-is retried later; a connection lost while a message was being transmitted makes that
-message's outcome unknown (the server may have queued it) and the rest of the batch is retried.
+Per message: a 5xx refusal (at RCPT or at DATA) or a message that cannot be built fails that
+recipient; a 4xx or a connection that cannot be opened is retried later; a connection lost
+while a message was being transmitted makes that message's outcome unknown (the server may
+have queued it) and the rest of the batch is retried. Each outcome is reported through
+``Prepared.on_message`` before the next message leaves.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import logging
 import smtplib
 import ssl
 import threading
+from datetime import datetime
 from email.message import EmailMessage
 
 from publisher.app import App
-from publisher.delivery.content import EditionContent, Personalizer, sender_for
-from publisher.delivery.mime import digest_message, message_id, transactional_message
+from publisher.delivery.content import Addressee, EditionContent, Personalizer, sender_for
+from publisher.delivery.mime import UnbuildableMessage, digest_bytes, message_id, transactional_message
 from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, addressed_batch
 from publisher.errors import DeliveryError, DeliveryUncertain
 from publisher.models import Message
@@ -35,6 +38,7 @@ class SmtpTransport:
         if self.settings.username:
             self.password = app.secrets.require("smtp_password", "SMTP_PASSWORD", "[delivery.smtp] username")
         self.rate_key = f"smtp:{self.settings.host}:{self.settings.port}"
+        self.one_at_a_time = True
         self.personalizer = Personalizer(app)
         self._local = threading.local()
         self._connections: list[smtplib.SMTP] = []
@@ -98,23 +102,36 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as error:
             return _everyone(batch, outcome, f"cannot connect to {self.rate_key}: {error}", "retry")
         for index, addressee in enumerate(addressees):
-            mime = digest_message(content, addressee, now)
-            try:
-                connection.send_message(mime, from_addr=content.sender.email, to_addrs=[addressee.email])
-            except smtplib.SMTPRecipientsRefused as error:
-                code, reply = error.recipients.get(addressee.email, (550, b"refused"))
-                _refused(outcome, addressee.subscriber_id, code, reply)
-            except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as error:
-                _refused(outcome, addressee.subscriber_id, error.smtp_code, error.smtp_error)
-            except (smtplib.SMTPServerDisconnected, OSError) as error:
+            status, detail = self._send_one(connection, content, addressee, now)
+            _note(outcome, addressee.subscriber_id, status, detail)
+            if status == "unknown":  # the connection is gone: the others are tried again later
                 self._drop(connection)
-                outcome.unknown.append(addressee.subscriber_id)
-                outcome.error = f"connection lost while sending: {error}"
                 outcome.retry.extend(other.subscriber_id for other in addressees[index + 1 :])
+                batch.on_message(addressee.subscriber_id, status, detail, 0)
                 return outcome
-            else:
-                outcome.sent[addressee.subscriber_id] = message_id(content, addressee.subscriber_id)
+            following = addressees[index + 1].subscriber_id if index + 1 < len(addressees) else 0
+            batch.on_message(addressee.subscriber_id, status, detail, following)
         return outcome
+
+    def _send_one(
+        self, connection: smtplib.SMTP, content: EditionContent, addressee: Addressee, now: datetime
+    ) -> tuple[str, str | None]:
+        """(status, message id or reason) of one message: 'sent', 'failed', 'retry' or 'unknown'."""
+        try:
+            data = digest_bytes(content, addressee, now)
+            connection.sendmail(content.sender.email, [addressee.email], data)
+        except UnbuildableMessage as error:
+            return "failed", str(error)
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reply = error.recipients.get(addressee.email, (550, b"refused"))
+            return _refusal(code, reply)
+        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as error:
+            return _refusal(error.smtp_code, error.smtp_error)
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            return "unknown", f"connection lost while sending: {error}"
+        except smtplib.SMTPException as error:  # refused before anything left (e.g. an extension missing)
+            return "failed", f"SMTP: {error}"
+        return "sent", message_id(content, addressee.subscriber_id)
 
     def send_message(self, message: Message) -> str:
         sender = sender_for(self.app, "")
@@ -137,6 +154,10 @@ class SmtpTransport:
             raise DeliveryUncertain(f"SMTP {self.rate_key}: connection lost while sending: {error}") from None
         return message_id_value
 
+    def sent_before(self, content: EditionContent, subscriber_ids: list[int]) -> None:
+        """The server's logs might tell; the transport cannot."""
+        return None
+
     def close(self) -> None:
         with self._lock:
             connections, self._connections = self._connections, []
@@ -152,13 +173,19 @@ def _reply(error: smtplib.SMTPResponseException) -> str:
     return f"{error.smtp_code} {text}"
 
 
-def _refused(outcome: BatchOutcome, subscriber_id: int, code: int, reply: bytes | str) -> None:
+def _refusal(code: int, reply: bytes | str) -> tuple[str, str]:
     text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
-    if 400 <= code < 500:
-        outcome.retry.append(subscriber_id)
-        outcome.error = f"SMTP {code} {text}"
+    return ("retry" if 400 <= code < 500 else "failed"), f"SMTP {code} {text}"
+
+
+def _note(outcome: BatchOutcome, subscriber_id: int, status: str, detail: str | None) -> None:
+    if status == "sent":
+        outcome.sent[subscriber_id] = detail
+    elif status == "failed":
+        outcome.failed[subscriber_id] = detail or "failed"
     else:
-        outcome.failed[subscriber_id] = f"SMTP {code} {text}"
+        getattr(outcome, status).append(subscriber_id)
+        outcome.error = detail
 
 
 def _everyone(batch: Prepared, outcome: BatchOutcome, error: str, how: str) -> BatchOutcome:

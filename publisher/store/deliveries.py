@@ -1,4 +1,5 @@
-"""SQL for the delivery ledger, its batches, the Event Webhook's updates, newsletter runs and rate limits.
+"""SQL for the delivery ledger, its batches and the Event Webhook's updates (newsletter runs,
+the sender lock and rate limits: publisher.store.senders; event ids: publisher.store.webhook_events).
 
 The ledger protocol (publisher.delivery.engine drives it):
   pending → claimed by a batch 'sending' → sent | failed | unknown (row.batch_id set),
@@ -13,8 +14,6 @@ the range of a batch still 'sending' are exactly the recipients whose outcome is
 from __future__ import annotations
 
 import json
-import os
-import socket
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +42,13 @@ class BatchInfo:
     recipients: int
     error: str | None
     started_at: datetime
+
+
+@dataclass(frozen=True)
+class FailureReason:
+    reason: str
+    count: int
+    subscriber_ids: tuple[int, ...]  # the first few
 
 
 @dataclass(frozen=True)
@@ -105,11 +111,14 @@ def close_deliveries(store: Store, edition_id: int, status: str, reasons: dict[i
         )
 
 
-def claim_batch(store: Store, edition_id: int, subscriber_ids: list[int], attempt: int = 1) -> int:
+def claim_batch(
+    store: Store, edition_id: int, subscriber_ids: list[int], attempt: int = 1, one_at_a_time: bool = False
+) -> int:
     """Record a batch as 'sending': call right before its request leaves.
 
     ``subscriber_ids``: increasing, pending, and every pending row of the edition between the
-    first and the last of them (the engine guarantees it; checked here).
+    first and the last of them (the engine guarantees it; checked here). ``one_at_a_time``: its
+    messages leave one after the other, each recorded by ``record_message``.
     """
     first, last = subscriber_ids[0], subscriber_ids[-1]
     with store.transaction() as conn:
@@ -121,9 +130,30 @@ def claim_batch(store: Store, edition_id: int, subscriber_ids: list[int], attemp
             )
         return conn.execute(
             "INSERT INTO delivery_batches (edition_id, recipients, first_subscriber, last_subscriber, attempt, "
-            "started_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (edition_id, len(subscriber_ids), first, last, attempt, _now(store)),
+            "started_at, on_wire) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (edition_id, len(subscriber_ids), first, last, attempt, _now(store), first if one_at_a_time else None),
         ).lastrowid
+
+
+def record_message(
+    store: Store, batch_id: int, subscriber_id: int, status: str, detail: str | None, next_on_wire: int
+) -> None:
+    """The outcome of one message of a one-at-a-time batch, before the next one leaves:
+    'sent' (detail: its message id), 'failed' or 'unknown' (detail: the reason), or 'retry' (the
+    row stays pending). ``next_on_wire``: the subscriber whose message leaves next (0: none)."""
+    columns = {
+        "sent": "status = 'sent', provider_message_id = ?, error = NULL",
+        "failed": "status = 'failed', error = ?",
+        "unknown": "status = 'unknown', error = ?",
+        "retry": "error = ?",
+    }[status]
+    with store.transaction() as conn:
+        conn.execute(
+            f"UPDATE deliveries SET {columns}, batch_id = ? WHERE subscriber_id = ? AND status = 'pending' "
+            "AND edition_id = (SELECT edition_id FROM delivery_batches WHERE id = ?)",
+            (detail, batch_id, subscriber_id, batch_id),
+        )
+        conn.execute("UPDATE delivery_batches SET on_wire = ? WHERE id = ?", (next_on_wire, batch_id))
 
 
 def record_batch(
@@ -189,7 +219,9 @@ def record_batch(
 
 
 def recover_in_flight(store: Store, edition_id: int) -> int:
-    """Batches left 'sending' by a process that died: their outcome is unknown.
+    """Batches left 'sending' by a process that died: the outcome of the rows they had on the
+    wire is unknown (every pending row of a one-request batch; the one message on the wire of a
+    one-at-a-time batch, whose other pending rows were not tried and stay pending).
 
     Returns how many rows became 'unknown'. Call only while holding the newsletter's sender lock.
     """
@@ -197,20 +229,59 @@ def recover_in_flight(store: Store, edition_id: int) -> int:
     changed = 0
     with store.transaction() as conn:
         batches = conn.execute(
-            "SELECT id, first_subscriber, last_subscriber FROM delivery_batches "
+            "SELECT id, first_subscriber, last_subscriber, on_wire FROM delivery_batches "
             "WHERE status = 'sending' AND edition_id = ?",
             (edition_id,),
         ).fetchall()
-        for batch_id, first, last in batches:
-            changed += conn.execute(
+        for batch_id, first, last, on_wire in batches:
+            if on_wire is not None:
+                first = last = on_wire
+            unknown = conn.execute(
                 f"UPDATE deliveries SET status = 'unknown', batch_id = ?, error = ? {_RANGE}",
                 (batch_id, note, edition_id, first, last),
             ).rowcount
             conn.execute(
-                "UPDATE delivery_batches SET status = 'unknown', error = ?, finished_at = ? WHERE id = ?",
-                (note, _now(store), batch_id),
+                "UPDATE delivery_batches SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+                ("unknown" if unknown else "retry", note, _now(store), batch_id),
             )
+            changed += unknown
     return changed
+
+
+def unknown_rows(store: Store, edition_id: int) -> list[int]:
+    """Subscriber ids of an edition's rows whose outcome is unknown, found through its unknown
+    batches (indexed), so that an edition without any costs nothing."""
+    rows = store.conn.execute(
+        # CROSS JOIN: SQLite then reads the batches first, and only their ranges of the ledger.
+        "SELECT DISTINCT d.subscriber_id FROM delivery_batches b CROSS JOIN deliveries d "
+        "ON d.edition_id = b.edition_id AND d.subscriber_id BETWEEN b.first_subscriber AND b.last_subscriber "
+        "AND d.status = 'unknown' WHERE b.edition_id = ? AND b.status = 'unknown' ORDER BY d.subscriber_id",
+        (edition_id,),
+    )
+    return [subscriber_id for (subscriber_id,) in rows]
+
+
+def settle_unknown(store: Store, edition_id: int, sent: dict[int, str]) -> int:
+    """Decide an edition's unknown rows from the transport's own record: those in ``sent``
+    (subscriber id → message id) were sent, the others were not and become pending again.
+    Their batches are no longer unknown ('sent', or 'resent' when some rows go out again).
+    Returns how many rows became pending."""
+    with store.transaction() as conn:
+        conn.executemany(
+            "UPDATE deliveries SET status = 'sent', provider_message_id = ?, error = NULL "
+            "WHERE edition_id = ? AND subscriber_id = ? AND status = 'unknown'",
+            [(message_id, edition_id, subscriber_id) for subscriber_id, message_id in sent.items()],
+        )
+        conn.execute(
+            "UPDATE delivery_batches SET status = CASE WHEN EXISTS (SELECT 1 FROM deliveries d "
+            "WHERE d.edition_id = delivery_batches.edition_id AND d.batch_id = delivery_batches.id "
+            "AND d.status = 'unknown') THEN 'resent' ELSE 'sent' END WHERE edition_id = ? AND status = 'unknown'",
+            (edition_id,),
+        )
+        return conn.execute(
+            "UPDATE deliveries SET status = 'pending', error = NULL WHERE edition_id = ? AND status = 'unknown'",
+            (edition_id,),
+        ).rowcount
 
 
 def requeue(store: Store, edition_id: int, status: str) -> int:
@@ -229,13 +300,16 @@ def requeue(store: Store, edition_id: int, status: str) -> int:
 
 
 def delivery_counts(store: Store, edition_id: int) -> dict[str, int]:
-    """status → rows for one edition; 'in_flight' counts the pending rows of batches 'sending'."""
+    """status → rows for one edition; 'in_flight' counts the pending rows of batches 'sending'
+    (a one-at-a-time batch records its messages as they go)."""
     counts = {"pending": 0, "sent": 0, "failed": 0, "unknown": 0, "skipped": 0}
     counts.update(
         store.conn.execute("SELECT status, count(*) FROM deliveries WHERE edition_id = ? GROUP BY 1", (edition_id,))
     )
     in_flight = store.conn.execute(
-        "SELECT coalesce(sum(recipients), 0) FROM delivery_batches WHERE edition_id = ? AND status = 'sending'",
+        "SELECT count(*) FROM delivery_batches b JOIN deliveries d ON d.edition_id = b.edition_id "
+        "AND d.subscriber_id BETWEEN b.first_subscriber AND b.last_subscriber AND d.status = 'pending' "
+        "WHERE b.edition_id = ? AND b.status = 'sending'",
         (edition_id,),
     ).fetchone()[0]
     if in_flight:
@@ -278,9 +352,28 @@ def recent_edition_deliveries(store: Store, limit: int = 10) -> list[EditionDeli
     ]
 
 
-def unknown_batches(store: Store, limit: int = 20) -> list[BatchInfo]:
+def failure_reasons(store: Store, edition_id: int, limit: int = 10, sample: int = 5) -> list[FailureReason]:
+    """The reasons of an edition's failed rows, the most frequent first, each with its count and
+    the first ``sample`` subscriber ids."""
     rows = store.conn.execute(
-        "SELECT b.id, b.edition_id, e.newsletter, b.status, b.recipients, b.error, b.started_at "
+        "SELECT error, total, group_concat(subscriber_id) FROM ("
+        "  SELECT coalesce(error, '') AS error, subscriber_id, count(*) OVER (PARTITION BY error) AS total,"
+        "  row_number() OVER (PARTITION BY error ORDER BY subscriber_id) AS rank"
+        "  FROM deliveries WHERE edition_id = ? AND status = 'failed'"
+        ") WHERE rank <= ? GROUP BY error ORDER BY total DESC, error LIMIT ?",
+        (edition_id, sample, limit),
+    )
+    return [
+        FailureReason(reason, total, tuple(sorted(int(part) for part in ids.split(",")))) for reason, total, ids in rows
+    ]
+
+
+def unknown_batches(store: Store, limit: int = 20) -> list[BatchInfo]:
+    """Batches whose outcome is unknown, with the number of their rows that are (all of a
+    one-request batch, the message on the wire of a one-at-a-time one)."""
+    rows = store.conn.execute(
+        "SELECT b.id, b.edition_id, e.newsletter, b.status, "
+        "CASE WHEN b.on_wire IS NULL THEN b.recipients ELSE 1 END, b.error, b.started_at "
         "FROM delivery_batches b JOIN editions e ON e.id = b.edition_id "
         "WHERE b.status = 'unknown' ORDER BY b.id DESC LIMIT ?",
         (limit,),
@@ -313,99 +406,6 @@ def apply_event(
             (event, to_db(at), message_id, edition_id, subscriber_id),
         )
     return cursor.rowcount == 1
-
-
-# --- newsletter runs: due-ness and the sender lock -----------------------------------
-
-
-def last_fire(store: Store, newsletter: str) -> datetime | None:
-    row = store.conn.execute("SELECT last_fire_at FROM newsletter_runs WHERE newsletter = ?", (newsletter,)).fetchone()
-    return from_db(row[0]) if row and row[0] else None
-
-
-def set_last_fire(store: Store, newsletter: str, fire_at: datetime) -> None:
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO newsletter_runs (newsletter, last_fire_at, last_run_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (newsletter) DO UPDATE SET last_fire_at = excluded.last_fire_at, "
-            "last_run_at = excluded.last_run_at",
-            (newsletter, to_db(fire_at), _now(store)),
-        )
-
-
-def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def acquire_sender(store: Store, newsletter: str, force: bool = False) -> None:
-    """Become the one process sending this newsletter; a dead holder on this host is replaced.
-
-    Raises DeliveryError when another live process holds it (``force`` takes it over anyway).
-    """
-    me = this_process()
-    with store.transaction() as conn:
-        row = conn.execute("SELECT sender, sender_since FROM newsletter_runs WHERE newsletter = ?", (newsletter,))
-        row = row.fetchone()
-        holder = row[0] if row else None
-        if holder and holder != me and not force and _alive(holder):
-            raise DeliveryError(
-                f"newsletter {newsletter!r} is being sent by process {holder} since {row[1]}; "
-                "wait for it, or use --force if that process is gone"
-            )
-        conn.execute(
-            "INSERT INTO newsletter_runs (newsletter, sender, sender_since) VALUES (?, ?, ?) "
-            "ON CONFLICT (newsletter) DO UPDATE SET sender = excluded.sender, sender_since = excluded.sender_since",
-            (newsletter, me, _now(store)),
-        )
-
-
-def release_sender(store: Store, newsletter: str) -> None:
-    with store.transaction() as conn:
-        conn.execute(
-            "UPDATE newsletter_runs SET sender = NULL, sender_since = NULL WHERE newsletter = ? AND sender = ?",
-            (newsletter, this_process()),
-        )
-
-
-def _alive(holder: str) -> bool:
-    """Whether a host:pid holder is still running; a holder on another host is assumed alive."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError):
-        return True
-    return True
-
-
-# --- the shared rate limiter -----------------------------------------------------------
-
-
-def reserve_rate(store: Store, name: str, now: float, cost: float, not_before: float = 0.0) -> float:
-    """GCRA step, atomic across processes: return the start time (epoch seconds) granted to
-    ``cost`` seconds of sending capacity, and move the shared horizon past it."""
-    with store.transaction() as conn:
-        row = conn.execute("SELECT next_free FROM rate_limits WHERE name = ?", (name,)).fetchone()
-        start = max(now, not_before, row[0] if row else 0.0)
-        conn.execute(
-            "INSERT INTO rate_limits (name, next_free) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET next_free = excluded.next_free",
-            (name, start + cost),
-        )
-    return start
-
-
-def hold_rate(store: Store, name: str, until: float) -> None:
-    """Nobody starts before ``until`` (a 429's X-RateLimit-Reset)."""
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO rate_limits (name, next_free) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET next_free = max(next_free, excluded.next_free)",
-            (name, until),
-        )
 
 
 def stream_subscriber_ids(store: Store, status: str = "active") -> Iterator[int]:
