@@ -16,6 +16,10 @@ enters: the CSV import, the sign-up form, the config's sender addresses and name
   header injection, and none of them can be typed in a form) and is at most NAME_MAX
   characters long (a name, not a text; it must fit a header line).
 
+At send time, ``unsendable`` checks each recipient against the same policy again, cheaply
+(a regular expression, no email-validator): rows stored before the policy may break it, and
+such a recipient fails alone with the reason.
+
 Addresses already stored are still found by ``normalize_email``, which accepts what the store
 may hold from before the policy (internationalised local parts): staff can still show,
 unsubscribe or forget them.
@@ -47,6 +51,9 @@ from publisher.errors import PublisherError
 _PLAIN = re.compile(r"([A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)@([^@\s]+)")
 _LOCAL_MAX = 64
 _ADDRESS_MAX = 254
+# At send time: an RFC 5322 dot-atom local part, and a domain of ASCII labels (an IDN in punycode).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_SENDABLE = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
 _REFUSED = ""  # in the domain caches: email-validator refused the domain
 _DOMAINS_MAX = 65536  # distinct domains remembered (a cache cleared when full)
 # Domain as written → as email-validator normalises it (lower case, punycode), or _REFUSED;
@@ -95,6 +102,31 @@ def checked_name(text: str) -> str:
     if control is not None:
         raise InvalidName(f"control characters (line breaks, tabs, invisible codes) are not accepted: {control[0]!r}")
     return name
+
+
+def unsendable(email: str, name: str) -> str | None:
+    """Why a message to this stored address and display name cannot be sent (``email: …`` or
+    ``name: …``), or None: the policy checked again at send time, without the name's length cap
+    (a long name still fits a header)."""
+    if not _SENDABLE.fullmatch(email) or len(email) > _ADDRESS_MAX or email.index("@") > _LOCAL_MAX:
+        return _address_problem(email)
+    control = _NOT_IN_NAMES.search(name)
+    if control is not None:
+        return f"name: contains a control character (U+{ord(control[0]):04X})"
+    return None
+
+
+def _address_problem(email: str) -> str:
+    local, at, domain = email.rpartition("@")
+    if not at or not local or not domain or "@" in local or not email.isprintable():
+        return "email: not a valid address"
+    if local.startswith('"'):
+        return "email: quoted local parts are not sent"
+    if not local.isascii():
+        return "email: the part before @ is not plain ASCII"
+    if not domain.isascii():
+        return "email: the domain is not in ASCII (punycode)"
+    return "email: not a valid address"
 
 
 def normalize_email(text: str, allow_test_domains: bool = False) -> str:

@@ -1,11 +1,25 @@
 """Email addresses: normal form, IDN, and a fast path that agrees with email-validator."""
 
+import csv
 import random
 import string
+from pathlib import Path
 
 import pytest
 
-from publisher.addresses import InvalidAddress, _plain, _validated, address_key, normalize_email
+from publisher.addresses import (
+    InvalidAddress,
+    InvalidName,
+    _plain,
+    _validated,
+    address_key,
+    checked_address,
+    checked_name,
+    normalize_email,
+    unsendable,
+)
+
+HOSTILE = Path(__file__).parent / "data" / "hostile"
 
 
 @pytest.mark.parametrize(
@@ -94,3 +108,38 @@ def test_fast_path_accepts_only_what_email_validator_accepts_with_the_same_resul
         assert fast == _validated(candidate, allow_test_domains=False), candidate
         agreed += 1
     assert agreed > 1000  # the fast path is really exercised
+
+
+def test_the_send_time_check_passes_every_address_and_name_the_doors_accept():
+    """``unsendable`` (send time, a regular expression) and ``checked_address``/``checked_name``
+    (the doors, email-validator) are one policy: what a door accepts is always sendable, and
+    the hostile rows the doors refuse for a transport's sake are refused at send time too."""
+    rows = list(csv.reader((HOSTILE / "doors_addresses_names.csv").open(encoding="utf-8")))[1:]
+    samples = [
+        *rows,
+        *((address, "Marie") for address in ("o'brien@example.ie", "a@exämple.fr", "x_y+z@sub.example.org")),
+    ]
+    accepted = 0
+    for email, name in samples:
+        try:
+            stored = checked_address(email, allow_test_domains=True)
+            checked_name(name)
+        except (InvalidAddress, InvalidName):
+            stored = normalize_email(email, allow_test_domains=True) if _normalizes(email) else None
+            if stored is not None and not stored.rpartition("@")[0].isascii():
+                assert unsendable(stored, "") is not None, email
+            continue
+        accepted += 1
+        assert unsendable(stored, name.strip()) is None, (email, name)
+    assert accepted >= 5
+    assert (
+        unsendable("marie@example.org", "Marie\r\nBcc: x@example.org") == "name: contains a control character (U+000D)"
+    )
+
+
+def _normalizes(email: str) -> bool:
+    try:
+        normalize_email(email, allow_test_domains=True)
+    except InvalidAddress:
+        return False
+    return True

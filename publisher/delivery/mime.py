@@ -1,10 +1,7 @@
-"""The complete MIME message of one recipient: what the outbox stores and SMTP sends, and the
-check of what such a message can carry (rows older than the address policy may not)."""
+"""The complete MIME message of one recipient: what the outbox stores and SMTP sends."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import datetime
 from email.errors import MessageError
 from email.headerregistry import Address
@@ -16,42 +13,9 @@ from publisher.delivery.content import ONE_CLICK, Addressee, EditionContent, Sen
 from publisher.errors import DeliveryError
 from publisher.models import Message
 
-# RFC 5322 dot-atom local part, and a domain of ASCII labels (an IDN in punycode).
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
-_ADDRESS_MAX = 254
-_LOCAL_MAX = 64
-
 
 class UnbuildableMessage(DeliveryError):
     """This recipient's message cannot be built; the message says why (without the address)."""
-
-
-def unsendable(email: str, name: str) -> str | None:
-    """Why a message to this address and display name cannot be sent (``email: …`` or
-    ``name: …``), or None. The same policy as the doors: an ASCII dot-atom local part, an ASCII
-    (punycode) domain, a display name without control characters."""
-    if not _ADDRESS.fullmatch(email) or len(email) > _ADDRESS_MAX or email.index("@") > _LOCAL_MAX:
-        return _address_problem(email)
-    if name.isprintable():  # the common case, and it has no control character
-        return None
-    for char in name:
-        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
-            return f"name: contains a control character (U+{ord(char):04X})"
-    return None
-
-
-def _address_problem(email: str) -> str:
-    local, at, domain = email.rpartition("@")
-    if not at or not local or not domain or "@" in local or not email.isprintable():
-        return "email: not a valid address"
-    if local.startswith('"'):
-        return "email: quoted local parts are not sent"
-    if not local.isascii():
-        return "email: the part before @ is not plain ASCII"
-    if not domain.isascii():
-        return "email: the domain is not in ASCII (punycode)"
-    return "email: not a valid address"
 
 
 def digest_bytes(content: EditionContent, addressee: Addressee, date: datetime) -> bytes:

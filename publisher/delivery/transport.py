@@ -16,9 +16,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from publisher.addresses import unsendable
 from publisher.app import App
 from publisher.delivery.content import EditionContent, Personalizer
-from publisher.delivery.mime import unsendable
 from publisher.models import Message
 
 
