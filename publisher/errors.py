@@ -62,3 +62,35 @@ class RecordError(PublisherError):
 
     def __reduce__(self) -> tuple:  # picklable (an import reads its file in a child process)
         return type(self), (self.source, self.line, self.field, self.reason)
+
+
+class TokenError(PublisherError):
+    """A token was tampered with, is for another purpose, or has expired."""
+
+
+class InvalidAddress(PublisherError):
+    """Not a valid email address; the message says why."""
+
+
+class UnsupportedAddress(InvalidAddress):
+    """A valid address that the policy refuses because a transport could not carry it."""
+
+
+class InvalidName(PublisherError):
+    """A display name that the policy refuses; the message says why."""
+
+
+class ChildStopped(PublisherError):
+    """The child process stopped without finishing (killed, out of memory, unpicklable error)."""
+
+
+class WebhookDisabledError(PublisherError):
+    """No verification key is configured: the webhook is off (answer 404)."""
+
+
+class WebhookSignatureError(PublisherError):
+    """The request is not signed by SendGrid, or not recently (answer 403)."""
+
+
+class WebhookPayloadError(PublisherError):
+    """The request body is not a list of SendGrid events (answer 400)."""
