@@ -3,10 +3,10 @@
 A PublisherError is something a user can act on, and its message is one line. Vendor
 exceptions are wrapped where they enter; anything else is a bug and keeps its traceback.
 
-What the doors answer, unless a row below says otherwise:
+What the doors answer, unless its entry below says otherwise:
 
 - the CLI prints ``Error: MESSAGE`` on stderr and exits with status 1 (``publisher.cli``);
-- the web answers its 500 page, and logs the message (``publisher.web.app``);
+- the web answers its 500 page and logs the error (``publisher.web.app``);
 - the scheduler (``publisher serve``) logs ``job ID failed: MESSAGE`` and records the run as
   failed; ``run-once`` reports ``Error: STEP: MESSAGE`` and goes on with the next step.
 
@@ -17,7 +17,9 @@ Every exception class of the package, where it lives, and what the CLI and the w
     The base. CLI: ``Error: MESSAGE``, exit 1. Web: 500 page.
 ``ConfigError`` (here)
     config.toml or a secret is missing, unknown or malformed. CLI: ``Error: MESSAGE`` naming
-    the key, exit 1, before anything is done. Web: ``publisher serve`` does not start.
+    the key, exit 1, before anything is done. Web: ``publisher serve`` does not start; a
+    secret found missing later (a transport's key) is logged by the sign-up mailer, which
+    keeps the mail queued.
 ``StoreError`` (here)
     CLI: ``Error: MESSAGE``, exit 1. Web: 500 page; the SendGrid webhook answers 503 (SendGrid
     retries).
