@@ -44,7 +44,7 @@ import string
 
 from email_validator import EmailNotValidError, validate_email
 
-from publisher.errors import PublisherError
+from publisher.errors import InvalidAddress, InvalidName, UnsupportedAddress
 
 # The fast path: a local part made of dot-atoms of the most common characters (a strict subset
 # of what email-validator accepts), and a domain that email-validator has already checked.
@@ -63,18 +63,6 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 NAME_MAX = 100  # characters of a display name
 # C0 and C1 controls (CR, LF, TAB, NUL…), DEL, the line and paragraph separators, surrogates.
 _NOT_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-
-
-class InvalidAddress(PublisherError):
-    """Not a valid email address; the message says why."""
-
-
-class UnsupportedAddress(InvalidAddress):
-    """A valid address that the policy refuses because a transport could not carry it."""
-
-
-class InvalidName(PublisherError):
-    """A display name that the policy refuses; the message says why."""
 
 
 def checked_address(text: str, allow_test_domains: bool = False) -> str:

@@ -156,7 +156,7 @@ def _json_value(line: bytes | None, first: bool) -> Any:
         raise _FieldError("json", "invalid JSON: a number too long to read") from None
 
 
-class _FieldError(Exception):
+class _FieldError(PublisherError):
     def __init__(self, field_name: str, reason: str) -> None:
         self.field = field_name
         self.reason = reason

@@ -21,15 +21,11 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-from publisher.errors import PublisherError
+from publisher.errors import ChildStopped
 
 T = TypeVar("T")
 
 _ITEM, _ERROR, _DONE = "item", "error", "done"
-
-
-class ChildStopped(PublisherError):
-    """The child process stopped without finishing (killed, out of memory, unpicklable error)."""
 
 
 def items_from_child(produce: Callable[..., Iterable[T]], *args: Any, buffered: int = 4) -> Iterator[T]:

@@ -122,7 +122,7 @@ class Row(NamedTuple):
     first_line: int = 0
 
 
-class _FieldError(Exception):
+class _FieldError(PublisherError):
     def __init__(self, field_name: str, reason: str) -> None:
         self.field = field_name
         self.reason = reason

@@ -26,7 +26,7 @@ from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from publisher.app import App
 from publisher.clock import Clock, SystemClock
-from publisher.errors import ConfigError, PublisherError
+from publisher.errors import ConfigError, TokenError
 
 UNSUBSCRIBE = "unsubscribe"
 PREFERENCES = "preferences"
@@ -38,10 +38,6 @@ CONFIRM_MAX_AGE = 7 * 24 * 3600  # default; App-level helpers use [subscribers] 
 DEMO_SECRET = "demo-secret-not-for-production"
 MIN_SECRET_BYTES = 32
 MAKE_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
-
-
-class TokenError(PublisherError):
-    """A token was tampered with, is for another purpose, or has expired."""
 
 
 class _ClockSigner(TimestampSigner):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from publisher.errors import PublisherError
+from publisher.errors import WebhookPayloadError
 
 # More than SendGrid puts in one POST (batches of at most about 768 KB, a few hundred bytes an event).
 MAX_EVENTS = 10_000
@@ -30,10 +30,6 @@ FIRST_TIME, LAST_TIME = 946_684_800, 4_102_444_800
 _EVENT_ID = re.compile(r"[!-~]{1,100}")  # sg_event_id: printable ASCII, at most 100 characters
 _OUR_ID = re.compile(r"[1-9][0-9]{0,17}")  # edition_id and subscriber_id, as we send them
 _MAX_NUMBER_DIGITS = 20
-
-
-class WebhookPayloadError(PublisherError):
-    """The request body is not a list of SendGrid events (answer 400)."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 
 from publisher.app import App
 from publisher.delivery.event_payload import Event, body_text, parse_events
-from publisher.errors import PublisherError
+from publisher.errors import PublisherError, WebhookDisabledError, WebhookSignatureError
 from publisher.store import deliveries as ledger
 from publisher.store import webhook_events
 from publisher.subscribers import find_subscriber, suppress
@@ -67,14 +67,6 @@ WEBHOOK_OFF = (
     "Event Webhooks, edit the webhook, enable Signed Event Webhook, and copy its verification key "
     "into config.toml (see README, Event Webhook)"
 )
-
-
-class WebhookDisabledError(PublisherError):
-    """No verification key is configured: the webhook is off (answer 404)."""
-
-
-class WebhookSignatureError(PublisherError):
-    """The request is not signed by SendGrid, or not recently (answer 403)."""
 
 
 @dataclass

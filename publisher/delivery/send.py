@@ -144,7 +144,7 @@ def send_newsletter(
     return report
 
 
-class _Rollback(Exception):
+class _Rollback(PublisherError):
     """Raised to undo a planning transaction (dry runs, test copies)."""
 
 

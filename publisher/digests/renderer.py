@@ -17,6 +17,8 @@ from functools import lru_cache
 import css_inline
 import mjml
 
+from publisher.errors import TemplateError
+
 # Each MJML element and the elements it may contain ("*": anything, for mj-attributes).
 _ENDING = frozenset(
     {  # their content is HTML or text, not MJML
@@ -99,7 +101,7 @@ _INLINE_STYLE = re.compile(
 
 
 @dataclass
-class InvalidMjml(Exception):
+class InvalidMjml(TemplateError):
     """The MJML is malformed: ``reason``, at ``line`` of the rendered MJML, around ``snippet``."""
 
     reason: str

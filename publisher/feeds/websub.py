@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from publisher import __version__
+from publisher.errors import PublisherError
 from publisher.store import Store, chunks
 from publisher.store.feeds import pending_pings, pings_failed, pings_sent
 
@@ -32,8 +33,8 @@ class PingReport:
     error: str | None = None
 
 
-class HubError(Exception):
-    pass
+class HubError(PublisherError):
+    """The hub did not accept a ping (refused, or unreachable): the topics wait for the next build."""
 
 
 def notify_hub(store: Store, hub: str) -> PingReport:

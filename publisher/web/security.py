@@ -31,6 +31,8 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from publisher.errors import PublisherError
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -87,8 +89,8 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(PublisherError):
+    """A request body went past the limit of its path while it was read (answer 413)."""
 
 
 class BodyLimit:
