@@ -32,9 +32,9 @@ def test_rows_that_are_not_utf8_are_refused_by_their_own_line_and_the_good_ones_
     result = cli(config, "subscribers", "import", str(path))
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
-    errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith(str(path))]
-    assert [line.split(": ", 1)[0] for line in errors] == [f"{path}:3", f"{path}:5"], errors
-    assert all("not valid UTF-8" in line for line in errors), errors
+    output = result.stdout + result.stderr
+    errors = [line for line in output.splitlines() if "not valid UTF-8" in line]
+    assert [line.split(": ", 1)[0] for line in errors] == [f"{path}:3", f"{path}:5"], output
     assert emails(config) == ["bon1@exemple.fr", "bon2@exemple.fr", "bon3@exemple.fr"]
 
 
