@@ -9,10 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 
 from publisher.clock import Clock, SystemClock
 from publisher.config import Config, Secrets
+from publisher.errors import PublisherError
 from publisher.store import Store
+
+# Files SQLite keeps beside the store, which a write would corrupt as surely as the store's.
+STORE_JOURNALS = ("-wal", "-shm", "-journal")
 
 
 @dataclass
@@ -29,6 +34,20 @@ class App:
         """Now in the site's time zone (``[site] timezone``): what readers see, e.g. in a
         message's Date header."""
         return self.clock.now().astimezone(self.config.site.tz)
+
+    def refuse_own_file(self, path: Path) -> None:
+        """PublisherError when ``path`` (however spelt: relative, through ``..`` or a link) is the
+        store, one of its journal files or the config: an output written there would destroy it."""
+        store = self.config.store.path
+        own = {
+            store: "the store",
+            **{store.with_name(store.name + suffix): "a journal of the store" for suffix in STORE_JOURNALS},
+            self.config.source: "the config file",
+        }
+        target = path.resolve()
+        for own_path, what in own.items():
+            if target == own_path.resolve() or (target.exists() and own_path.exists() and target.samefile(own_path)):
+                raise PublisherError(f"{path}: is {what}; choose another file name")
 
     def close(self) -> None:
         if "store" in self.__dict__:

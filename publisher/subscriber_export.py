@@ -24,6 +24,7 @@ ExportFormat = Literal["csv", "jsonl"]
 def export_file(app: App, segment: str | None, format: ExportFormat, path: Path) -> int:
     """``export`` into ``path``, through a temporary file renamed at the end: an export that
     fails leaves no half-written file, and the previous one whole."""
+    app.refuse_own_file(path)
     temporary = path.with_name(f".{path.name}.tmp")
     try:
         with temporary.open("w", encoding="utf-8", newline="") as handle:

@@ -293,17 +293,25 @@ class _Layout:
         )
 
 
+# A byte that is not UTF-8, as the file is read (errors="surrogateescape"): a row holding one is
+# refused alone, and the rows around it are still read.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+NOT_UTF8_REASON = "not valid UTF-8 (save the file as UTF-8)"
+
+
 def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterator[Row | RecordError]:
     """The valid rows of a CSV file, or a RecordError for each bad one."""
     source = str(path)
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
+        handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
     except OSError as error:
         raise PublisherError(f"{path}: cannot read: {error.strerror}") from None
     with handle:
         line = 1
         try:
             header_line = handle.readline()
+            if _NOT_UTF8.search(header_line):
+                raise PublisherError(f"{source}:1: header: {NOT_UTF8_REASON}")
             handle.seek(0)
             reader = csv.reader(handle, delimiter=_delimiter(header_line))
             columns = _columns(source, restore_row(next(reader, [])))
@@ -315,6 +323,8 @@ def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterato
                     continue
                 if len(cells) > width:
                     yield RecordError(source, line, "row", f"{len(cells)} fields, the header has {width}")
+                elif _NOT_UTF8.search("".join(cells)):
+                    yield RecordError(source, line, "row", NOT_UTF8_REASON)
                 else:
                     if len(cells) < width:  # trailing empty cells left out
                         cells.extend([""] * (width - len(cells)))
@@ -323,8 +333,6 @@ def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterato
                     except _FieldError as error:
                         yield RecordError(source, line, error.field, error.reason)
                 line = end
-        except UnicodeDecodeError:
-            yield RecordError(source, line + 1, "file", "not valid UTF-8 (save it as UTF-8); the rest was skipped")
         except csv.Error as error:
             yield RecordError(source, line + 1, "row", f"malformed CSV ({error}); the rest was skipped")
 

@@ -259,9 +259,7 @@ def test_file_level_errors_are_one_line(app, tmp_path, read_in_child_from_bytes)
     latin1 = tmp_path / "c.csv"
     latin1.write_bytes("email,name\nx@example.org,Hélène\n".encode("latin-1"))
     report = imported(latin1)
-    assert [str(error) for error in report.rejected] == [
-        f"{latin1}:2: file: not valid UTF-8 (save it as UTF-8); the rest was skipped"
-    ]
+    assert [str(error) for error in report.rejected] == [f"{latin1}:2: row: not valid UTF-8 (save the file as UTF-8)"]
 
 
 def test_multiline_quoted_fields_keep_line_numbers(app, store, tags, tmp_path):

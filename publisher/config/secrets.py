@@ -22,10 +22,10 @@ class Secrets:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Secrets:
         env = os.environ if environ is None else environ
         return cls(
-            sendgrid_api_key=env.get("SENDGRID_API_KEY") or None,
-            smtp_password=env.get("SMTP_PASSWORD") or None,
-            signing_secret=env.get("PUBLISHER_SECRET") or None,
-            admin_password=env.get("PUBLISHER_ADMIN_PASSWORD") or None,
+            sendgrid_api_key=_env_text(env, "SENDGRID_API_KEY"),
+            smtp_password=_env_text(env, "SMTP_PASSWORD"),
+            signing_secret=_env_text(env, "PUBLISHER_SECRET"),
+            admin_password=_env_text(env, "PUBLISHER_ADMIN_PASSWORD"),
         )
 
     def require(self, name: str, env_var: str, needed_for: str) -> str:
@@ -33,3 +33,15 @@ class Secrets:
         if not value:
             raise ConfigError(f"environment variable {env_var} is not set (needed for {needed_for})")
         return value
+
+
+def _env_text(env: Mapping[str, str], name: str) -> str | None:
+    """The variable's value, or None when unset or empty. Python reads bytes that are not UTF-8
+    as lone surrogates, which no signer, comparison or HTTP header could use later."""
+    value = env.get(name) or None
+    if value is not None and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError(f"environment variable {name} is not valid UTF-8 text") from None
+    return value

@@ -109,6 +109,8 @@ def write_preview(
     digest = render_preview(app, slug, recipient, segment)
     html_path = out if out is not None else app.config.base_dir / "previews" / f"{slug}.html"
     text_path = html_path.with_suffix(".txt")
+    app.refuse_own_file(html_path)
+    app.refuse_own_file(text_path)
     try:
         html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(digest.html, encoding="utf-8")

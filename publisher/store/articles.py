@@ -132,6 +132,12 @@ def count_articles(store: Store) -> int:
     return store.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
 
 
+def count_articles_not_among(store: Store, urls: list[str]) -> int:
+    """How many stored articles have none of these URLs."""
+    sql = f"SELECT count(*) FROM articles WHERE url NOT IN ({_marks(urls)})"
+    return store.conn.execute(sql, urls).fetchone()[0]
+
+
 def list_articles(store: Store, tag_slug: str | None = None, limit: int = 20) -> list[Article]:
     """The newest published articles, optionally of one tag, with their tags."""
     if tag_slug is None:

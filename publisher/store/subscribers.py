@@ -138,6 +138,12 @@ def stored_emails(conn: sqlite3.Connection) -> list[str]:
     return [email for (email,) in conn.execute("SELECT email FROM subscribers")]
 
 
+def count_subscribers_not_among(conn: sqlite3.Connection, emails: list[str]) -> int:
+    """How many stored subscribers have none of these addresses."""
+    sql = f"SELECT count(*) FROM subscribers WHERE email NOT IN ({_marks(emails)})"
+    return conn.execute(sql, emails).fetchone()[0]
+
+
 def count_subscribers(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM subscribers").fetchone()[0]
 

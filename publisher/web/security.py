@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import ipaddress
@@ -218,7 +217,7 @@ def basic_auth_ok(header: str | None, user: str, password: str | None) -> bool:
         return False
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8 once decoded
         return False
     given_user, _, given_password = decoded.partition(":")
     user_ok = hmac.compare_digest(given_user.encode(), user.encode())
