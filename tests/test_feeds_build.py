@@ -413,3 +413,13 @@ def test_the_index_page_writes_the_first_day_of_a_month_the_french_way(app, outp
     build_feeds(app)
     page = (output / "index.html").read_text(encoding="utf-8")
     assert "1er novembre 2026" in page and ">1 novembre" not in page
+
+
+def test_a_full_build_rewrites_index_pages_that_differ(app, output):
+    store_articles(app.store, make_article(1, ("apprentissage",)))
+    build_feeds(app)
+    page = (output / "index.html").read_bytes()
+    (output / "index.html").write_text("stale", encoding="utf-8")  # e.g. rendered by an older version
+    assert "index.html" not in build_feeds(app).written  # an incremental build trusts it…
+    assert "index.html" in build_feeds(app, full=True).written  # …a full one renders it again
+    assert (output / "index.html").read_bytes() == page
