@@ -26,6 +26,7 @@ from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from publisher.app import App
 from publisher.clock import Clock, SystemClock
+from publisher.config.secrets import DEMO_SECRET
 from publisher.errors import ConfigError, TokenError
 
 UNSUBSCRIBE = "unsubscribe"
@@ -34,8 +35,6 @@ CONFIRM = "confirm"
 EDITION = "edition"
 PURPOSES = (UNSUBSCRIBE, PREFERENCES, CONFIRM, EDITION)
 CONFIRM_MAX_AGE = 7 * 24 * 3600  # default; App-level helpers use [subscribers] pending_days
-# The Makefile's secret for `make demo`, which sends to the outbox only: public, never for production.
-DEMO_SECRET = "demo-secret-not-for-production"
 MIN_SECRET_BYTES = 32
 MAKE_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
 

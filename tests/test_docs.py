@@ -42,3 +42,12 @@ def test_readme_documents_every_config_key():
 def test_readme_starts_with_the_two_commands():
     quick_start = README.split("## Quick start", 1)[1].split("##", 1)[0]
     assert "make demo" in quick_start and "make test" in quick_start
+
+
+def test_every_make_target_the_readme_names_exists():
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z][a-z-]*):", makefile, re.MULTILINE))
+    commands = re.findall(r"(?:^|`)make ([a-z][a-z -]*?) *(?:`|#|$)", README, re.MULTILINE)
+    named = {target for command in commands for target in command.split()}
+    assert "clean-demo" in named
+    assert named <= targets, f"make targets in README.md but not in the Makefile: {sorted(named - targets)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -350,7 +350,7 @@ def test_the_index_page_lists_every_tag_with_subscribe_links_and_escapes_names(a
         for suffix in (".rss.xml", ".atom.xml", ".json"):
             assert f'href="tags/{slug}{suffix}"' in page
     assert page.index("bassin d&#39;emploi") < page.index("égalité") < page.index("R&amp;D")  # French order
-    assert 'lang="fr"' in page and "S’abonner" in page and "1 janvier 2026" in page
+    assert 'lang="fr"' in page and "S’abonner" in page and "1er janvier 2026" in page
     assert '<link rel="alternate" type="application/rss+xml"' in page
 
 
@@ -405,3 +405,21 @@ def test_a_store_locked_by_another_writer_is_a_one_line_error(app, config_file, 
     with app.store.transaction(), busy:  # another command holds the write lock
         build_feeds(other)
     other.close()
+
+
+def test_the_index_page_writes_the_first_day_of_a_month_the_french_way(app, output):
+    first = datetime.fromisoformat("2026-11-01T09:00:00+01:00")
+    store_articles(app.store, make_article(1, ("apprentissage",), published=first))
+    build_feeds(app)
+    page = (output / "index.html").read_text(encoding="utf-8")
+    assert "1er novembre 2026" in page and ">1 novembre" not in page
+
+
+def test_a_full_build_rewrites_index_pages_that_differ(app, output):
+    store_articles(app.store, make_article(1, ("apprentissage",)))
+    build_feeds(app)
+    page = (output / "index.html").read_bytes()
+    (output / "index.html").write_text("stale", encoding="utf-8")  # e.g. rendered by an older version
+    assert "index.html" not in build_feeds(app).written  # an incremental build trusts it…
+    assert "index.html" in build_feeds(app, full=True).written  # …a full one renders it again
+    assert (output / "index.html").read_bytes() == page

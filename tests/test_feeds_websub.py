@@ -149,7 +149,7 @@ def test_feeds_rewritten_by_a_build_that_then_failed_are_still_announced(hub_app
     store_articles(hub_app.store, make_article(2, tags=("emploi",)))
     hub.requests.clear()
 
-    def fail(self):
+    def fail(self, full):
         raise RuntimeError("stopped after writing the feeds")
 
     monkeypatch.setattr(build_module._Build, "_write_pages", fail)

@@ -45,7 +45,7 @@ def test_a_send_missed_within_the_window_goes_out_once(demo, clock):
     editions = sent_editions(demo)
     assert editions >= 1
     clock.advance(minutes=5)
-    assert send_when_due(demo, "hebdo") == ""  # handled: nothing twice
+    assert send_when_due(demo, "hebdo") == "not due"  # handled: nothing twice, and `status` says so
     assert sent_editions(demo) == editions
 
 

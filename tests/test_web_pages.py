@@ -2,6 +2,7 @@
 
 import base64
 import re
+from datetime import datetime
 
 import httpx
 import pytest
@@ -111,6 +112,12 @@ def _sent_edition(store, newsletter="hebdo"):
     )
     set_edition_status(store, edition.id, "sent")
     return edition
+
+
+def test_the_archive_writes_the_first_day_of_a_month_the_french_way(app, web, clock):
+    clock.set(datetime.fromisoformat("2026-11-01T09:00:00+01:00"))
+    _sent_edition(app.store)
+    assert "La lettre hebdo, 1er novembre 2026" in web.get("/archive/").text
 
 
 def test_archive_lists_sent_editions_and_shows_them_without_personal_data(app, web):

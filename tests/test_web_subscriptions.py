@@ -5,6 +5,7 @@ import logging
 import re
 import sqlite3
 from email import policy
+from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
@@ -114,6 +115,29 @@ def test_sign_up_errors_are_explained_and_the_answers_kept(app, web):
     assert 'value="pas-une-adresse"' in response.text
     assert 'aria-invalid="true"' in response.text
     assert outbox_messages(app) == []
+
+
+class InputAttributes(HTMLParser):
+    """The attributes of each <input> of a page, by id."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.by_id: dict[str, dict[str, str | None]] = {}
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "input" and dict(attrs).get("id"):
+            self.by_id[dict(attrs)["id"]] = dict(attrs)
+
+
+def test_each_field_in_error_is_marked_invalid_and_points_to_its_message(app, web):
+    response = sign_up(web, email="pas-une-adresse", consent="", name="x" * 101)
+    fields = InputAttributes(response.text).by_id
+    for field in ("email", "name", "consent"):
+        assert fields[field].get("aria-invalid") == "true", (field, fields[field])
+        assert f"{field}-erreur" in fields[field]["aria-describedby"].split()
+        assert f'id="{field}-erreur"' in response.text
+    assert "required" in fields["consent"]
 
 
 def test_honeypot_sign_ups_are_answered_but_ignored(app, web):

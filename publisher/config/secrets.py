@@ -9,6 +9,17 @@ from dataclasses import dataclass
 from publisher.errors import ConfigError
 
 
+# The Makefile's secret for `make demo`, which sends to the outbox only: public, never for production.
+DEMO_SECRET = "demo-secret-not-for-production"
+# What to do about a missing variable, when there is more to say than its name.
+_HOW_TO_SET = {
+    "PUBLISHER_SECRET": (
+        "export PUBLISHER_SECRET=... with the secret this store's links are signed with "
+        f"(after make demo: {DEMO_SECRET}; README « Configuration »)"
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Secrets:
     """Secrets, read only from the environment. Missing ones are None until a feature needs them."""
@@ -31,7 +42,8 @@ class Secrets:
     def require(self, name: str, env_var: str, needed_for: str) -> str:
         value = getattr(self, name)
         if not value:
-            raise ConfigError(f"environment variable {env_var} is not set (needed for {needed_for})")
+            advice = f"; {_HOW_TO_SET[env_var]}" if env_var in _HOW_TO_SET else ""
+            raise ConfigError(f"environment variable {env_var} is not set (needed for {needed_for}){advice}")
         return value
 
 

@@ -193,7 +193,7 @@ class _Build:
         save_feeds(self.store, self.saved)
         if full:
             self._remove_stray_files()
-        self._write_pages()
+        self._write_pages(full)
         clear_change_log(self.store, log_end)
         set_state(self.store, "settings", self.settings_digest)
         set_state(self.store, "built_at", self.now_text)
@@ -347,8 +347,8 @@ class _Build:
             if file.endswith(suffixes) and file not in expected and self.output.remove(file):
                 self.report.removed.append(file)
 
-    def _write_pages(self) -> None:
-        """index.opml and index.html, rendered only when the list of feeds has changed."""
+    def _write_pages(self, full: bool) -> None:
+        """index.opml and index.html, rendered when the list of feeds has changed or the build is full."""
         records = published_feeds(self.store).values()
         tags = tags_by_id(self.store, {record.tag_id for record in records if record.tag_id is not None})
         listed = [
@@ -357,7 +357,7 @@ class _Build:
             if record.tag_id is None or record.tag_id in tags
         ]
         digest = hashlib.sha256(repr((self.settings_digest, listed)).encode()).hexdigest()
-        if get_state(self.store, "pages") == digest and all(self.output.exists(file) for file in PAGE_FILES):
+        if not full and get_state(self.store, "pages") == digest and all(self.output.exists(f) for f in PAGE_FILES):
             return
         for file, data in render_pages(self.settings, listed).items():
             try:

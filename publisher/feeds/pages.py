@@ -14,10 +14,10 @@ from datetime import date
 from typing import NamedTuple
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from publisher.clock import from_db
+from publisher.digests.formatting import format_date
 from publisher.feeds.content import as_uri, plain_text
 from publisher.feeds.settings import FORMATS, SITE_FEED, FeedSettings
 from publisher.models import Tag
@@ -130,4 +130,4 @@ def _locale(language: str) -> Locale:
 
 @functools.lru_cache(maxsize=4096)
 def _long_date(day: date, locale: Locale) -> str:
-    return format_date(day, format="long", locale=locale)
+    return format_date(day, locale.date_formats["long"].pattern, str(locale))

@@ -14,7 +14,7 @@ from publisher.models import Tag
 SITE_FEED = "all"
 TAG_FEEDS_DIR = "tags"
 # Bump when the rendered output changes for the same inputs: the next build then re-renders all.
-RENDERING_VERSION = 1
+RENDERING_VERSION = 2  # 2: « 1er » on the index page
 
 
 @dataclass(frozen=True)

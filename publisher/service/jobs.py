@@ -143,5 +143,7 @@ def purge_unconfirmed(app: App) -> str:
 
 
 def send_when_due(app: App, slug: str) -> str:
-    """Send ``slug`` if a fire time of its schedule is due and within the catch-up window."""
-    return send_due_newsletter(app, slug, catch_up=timedelta(minutes=app.config.service.catch_up_minutes))
+    """Send ``slug`` if a fire time of its schedule is due and within the catch-up window (or
+    resume its interrupted send); "not due" when there was nothing to do, for `publisher status`."""
+    catch_up = timedelta(minutes=app.config.service.catch_up_minutes)
+    return send_due_newsletter(app, slug, catch_up=catch_up) or "not due"

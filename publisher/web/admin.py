@@ -21,7 +21,7 @@ from publisher.delivery.status import delivery_status
 from publisher.digests.preview import render_preview
 from publisher.errors import PublisherError
 from publisher.segments import count_members
-from publisher.service.jobs import FEEDS_JOB, NEWSLETTER_JOB
+from publisher.service.jobs import FEEDS_JOB, NEWSLETTER_JOB, PRUNE_EVENTS_JOB, PURGE_JOB
 from publisher.service.scheduler import ServiceScheduler, Upcoming, upcoming
 from publisher.store.deliveries import BatchInfo, EditionDeliveries
 from publisher.store.runs import Run, recent_runs
@@ -56,6 +56,25 @@ LABELS = {
     "bounced": "adresses en erreur",
     "complained": "plaintes pour spam",
 }
+# A count of ledger rows in French, singular (0 and 1) and plural: « 1 envoyé », « 3 envoyés ».
+DELIVERY_COUNTS = {
+    "sent": ("envoyé", "envoyés"),
+    "failed": ("en échec", "en échec"),
+    "pending": ("en attente", "en attente"),
+    "sending": ("en cours d’envoi", "en cours d’envoi"),
+    "unknown": ("d’issue inconnue", "d’issue inconnue"),
+    "skipped": ("écarté", "écartés"),
+}
+NIGHTLY_JOBS = {
+    PURGE_JOB: "Suppression des inscriptions non confirmées (chaque nuit)",
+    PRUNE_EVENTS_JOB: "Oubli des anciens identifiants d’événements SendGrid (chaque nuit)",
+}
+
+
+def delivery_count(status: str, count: int) -> str:
+    """« 1 envoyé », « 3 envoyés », « 2 en échec »: a count of ledger rows of one status."""
+    singular, plural = DELIVERY_COUNTS.get(status, (status, status))
+    return f"{count} {singular if count <= 1 else plural}"
 
 
 @dataclass(frozen=True)
@@ -163,6 +182,8 @@ def _segment_size(app: App, name: str, description: str) -> SegmentSize:
 def _job_label(app: App, job: Upcoming) -> str:
     if job.id == FEEDS_JOB:
         return f"Mise à jour des flux (toutes les {app.config.feeds.rebuild_minutes} min)"
+    if job.id in NIGHTLY_JOBS:
+        return NIGHTLY_JOBS[job.id]
     slug = job.id.removeprefix(NEWSLETTER_JOB)
     newsletter = app.config.newsletters.get(slug)
     return f"Envoi de « {newsletter.title} » ({newsletter.schedule})" if newsletter else job.id
@@ -174,7 +195,13 @@ async def dashboard(request: Request) -> Response:
         return refused
     context = WebContext.of(request)
     board = await context.call(_dashboard, context.scheduler)
-    return context.pages.render("admin.html.j2", board=board, live=context.scheduler is not None, labels=LABELS)
+    return context.pages.render(
+        "admin.html.j2",
+        board=board,
+        live=context.scheduler is not None,
+        labels=LABELS,
+        delivery_count=delivery_count,
+    )
 
 
 def _preview(app: App, slug: str) -> str:

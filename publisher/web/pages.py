@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from publisher.config import Config
+from publisher.digests.formatting import DEFAULT_DATE, format_date
 from publisher.web.security import CSRF_COOKIE, CSRF_FIELD, Csrf
 
 
@@ -33,7 +34,7 @@ class Pages:
     def date_fr(self, moment: datetime | None) -> str:
         if moment is None:
             return "—"
-        return format_datetime(moment, "d MMMM y", tzinfo=self.config.site.tz, locale="fr_FR")
+        return format_date(moment, DEFAULT_DATE, "fr", self.config.site.tz)
 
     def datetime_fr(self, moment: datetime | None) -> str:
         if moment is None:

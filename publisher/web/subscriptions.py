@@ -51,8 +51,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9_\-.]{10,300}")
 MAX_EMAIL, MAX_INTERESTS = 254, 200
 VALID_ADDRESS = "Indiquez une adresse électronique valide, par exemple prenom.nom@exemple.fr."
 ADDRESS_REFUSED = (
-    "Cette adresse n’est pas acceptée : les lettres accentuées ou non latines ne sont pas possibles "
-    "avant le @, la plupart des messageries ne sauraient pas l’acheminer."
+    "Cette adresse n’est pas acceptée : avant le signe @, elle ne peut contenir ni lettre accentuée "
+    "ni caractère non latin, car la plupart des messageries ne sauraient pas y acheminer nos courriels."
 )
 NAME_REFUSED = "Ce nom n’est pas accepté : retirez les retours à la ligne, tabulations et caractères invisibles."
 UNUSABLE_ADDRESS = "Cette adresse électronique ne peut pas être utilisée. Vérifiez-la."
