@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from publisher.errors import ConfigError
 
-
 # The Makefile's secret for `make demo`, which sends to the outbox only: public, never for production.
 DEMO_SECRET = "demo-secret-not-for-production"
 # What to do about a missing variable, when there is more to say than its name.
