@@ -21,10 +21,8 @@ from __future__ import annotations
 import functools
 import http.client
 import logging
-import multiprocessing
 import os
 import re
-import signal
 import urllib.error
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -38,7 +36,7 @@ from sendgrid import SendGridAPIClient
 from sendgrid.helpers.eventwebhook import EventWebhook
 
 from publisher.app import App
-from publisher.child_process import exit_with_parent
+from publisher.child_process import worker_pool
 from publisher.config import Config, Secrets
 from publisher.delivery.content import ONE_CLICK, EditionContent, Personalizer, Sender, sender_for
 from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow
@@ -129,12 +127,7 @@ class SendgridTransport:
         self._batches += 1
         if self.processes > 1 and self._batches > _BATCHES_IN_PROCESS:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    self.processes,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_builder,
-                    initargs=(self.app.config, self.app.secrets),
-                )
+                self._pool = worker_pool(self.processes, _start_builder, self.app.config, self.app.secrets)
             return Prepared(future=self._pool.submit(_build_in_builder, content, recipients, self.options))
         payload, subscriber_ids, rejected = build_request(content, recipients, self.personalizer, self.options)
         return Prepared(subscriber_ids, payload, rejected)
@@ -274,12 +267,9 @@ _BUILDER: dict[str, Personalizer] = {}
 
 
 def _start_builder(config: Config, secrets: Secrets) -> None:
+    # Ctrl-C and SIGTERM leave builders running (worker_pool): the sender stops after recording
+    # its batches on the wire, then shuts them down.
     _BUILDER["personalizer"] = Personalizer(App(config, secrets))
-    exit_with_parent()
-    # Ctrl-C and a service manager's SIGTERM reach the whole process group: the sender decides
-    # when to stop (after recording its batches on the wire) and then shuts its builders down.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _build_in_builder(
