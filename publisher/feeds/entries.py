@@ -16,18 +16,16 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from publisher.child_process import worker_pool
 from publisher.feeds.render import FeedRenderer, RenderedEntry
 from publisher.feeds.settings import FeedSettings
 from publisher.store import Store, chunks
 from publisher.store.feeds import load_articles
-
-if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
 
 PARALLEL_FROM = 2000  # entries in a build; below this, starting workers costs more than it saves
 ARTICLES_PER_TASK = 100
