@@ -1,12 +1,23 @@
-"""Run a generator in a child process and consume its items here, while it makes the next ones.
+"""Work in other processes, always started with ``spawn``: the one way the product runs code
+in another process.
+
+- ``items_from_child``: run a generator in a child process and consume its items here, while
+  it makes the next ones.
+- ``worker_pool``: a pool of worker processes that share out CPU work (rendering feed entries,
+  building SendGrid requests) while this process does the I/O.
 
 Python threads share one interpreter lock, so two pure-Python stages in one process take turns;
 two processes use two cores. ``items_from_child`` is for a producer whose work is pure Python
 (reading and validating a large CSV file) feeding a consumer that does something else (writing
 to SQLite): the total time becomes the longer of the two instead of their sum.
 
-The child is started with ``spawn`` (a fresh interpreter: safe whatever threads the parent runs),
-which costs about 0.8 s; callers use it only for inputs large enough to repay that.
+Children are started with ``spawn``, a fresh interpreter: safe whatever threads the parent runs
+(``publisher serve`` runs the scheduler's and the web server's; a forked child would inherit
+their locks as they were, possibly held by a thread that does not exist in it, and hang). It
+costs about 0.8 s a process (importing what it needs), so callers use one only for work large
+enough to repay that, and a script that calls them must start from an
+``if __name__ == "__main__":`` block (multiprocessing's rule). Every child exits when its parent
+dies (``exit_with_parent``).
 """
 
 from __future__ import annotations
@@ -15,9 +26,11 @@ import multiprocessing
 import os
 import pickle
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -58,6 +71,26 @@ def items_from_child(produce: Callable[..., Iterable[T]], *args: Any, buffered: 
             child.terminate()
         child.join()
         receiving.close()
+
+
+def worker_pool(workers: int, initializer: Callable[..., None], *initargs: Any) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes, each running ``initializer(*initargs)`` (a
+    module-level function, picklable arguments) before its first task. Workers exit with their
+    parent and ignore Ctrl-C and SIGTERM, which reach the whole process group: the parent
+    decides when to stop (after recording what it must) and then shuts the pool down."""
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(initializer, initargs),
+    )
+
+
+def _start_worker(initializer: Callable[..., None], initargs: tuple) -> None:
+    exit_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    initializer(*initargs)
 
 
 def exit_with_parent() -> None:

@@ -142,8 +142,7 @@ def links_signer(app: App) -> Callable[[int], tuple[str, str]]:
 
 
 class _FastSigner:
-    """``sign(secret, purpose, id)`` with the key derived once and the HMAC (RFC 2104) inner
-    and outer hash states computed once: each token costs two hash copies.
+    """``sign(secret, purpose, id)`` with the key derived once and signed by ``_hmac_signer``.
 
     It follows URLSafeTimedSerializer's format for an int payload: compact JSON, zlib-compressed
     (and marked with a leading dot) when that is shorter, URL-safe base64 without padding,
@@ -155,11 +154,7 @@ class _FastSigner:
             raise ValueError(f"unknown token purpose {purpose!r}")
         signer = Signer(secret, salt=f"publisher.{purpose}")  # the key URLSafeTimedSerializer derives
         self._suffix = b"." + base64_encode(int_to_bytes(timestamp))
-        key, digest = signer.derive_key(), signer.digest_method
-        block = digest().block_size
-        key = (digest(key).digest() if len(key) > block else key).ljust(block, b"\0")
-        self._inner = digest(key.translate(_INNER_PAD))
-        self._outer = digest(key.translate(_OUTER_PAD))
+        self._signature = _hmac_signer(signer.derive_key(), signer.digest_method)
 
     def value(self, subscriber_id: int) -> bytes:
         """The signed part of a token: ``payload.timestamp``."""
@@ -170,11 +165,31 @@ class _FastSigner:
 
     def signed(self, value: bytes) -> bytes:
         """``value.signature``: the token."""
-        inner = self._inner.copy()
-        inner.update(value)
-        outer = self._outer.copy()
+        return value + b"." + _b64(self._signature(value))
+
+
+def _hmac_signer(key: bytes, digest: Callable[..., Any]) -> Callable[[bytes], bytes]:
+    """message → its HMAC (RFC 2104) with ``key``: the inner and outer hash states are computed
+    once, each message costs two hash copies.
+
+    The library path is ``hmac.new(key, digestmod=digest)`` made once, then ``.copy()``,
+    ``.update(message)`` and ``.digest()`` per message: the same bytes (tests/test_tokens_bulk.py),
+    but OpenSSL's HMAC copy is slower. Measured with timeit, 3 rounds of 1,000,000 tokens
+    (SHA-1, as itsdangerous signs): 0.86–0.92 s here, 1.19–1.42 s with ``hmac.copy()``,
+    1.7–2.1 s with ``hmac.digest``; two tokens per subscriber, so about 1 s of CPU less for a
+    send to a million subscribers."""
+    block = digest().block_size
+    key = (digest(key).digest() if len(key) > block else key).ljust(block, b"\0")
+    inner_state, outer_state = digest(key.translate(_INNER_PAD)), digest(key.translate(_OUTER_PAD))
+
+    def signature(message: bytes) -> bytes:
+        inner = inner_state.copy()
+        inner.update(message)
+        outer = outer_state.copy()
         outer.update(inner.digest())
-        return value + b"." + _b64(outer.digest())
+        return outer.digest()
+
+    return signature
 
 
 # zlib output is never 2 bytes shorter than a payload this long.

@@ -3,12 +3,13 @@
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from publisher.child_process import ChildStopped, items_from_child
+from publisher.child_process import ChildStopped, items_from_child, worker_pool
 from publisher.errors import PublisherError
 
 
@@ -86,3 +87,67 @@ def test_the_child_exits_when_its_parent_is_killed(tmp_path):
     while running(child) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not running(child)
+
+
+# --- worker_pool: the processes that share out CPU work (feeds entries, SendGrid requests) ---
+
+HELD = threading.Lock()  # held by a thread of the parent while its workers start
+
+
+def lock_is_free() -> bool:
+    """In a forked worker the lock is a copy of the parent's, held by a thread that does not
+    exist there: it never comes free. A spawned worker imports this module afresh."""
+    if HELD.acquire(timeout=2):
+        HELD.release()
+        return True
+    return False
+
+
+def remember(value: str) -> None:
+    global REMEMBERED
+    REMEMBERED = value
+
+
+REMEMBERED = ""
+
+
+def remembered() -> tuple[str, int]:
+    return REMEMBERED, os.getpid()
+
+
+def test_workers_start_in_a_fresh_interpreter_whatever_threads_the_parent_runs():
+    HELD.acquire()
+    try:
+        with worker_pool(2, remember, "initialised") as pool:
+            assert pool.submit(lock_is_free).result(timeout=60)
+            value, pid = pool.submit(remembered).result(timeout=60)
+    finally:
+        HELD.release()
+    assert value == "initialised" and pid != os.getpid()
+
+
+POOL_PARENT = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from publisher.child_process import worker_pool
+from test_child_process import remember, remembered
+if __name__ == "__main__":
+    pool = worker_pool(1, remember, "x")
+    print(pool.submit(remembered).result()[1], flush=True)
+    time.sleep(3600)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_workers_exit_when_their_parent_is_killed(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(POOL_PARENT.format(tests=str(Path(__file__).parent)))
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    worker = int(parent.stdout.readline())
+    assert running(worker)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while running(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(worker)

@@ -4,6 +4,7 @@ says exactly what the store says — even for hostile content."""
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -274,3 +275,26 @@ def _generator_like(renderer, channel, fmt, articles) -> FeedGenerator:
     for article in articles:
         generator.add_entry(_feed_entry(renderer._entry_fields(article)), order="append")
     return generator
+
+
+@pytest.mark.parametrize("hub", [None, "https://hub.example.org/"])
+def test_spliced_feeds_are_the_bytes_of_feedgens_add_entry(config, clock, hub):
+    """The fast path (entries serialised once, spliced into each feed's head) against the
+    library path: the same FeedGenerator, add_entry for each entry, rss_str/atom_str."""
+    settings = FeedSettings.from_config(config)
+    if hub:
+        settings = dataclasses.replace(settings, hub=hub)
+    articles = [
+        make_article(n, tags=("emploi", "bassin d'emploi"), id=n, image_url=f"{SITE}/m/{n}.png") for n in range(1, 5)
+    ] + [make_article(5, tags=("emploi",), id=5, content_html="", author="")]
+    fast = FeedRenderer(settings, clock.now())
+    library = FeedRenderer(settings, clock.now())
+    channel = settings.tag_channel(articles[0].tags[0])
+    documents = fast.feed(channel, [fast.entry(article) for article in articles])
+    for fmt in ("rss", "atom"):
+        library._head(channel, fmt, max(article.updated_at for article in articles))
+        generator = library._generators[fmt]
+        for article in articles:
+            generator.add_entry(_feed_entry(library._entry_fields(article)), order="append")
+        reference = generator.rss_str() if fmt == "rss" else generator.atom_str()
+        assert documents[fmt] == reference + b"\n", fmt

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 
 import pytest
@@ -11,6 +13,7 @@ from publisher.tokens import (
     UNSUBSCRIBE,
     TokenError,
     _FastSigner,
+    _hmac_signer,
     links_for,
     links_signer,
     sign,
@@ -42,3 +45,16 @@ def test_bulk_tokens_are_the_tokens_itsdangerous_signs():
         for subscriber_id in (0, 7, 123456, 10**12):
             signer = _FastSigner("s3cret", purpose, timestamp)
             assert signer.signed(signer.value(subscriber_id)).decode() == sign("s3cret", purpose, subscriber_id)
+
+
+@pytest.mark.parametrize("digest", [hashlib.sha1, hashlib.sha256, hashlib.sha512])
+@pytest.mark.parametrize("key_length", [0, 1, 20, 63, 64, 65, 127, 128, 129, 1000])
+def test_the_hmac_fast_path_gives_the_bytes_of_the_standard_library(digest, key_length):
+    key = bytes(range(256)) * 4
+    key = key[:key_length]
+    signature = _hmac_signer(key, digest)
+    library = hmac.new(key, digestmod=digest)
+    for message in (b"", b"MQ.Zbx6gA", b"\x00\xff" * 100, b"x" * 10_000):
+        reference = library.copy()
+        reference.update(message)
+        assert signature(message) == reference.digest() == hmac.digest(key, message, digest)

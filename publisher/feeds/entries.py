@@ -2,9 +2,10 @@
 kept only until the last feed that shows them is written.
 
 Rendering entries (sanitising HTML, feedgen elements, serialisation) is most of a full
-build's time. A build that has many to render starts one worker process per core (forked, so
-they start at once with everything imported) and hands them batches of article ids, while
-this process writes the feeds of the previous batch. Each worker reads the articles through
+build's time. A build that has many to render starts one worker process per core (spawned, see
+publisher.child_process; each imports the renderer in about 0.5 s, while this process reads
+the first feeds) and hands them batches of article ids, while this process writes the feeds
+of the previous batch. Each worker reads the articles through
 its own connection (the build's transaction only holds the write lock, and WAL readers see
 the same articles) and sends back the rendered bytes; entries are keyed by article id, so the
 output is the same as rendering in-process.
@@ -15,17 +16,16 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from publisher.child_process import worker_pool
 from publisher.feeds.render import FeedRenderer, RenderedEntry
 from publisher.feeds.settings import FeedSettings
 from publisher.store import Store, chunks
 from publisher.store.feeds import load_articles
-
-if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
 
 PARALLEL_FROM = 2000  # entries in a build; below this, starting workers costs more than it saves
 ARTICLES_PER_TASK = 100
@@ -84,16 +84,8 @@ class EntryRenderer:
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # Imported here: only large builds pay for starting processes.
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("fork"),
-                initializer=_start_worker,
-                initargs=(self.renderer.settings, self.renderer.now, self.store.path),
-            )
+            settings, now = self.renderer.settings, self.renderer.now
+            self._pool = worker_pool(self.workers, _start_worker, settings, now, self.store.path)
         return self._pool
 
 
@@ -131,7 +123,7 @@ _worker: tuple[FeedRenderer, Store] | None = None
 
 def _start_worker(settings: FeedSettings, now: datetime, store_path: Path) -> None:
     global _worker
-    # A connection of its own, opened after the fork (never the parent's).
+    # A connection of its own (never the parent's).
     _worker = (FeedRenderer(settings, now), Store(store_path))
 
 

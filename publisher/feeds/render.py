@@ -4,8 +4,9 @@ The only module that uses feedgen. An article is rendered once per build — one
 FeedEntry gives its RSS item and Atom entry, serialised as they appear inside a feed — and
 those bytes are reused by every feed that shows the article (the site feed and each of its
 tags). A feed document is then feedgen's own channel for that feed (title, links, dates…)
-with the entries inserted where feedgen puts them, so the output is byte for byte what
-feedgen would write with ``add_entry`` (the tests check this), at a fraction of the cost.
+with the entries inserted where feedgen puts them (``_splice``), so the output is byte for
+byte what feedgen would write with ``add_entry`` (the tests check this), at a fraction of the
+cost.
 
 Choices that keep every file free of W3C Feed Validation Service warnings:
 
@@ -298,7 +299,14 @@ class _Carrier:
 
 
 def _splice(document: bytes, fmt: str, entries: list[bytes]) -> bytes:
-    """Insert serialised entries where feedgen puts them: last in the channel/feed."""
+    """Insert serialised entries where feedgen puts them: last in the channel/feed.
+
+    The library path is ``FeedGenerator.add_entry`` for each entry, then ``rss_str()`` or
+    ``atom_str()``: the same bytes (tests/test_feeds_validity.py), but feedgen builds and
+    serialises every entry again for every feed that shows it, in the building process (lxml
+    elements do not travel to worker processes). Measured on a feed of 50 articles like those
+    of bench/feeds.py: 4.4 ms for RSS and Atom through add_entry, 0.1 ms spliced (all three
+    formats), so about 4 s of a full build's 7 s of CPU for its 1,001 feeds."""
     closing = _CLOSING[fmt]
     if not document.endswith(closing):
         raise RuntimeError(f"unexpected feedgen {fmt} output: does not end with {closing!r}")
