@@ -251,7 +251,7 @@ def test_event_ids_older_than_the_retention_are_pruned_by_the_nightly_job(app, s
     clock.advance(days=1, seconds=1)  # ev1 is now 30 days and 1 s old, ev2 one day old
     [prune] = [job for job in build_jobs(app.config) if job.id == "prune-webhook-events"]
 
-    assert run_job(app, prune) == "1 webhook event ids older than 30 days deleted"
+    assert run_job(app, prune) == "1 event id older than 30 days forgotten"
 
     remaining = [row[0] for row in app.store.conn.execute("SELECT sg_event_id FROM webhook_events")]
     assert remaining == ["ev2"]
@@ -282,5 +282,5 @@ def test_run_once_forgets_old_event_ids_too(app, signer, clock, sent_edition):
     clock.advance(days=31)
     post(app, signer, [event("delivered", 2, sent_edition.id, 2)])
     results = {result.name: result.summary for result in run_once(app)}
-    assert results["webhook events"] == "1 webhook event ids older than 30 days deleted"
+    assert results["webhook events"] == "1 event id older than 30 days forgotten"
     assert [row[0] for row in app.store.conn.execute("SELECT sg_event_id FROM webhook_events")] == ["ev2"]

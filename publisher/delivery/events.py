@@ -103,7 +103,7 @@ def prune_webhook_events(app: App) -> str:
     """Forget the event ids older than ``webhook_events_retention_days`` (the nightly job, run-once)."""
     days = app.config.delivery.sendgrid.webhook_events_retention_days
     deleted = webhook_events.delete_older_than(app.store, app.clock.now() - timedelta(days=days))
-    return f"{deleted} webhook event ids older than {days} days deleted"
+    return f"{deleted} event {'id' if deleted == 1 else 'ids'} older than {days} days forgotten"
 
 
 def _authenticated_text(app: App, key: str, body: bytes, headers: Mapping[str, str]) -> str:
