@@ -122,7 +122,7 @@ class Row(NamedTuple):
     first_line: int = 0
 
 
-class _FieldError(PublisherError):
+class _SubscriberFieldError(PublisherError):
     def __init__(self, field_name: str, reason: str) -> None:
         self.field = field_name
         self.reason = reason
@@ -153,11 +153,11 @@ class RowParser:
         try:
             email = checked_address(email_cell, self.allow_test_domains)
         except InvalidAddress as error:
-            raise _FieldError("email", f"{email_cell.strip()!r}: {error}") from None
+            raise _SubscriberFieldError("email", f"{email_cell.strip()!r}: {error}") from None
         try:
             name = checked_name(name)
         except InvalidName as error:
-            raise _FieldError("name", f"{_shortened(name)!r}: {error}") from None
+            raise _SubscriberFieldError("name", f"{_shortened(name)!r}: {error}") from None
         status = self._statuses[status_cell] if status_cell in self._statuses else self.status(status_cell)
         locale = self._locales[locale_cell] if locale_cell in self._locales else self.locale(locale_cell)
         interests = self._interest_cells.get(interests_cell)
@@ -194,7 +194,7 @@ class RowParser:
     def status(self, cell: str) -> str | None:
         status = cell.strip().lower()
         if status and status not in RANK:
-            raise _FieldError("status", f"unknown status {status!r} (expected {', '.join(STATUSES)})")
+            raise _SubscriberFieldError("status", f"unknown status {status!r} (expected {', '.join(STATUSES)})")
         self._statuses[cell] = status or None
         return self._statuses[cell]
 
@@ -223,9 +223,9 @@ class RowParser:
         try:
             stored = _utc_text(text) or to_db(self._parse_moment(text))
         except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before year 1 in UTC
-            raise _FieldError("consent_at", f"{text!r} is out of range") from None
+            raise _SubscriberFieldError("consent_at", f"{text!r} is out of range") from None
         if stored > self.latest:
-            raise _FieldError("consent_at", f"{text!r} is in the future")
+            raise _SubscriberFieldError("consent_at", f"{text!r} is in the future")
         return stored
 
     def _parse_moment(self, text: str) -> datetime:
@@ -244,7 +244,7 @@ class RowParser:
             day, month, year, hour, minute, second = (int(part or 0) for part in match.groups())
             return datetime(year, month, day, hour, minute, second)
         except ValueError:
-            raise _FieldError(
+            raise _SubscriberFieldError(
                 "consent_at", f"{text!r} is not a date (expected ISO 8601, e.g. 2026-03-28T14:00:00+01:00)"
             ) from None
 
@@ -269,7 +269,7 @@ def _utc_text(text: str) -> str | None:
 def _locale(text: str) -> str:
     match = _LOCALE.fullmatch(text)
     if match is None:
-        raise _FieldError("locale", f"{text!r} is not a language code (expected e.g. fr, en, fr-BE)")
+        raise _SubscriberFieldError("locale", f"{text!r} is not a language code (expected e.g. fr, en, fr-BE)")
     language, region = match.groups()
     return language.lower() + (f"-{region.upper()}" if region else "")
 
@@ -330,7 +330,7 @@ def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterato
                         cells.extend([""] * (width - len(cells)))
                     try:
                         yield parser.parse(line, restore_row(cells), layout, warnings)
-                    except _FieldError as error:
+                    except _SubscriberFieldError as error:
                         yield RecordError(source, line, error.field, error.reason)
                 line = end
         except csv.Error as error:
@@ -489,7 +489,7 @@ class _State:
 
 
 @dataclass
-class _Batch:
+class _ChunkRows:
     """The rows the merger writes for one chunk, as tuples."""
 
     subscribers: list[tuple] = field(default_factory=list)  # new ones (NewSubscriber.row)
@@ -632,7 +632,7 @@ class _Merger:
         )
 
     def _write(self, states: Iterable[_State]) -> None:
-        batch = _Batch()
+        batch = _ChunkRows()
         for state in states:
             subscriber_id = state.subscriber.id
             batch.history.extend(state.history)
