@@ -194,7 +194,7 @@ def parse_record(data: Any, default_language: str) -> Article:
         author=_text(data, "author"),
         image_url=_absolute_url(data, "image_url") or None,
         status=status,
-        tags=_tags(data.get("tags")),
+        tags=_tag_names(data.get("tags")),
     )
 
 
@@ -288,7 +288,7 @@ def checked_moment(moment: datetime, name: str, text: str) -> datetime:
     return utc
 
 
-def _tags(value: Any) -> tuple[Tag, ...]:
+def _tag_names(value: Any) -> tuple[Tag, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):

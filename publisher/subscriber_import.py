@@ -200,7 +200,7 @@ class RowParser:
 
     def locale(self, cell: str) -> str | None:
         text = cell.strip()
-        self._locales[cell] = _locale(text) if text else None
+        self._locales[cell] = _locale_code(text) if text else None
         return self._locales[cell]
 
     def interests(self, cell: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -266,7 +266,7 @@ def _utc_text(text: str) -> str | None:
     return text[:19] + "Z"
 
 
-def _locale(text: str) -> str:
+def _locale_code(text: str) -> str:
     match = _LOCALE.fullmatch(text)
     if match is None:
         raise _SubscriberFieldError("locale", f"{text!r} is not a language code (expected e.g. fr, en, fr-BE)")

@@ -89,7 +89,7 @@ class Dashboard:
     signup_mails: dict[str, int]
 
 
-def _refused(request: Request) -> Response | None:
+def _access_refused(request: Request) -> Response | None:
     context = WebContext.of(request)
     password = context.apps.factory.secrets.admin_password
     if not password:
@@ -169,7 +169,7 @@ def _job_label(app: App, job: Upcoming) -> str:
 
 
 async def dashboard(request: Request) -> Response:
-    refused = _refused(request)
+    refused = _access_refused(request)
     if refused is not None:
         return refused
     context = WebContext.of(request)
@@ -182,7 +182,7 @@ def _preview(app: App, slug: str) -> str:
 
 
 async def preview(request: Request) -> Response:
-    refused = _refused(request)
+    refused = _access_refused(request)
     if refused is not None:
         return refused
     context = WebContext.of(request)
