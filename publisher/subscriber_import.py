@@ -1,4 +1,5 @@
-"""Subscriber CSV import (columns in DESIGN.md): validate, merge, never re-activate who left.
+"""Subscriber CSV import (columns in the README, section "Subscribers and consent"): validate, merge,
+never re-activate who left.
 
 - A header row names the columns; ``email`` is required; ``name``, ``locale``, ``interests``
   (tag names or slugs separated by ``|``), ``status``, ``consent_source``, ``consent_at`` are
