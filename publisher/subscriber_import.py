@@ -633,24 +633,24 @@ class _Merger:
         )
 
     def _write(self, states: Iterable[_State]) -> None:
-        batch = _ChunkRows()
+        rows = _ChunkRows()
         for state in states:
             subscriber_id = state.subscriber.id
-            batch.history.extend(state.history)
+            rows.history.extend(state.history)
             if state.is_new:
-                batch.subscribers.append(_with_changes(state).row())
-                batch.interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.interests))
-                batch.attributes.extend((subscriber_id, name, value) for name, value in state.attributes.items())
+                rows.subscribers.append(_with_changes(state).row())
+                rows.interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.interests))
+                rows.attributes.extend((subscriber_id, name, value) for name, value in state.attributes.items())
                 continue
             if state.changed:
                 db.update_subscriber(self.conn, subscriber_id, self.now, **state.changed)
-            batch.interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.added_interests))
-            batch.changed_attributes.extend(
+            rows.interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.added_interests))
+            rows.changed_attributes.extend(
                 (subscriber_id, name, value) for name, value in state.changed_attributes.items()
             )
             if state.added_interests:
                 added = ", ".join(sorted(self.slugs[tag_id] for tag_id in state.added_interests))
-                batch.history.append(
+                rows.history.append(
                     (
                         subscriber_id,
                         self.defaults.now_text,
@@ -661,12 +661,12 @@ class _Merger:
                         f"added {added}",
                     )
                 )
-        batch.subscribers.sort()  # in id order: SQLite appends to the table
-        db.insert_subscriber_rows(self.conn, batch.subscribers, self.defaults.now_text)
-        db.add_interests(self.conn, batch.interests)
-        db.add_attributes(self.conn, batch.attributes)
-        db.set_attributes(self.conn, batch.changed_attributes)
-        db.add_history_rows(self.conn, batch.history)
+        rows.subscribers.sort()  # in id order: SQLite appends to the table
+        db.insert_subscriber_rows(self.conn, rows.subscribers, self.defaults.now_text)
+        db.add_interests(self.conn, rows.interests)
+        db.add_attributes(self.conn, rows.attributes)
+        db.set_attributes(self.conn, rows.changed_attributes)
+        db.add_history_rows(self.conn, rows.history)
 
 
 def _repeated(keys: list[str]) -> set[str]:
