@@ -41,7 +41,7 @@ def generate(path: Path, count: int) -> None:
 
 
 def child(jsonl: Path, db: Path) -> None:
-    from publisher.articles import import_files
+    from publisher.article_import import import_files
     from publisher.store import Store
 
     with Store(db) as store:

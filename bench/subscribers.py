@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from publisher.app import App  # noqa: E402
-from publisher.articles import import_files  # noqa: E402
+from publisher.article_import import import_files  # noqa: E402
 from publisher.clock import FixedClock  # noqa: E402
 from publisher.config import Secrets, load_config  # noqa: E402
 from publisher.demo import demo_file  # noqa: E402

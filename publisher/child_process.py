@@ -116,16 +116,16 @@ def _produce(sending: Connection, produce: Callable[..., Iterable[Any]], args: t
     sender.start()
     try:
         for item in produce(*args):
-            pickled.put(_message(_ITEM, item))
+            pickled.put(_pipe_message(_ITEM, item))
     except Exception as error:  # handed to the parent, which raises it
-        pickled.put(_message(_ERROR, error))
+        pickled.put(_pipe_message(_ERROR, error))
     else:
-        pickled.put(_message(_DONE, None))
+        pickled.put(_pipe_message(_DONE, None))
     pickled.put(None)
     sender.join()
 
 
-def _message(kind: str, value: object) -> bytes:
+def _pipe_message(kind: str, value: object) -> bytes:
     return pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
 
 

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from publisher.app import App
-from publisher.articles import ImportReport, import_files
+from publisher.article_import import ImportReport, import_files
 from publisher.errors import PublisherError
 from publisher.store.articles import count_articles_not_among
 from publisher.store.subscribers import count_subscribers_not_among

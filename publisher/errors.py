@@ -78,8 +78,12 @@ Every exception class of the package, where it lives, and what the CLI and the w
 
 Private classes, control flow inside one module (they never reach a door):
 
-``_FieldError`` (publisher.articles, publisher.subscriber_import)
-    One field of a record; the reader turns it into a RecordError with the file and line.
+``_ArticleFieldError`` (publisher.article_import)
+    One field of an article record; the reader turns it into a RecordError with the file and
+    line.
+``_SubscriberFieldError`` (publisher.subscriber_import)
+    One field of a subscriber row; the reader turns it into a RecordError with the file and
+    line.
 ``_Rollback`` (publisher.delivery.send)
     Undoes a planning transaction (dry runs); caught where it is raised.
 """

@@ -89,14 +89,14 @@ def _send(app: App, transport: Transport, mail: db.QueuedMail, report: QueueRepo
         log.warning("sign-up mail %s (subscriber %s): may have left, not sent again", mail.id, mail.subscriber_id)
         report.unknown += 1
     except DeliveryError as error:
-        _refused(app, mail, str(error), report)
+        _retry_or_fail(app, mail, str(error), report)
     else:
         db.finish(app.store, mail.id, "sent", app.clock.now())
         log.info("sign-up mail %s sent to subscriber %s", mail.id, mail.subscriber_id)
         report.sent += 1
 
 
-def _refused(app: App, mail: db.QueuedMail, error: str, report: QueueReport) -> None:
+def _retry_or_fail(app: App, mail: db.QueuedMail, error: str, report: QueueReport) -> None:
     settings = app.config.delivery
     if mail.attempts >= settings.max_attempts:
         db.finish(app.store, mail.id, "failed", app.clock.now(), error)

@@ -1,4 +1,5 @@
-"""Subscriber CSV import (columns in DESIGN.md): validate, merge, never re-activate who left.
+"""Subscriber CSV import (columns in the README, section "Subscribers and consent"): validate, merge,
+never re-activate who left.
 
 - A header row names the columns; ``email`` is required; ``name``, ``locale``, ``interests``
   (tag names or slugs separated by ``|``), ``status``, ``consent_source``, ``consent_at`` are
@@ -122,7 +123,7 @@ class Row(NamedTuple):
     first_line: int = 0
 
 
-class _FieldError(PublisherError):
+class _SubscriberFieldError(PublisherError):
     def __init__(self, field_name: str, reason: str) -> None:
         self.field = field_name
         self.reason = reason
@@ -153,11 +154,11 @@ class RowParser:
         try:
             email = checked_address(email_cell, self.allow_test_domains)
         except InvalidAddress as error:
-            raise _FieldError("email", f"{email_cell.strip()!r}: {error}") from None
+            raise _SubscriberFieldError("email", f"{email_cell.strip()!r}: {error}") from None
         try:
             name = checked_name(name)
         except InvalidName as error:
-            raise _FieldError("name", f"{_shortened(name)!r}: {error}") from None
+            raise _SubscriberFieldError("name", f"{_shortened(name)!r}: {error}") from None
         status = self._statuses[status_cell] if status_cell in self._statuses else self.status(status_cell)
         locale = self._locales[locale_cell] if locale_cell in self._locales else self.locale(locale_cell)
         interests = self._interest_cells.get(interests_cell)
@@ -194,13 +195,13 @@ class RowParser:
     def status(self, cell: str) -> str | None:
         status = cell.strip().lower()
         if status and status not in RANK:
-            raise _FieldError("status", f"unknown status {status!r} (expected {', '.join(STATUSES)})")
+            raise _SubscriberFieldError("status", f"unknown status {status!r} (expected {', '.join(STATUSES)})")
         self._statuses[cell] = status or None
         return self._statuses[cell]
 
     def locale(self, cell: str) -> str | None:
         text = cell.strip()
-        self._locales[cell] = _locale(text) if text else None
+        self._locales[cell] = _locale_code(text) if text else None
         return self._locales[cell]
 
     def interests(self, cell: str) -> tuple[tuple[int, ...], tuple[str, ...]]:
@@ -223,9 +224,9 @@ class RowParser:
         try:
             stored = _utc_text(text) or to_db(self._parse_moment(text))
         except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before year 1 in UTC
-            raise _FieldError("consent_at", f"{text!r} is out of range") from None
+            raise _SubscriberFieldError("consent_at", f"{text!r} is out of range") from None
         if stored > self.latest:
-            raise _FieldError("consent_at", f"{text!r} is in the future")
+            raise _SubscriberFieldError("consent_at", f"{text!r} is in the future")
         return stored
 
     def _parse_moment(self, text: str) -> datetime:
@@ -244,7 +245,7 @@ class RowParser:
             day, month, year, hour, minute, second = (int(part or 0) for part in match.groups())
             return datetime(year, month, day, hour, minute, second)
         except ValueError:
-            raise _FieldError(
+            raise _SubscriberFieldError(
                 "consent_at", f"{text!r} is not a date (expected ISO 8601, e.g. 2026-03-28T14:00:00+01:00)"
             ) from None
 
@@ -266,10 +267,10 @@ def _utc_text(text: str) -> str | None:
     return text[:19] + "Z"
 
 
-def _locale(text: str) -> str:
+def _locale_code(text: str) -> str:
     match = _LOCALE.fullmatch(text)
     if match is None:
-        raise _FieldError("locale", f"{text!r} is not a language code (expected e.g. fr, en, fr-BE)")
+        raise _SubscriberFieldError("locale", f"{text!r} is not a language code (expected e.g. fr, en, fr-BE)")
     language, region = match.groups()
     return language.lower() + (f"-{region.upper()}" if region else "")
 
@@ -330,7 +331,7 @@ def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterato
                         cells.extend([""] * (width - len(cells)))
                     try:
                         yield parser.parse(line, restore_row(cells), layout, warnings)
-                    except _FieldError as error:
+                    except _SubscriberFieldError as error:
                         yield RecordError(source, line, error.field, error.reason)
                 line = end
         except csv.Error as error:
@@ -489,7 +490,7 @@ class _State:
 
 
 @dataclass
-class _Batch:
+class _ChunkRows:
     """The rows the merger writes for one chunk, as tuples."""
 
     subscribers: list[tuple] = field(default_factory=list)  # new ones (NewSubscriber.row)
@@ -632,24 +633,24 @@ class _Merger:
         )
 
     def _write(self, states: Iterable[_State]) -> None:
-        batch = _Batch()
+        rows = _ChunkRows()
         for state in states:
             subscriber_id = state.subscriber.id
-            batch.history.extend(state.history)
+            rows.history.extend(state.history)
             if state.is_new:
-                batch.subscribers.append(_with_changes(state).row())
-                batch.interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.interests))
-                batch.attributes.extend((subscriber_id, name, value) for name, value in state.attributes.items())
+                rows.subscribers.append(_with_changes(state).row())
+                rows.interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.interests))
+                rows.attributes.extend((subscriber_id, name, value) for name, value in state.attributes.items())
                 continue
             if state.changed:
                 db.update_subscriber(self.conn, subscriber_id, self.now, **state.changed)
-            batch.interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.added_interests))
-            batch.changed_attributes.extend(
+            rows.interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.added_interests))
+            rows.changed_attributes.extend(
                 (subscriber_id, name, value) for name, value in state.changed_attributes.items()
             )
             if state.added_interests:
                 added = ", ".join(sorted(self.slugs[tag_id] for tag_id in state.added_interests))
-                batch.history.append(
+                rows.history.append(
                     (
                         subscriber_id,
                         self.defaults.now_text,
@@ -660,12 +661,12 @@ class _Merger:
                         f"added {added}",
                     )
                 )
-        batch.subscribers.sort()  # in id order: SQLite appends to the table
-        db.insert_subscriber_rows(self.conn, batch.subscribers, self.defaults.now_text)
-        db.add_interests(self.conn, batch.interests)
-        db.add_attributes(self.conn, batch.attributes)
-        db.set_attributes(self.conn, batch.changed_attributes)
-        db.add_history_rows(self.conn, batch.history)
+        rows.subscribers.sort()  # in id order: SQLite appends to the table
+        db.insert_subscriber_rows(self.conn, rows.subscribers, self.defaults.now_text)
+        db.add_interests(self.conn, rows.interests)
+        db.add_attributes(self.conn, rows.attributes)
+        db.set_attributes(self.conn, rows.changed_attributes)
+        db.add_history_rows(self.conn, rows.history)
 
 
 def _repeated(keys: list[str]) -> set[str]:

@@ -60,7 +60,7 @@ def _wording(locale: str) -> _Wording:
 def confirmation_message(config: Config, email: str, name: str, locale: str, url: str) -> Message:
     words = _wording(locale)
     values = {"site": config.site.title, "days": config.subscribers.pending_days}
-    return _message(
+    return _mail_with_button(
         config,
         email,
         name,
@@ -75,7 +75,7 @@ def confirmation_message(config: Config, email: str, name: str, locale: str, url
 def already_subscribed_message(config: Config, email: str, name: str, locale: str, url: str) -> Message:
     words = _wording(locale)
     values = {"site": config.site.title}
-    return _message(
+    return _mail_with_button(
         config,
         email,
         name,
@@ -87,7 +87,7 @@ def already_subscribed_message(config: Config, email: str, name: str, locale: st
     )
 
 
-def _message(
+def _mail_with_button(
     config: Config, email: str, name: str, words: _Wording, subject: str, body: str, button: str, url: str
 ) -> Message:
     hello = words.hello_named.format(name=name) if name else words.hello

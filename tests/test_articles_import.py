@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.articles import import_files, read_records
+from publisher.article_import import import_files, read_records
 from publisher.errors import PublisherError, RecordError
 from publisher.store.articles import count_articles, list_articles
 
@@ -118,7 +118,7 @@ def test_interrupted_import_writes_nothing(store, tmp_path, monkeypatch):
                 raise KeyboardInterrupt
             yield record
 
-    import publisher.articles as module
+    import publisher.article_import as module
 
     original = module._good_records
     monkeypatch.setattr(module, "_good_records", lambda *a: explode(original(*a)))

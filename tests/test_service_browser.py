@@ -18,7 +18,7 @@ from servesupport import wait_for
 from webserver import served
 
 from publisher import subscribers
-from publisher.articles import import_files
+from publisher.article_import import import_files
 from publisher.config import Secrets
 from publisher.delivery import send
 from publisher.demo import demo_file

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from publisher import subscribers
-from publisher.articles import import_files
+from publisher.article_import import import_files
 from publisher.delivery import send
 from publisher.demo import demo_file
 from publisher.service.jobs import send_when_due

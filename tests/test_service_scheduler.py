@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from webserver import served
 
 from publisher.app import App
-from publisher.articles import import_files
+from publisher.article_import import import_files
 from publisher.cli import main
 from publisher.clock import FixedClock, SystemClock
 from publisher.demo import demo_file

@@ -14,7 +14,7 @@ from servesupport import wait_for
 from webserver import served
 
 from publisher import subscribers
-from publisher.articles import import_files
+from publisher.article_import import import_files
 from publisher.demo import demo_file
 from publisher.service.apps import AppFactory
 from publisher.service.server import RedactAccessLog

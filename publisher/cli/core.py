@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from publisher.articles import import_files
+from publisher.article_import import import_files
 from publisher.cli import Counter, Lazy, main, pass_lazy
 from publisher.config import load_config
 from publisher.cycle import run_once

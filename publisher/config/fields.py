@@ -27,7 +27,7 @@ def _relative_to_config(value: Path, info: ValidationInfo) -> Path:
     return value if value.is_absolute() or base is None else base / value
 
 
-def absolute_url(value: str) -> str:
+def checked_absolute_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"expected an absolute http(s) URL, got {value!r}")
@@ -42,7 +42,7 @@ def _email(value: str) -> str:
         raise ValueError(f"expected an email address, got {value!r}: {error}") from None
 
 
-def _display_name(value: str) -> str:
+def _sender_name(value: str) -> str:
     """A sender name, by the policy of publisher.addresses."""
     try:
         return checked_name(value)
@@ -66,9 +66,9 @@ def _proxy_addresses(value: Any) -> tuple[str, ...]:
 
 # A path in config.toml: a string, resolved against the folder of config.toml.
 ConfigPath = Annotated[Path, BeforeValidator(_as_path), AfterValidator(_relative_to_config)]
-AbsoluteUrl = Annotated[str, AfterValidator(absolute_url)]
+AbsoluteUrl = Annotated[str, AfterValidator(checked_absolute_url)]
 Email = Annotated[str, AfterValidator(_email)]
-DisplayName = Annotated[str, AfterValidator(_display_name)]
+DisplayName = Annotated[str, AfterValidator(_sender_name)]
 PositiveInt = Annotated[int, Field(gt=0)]
 ProxyAddresses = Annotated[tuple[str, ...], BeforeValidator(_proxy_addresses)]
 

@@ -139,7 +139,7 @@ class NewsletterConfig(Section):
 
     @property
     def public_archive(self) -> bool:
-        """Whether sent editions are public: those made per reader from their interests are not, by default."""
+        """Whether sent editions are public: those made per subscriber from their interests are not, by default."""
         return self.archive if self.archive is not None else self.selection != "interests"
 
     @property

@@ -19,7 +19,7 @@ from publisher.config.fields import (
     PositiveInt,
     ProxyAddresses,
     Section,
-    absolute_url,
+    checked_absolute_url,
 )
 
 
@@ -66,7 +66,7 @@ class FeedsConfig(Section):
         if value is not None:
             if "{slug}" not in value:
                 raise ValueError(f"expected a URL containing {{slug}}, got {value!r}")
-            absolute_url(value.replace("{slug}", "slug"))
+            checked_absolute_url(value.replace("{slug}", "slug"))
         return value
 
 

@@ -36,7 +36,7 @@ from datetime import datetime
 from publisher.app import App
 from publisher.delivery.content import EditionContent, edition_content
 from publisher.delivery.messages import MessageRecorder
-from publisher.delivery.ratelimit import RateLimiter
+from publisher.delivery.ratelimit import SendRateLimiter
 from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, Transport, open_transport
 from publisher.shutdown import stop_requested
 from publisher.store.deliveries import (
@@ -111,7 +111,7 @@ class _Sender:
         self.content = content
         self.messages = MessageRecorder(app) if transport.one_at_a_time else None
         self.limiter = (
-            RateLimiter(app.store, transport.rate_key, settings.rate_per_second) if transport.rate_key else None
+            SendRateLimiter(app.store, transport.rate_key, settings.rate_per_second) if transport.rate_key else None
         )
         self.batch_size = settings.batch_size
         self.concurrency = settings.concurrency

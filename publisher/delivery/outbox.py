@@ -64,11 +64,11 @@ class OutboxTransport:
 
     def send_message(self, message: Message) -> str:
         now = self.app.local_now()
-        digest = hashlib.sha256(f"{message.to_email}\n{message.subject}\n{message.text}".encode()).hexdigest()[:16]
+        fingerprint = hashlib.sha256(f"{message.to_email}\n{message.subject}\n{message.text}".encode()).hexdigest()[:16]
         sender = sender_for(self.app, "")
-        message_id_value = f"<message-{digest}@{sender.domain}>"
+        message_id_value = f"<message-{fingerprint}@{sender.domain}>"
         mime = transactional_message(sender, message, now, message_id_value)
-        name = f"message-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{digest}.eml"
+        name = f"message-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{fingerprint}.eml"
         try:
             self._write(name, bytes(mime))
         except OSError as error:

@@ -17,7 +17,9 @@ from publisher.store import Store
 from publisher.store.senders import hold_rate, reserve_rate
 
 
-class RateLimiter:
+class SendRateLimiter:
+    """Messages per second on one transport (``name``), shared through the store."""
+
     def __init__(
         self,
         store: Store,

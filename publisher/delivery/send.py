@@ -82,7 +82,7 @@ def _segment(app: App, slug: str, segment: str | None) -> str:
 
 
 def _planned(app: App, slug: str, segment: str) -> Iterator[tuple[Edition, list[Recipient]]]:
-    """The editions of the next digest (stored, 'ready') and their recipients, for the
+    """The editions of the audience's next plan (stored, 'ready') and their recipients, for the
     segment's members. Must run inside a store transaction."""
     from publisher.digests import needs_interests, plan_editions
     from publisher.segments import stream_members

@@ -136,8 +136,8 @@ class SmtpTransport:
     def send_message(self, message: Message) -> str:
         sender = sender_for(self.app, "")
         now = self.app.local_now()
-        digest = hashlib.sha256(f"{message.to_email}\n{message.subject}\n{now}".encode()).hexdigest()[:16]
-        message_id_value = f"<message-{digest}@{sender.domain}>"
+        fingerprint = hashlib.sha256(f"{message.to_email}\n{message.subject}\n{now}".encode()).hexdigest()[:16]
+        message_id_value = f"<message-{fingerprint}@{sender.domain}>"
         mime: EmailMessage = transactional_message(sender, message, now, message_id_value)
         try:
             connection = self._connection()

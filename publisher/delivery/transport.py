@@ -49,7 +49,7 @@ RecipientRow = tuple[int, str, str]
 OnMessage = Callable[[int, str, str | None, int], None]
 
 
-def _ignore(subscriber_id: int, status: str, detail: str | None, next_on_wire: int) -> None:
+def _ignore_message(subscriber_id: int, status: str, detail: str | None, next_on_wire: int) -> None:
     pass
 
 
@@ -67,7 +67,7 @@ class Prepared:
     rejected: dict[int, str] = field(default_factory=dict)
     future: Future[tuple[object, list[int], dict[int, str]]] | None = None
     # Set by the engine before ``send`` for a one-at-a-time transport.
-    on_message: OnMessage = _ignore
+    on_message: OnMessage = _ignore_message
 
     def ready(self) -> Prepared:
         if self.future is not None:

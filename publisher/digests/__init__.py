@@ -2,7 +2,7 @@
 
 Public interface:
 
-- ``plan_editions(app, slug, members, segment=None)`` — the editions of the next digest and
+- ``plan_editions(app, slug, members, segment=None)`` — the editions of the newsletter's next plan and
   who gets each (see publisher.digests.planner for the transaction and watermark rules);
 - ``needs_interests(app, slug)`` — whether members must be streamed with their interests;
 - ``render_preview(app, slug, recipient, segment=None)`` and ``write_preview(...)``.

@@ -75,12 +75,14 @@ class EntryRenderer:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
 
-    def submit(self, article_ids: Iterable[int]) -> _Batch:
+    def submit(self, article_ids: Iterable[int]) -> _PendingEntries:
         """Start rendering these articles; ``.result()`` gives their entries."""
         if self.workers < 2:
-            return _Batch([_Done([self.renderer.entry(article) for article in load_articles(self.store, article_ids)])])
+            return _PendingEntries(
+                [_Done([self.renderer.entry(article) for article in load_articles(self.store, article_ids)])]
+            )
         pool = self._start()
-        return _Batch([pool.submit(_render, task) for task in chunks(sorted(article_ids), ARTICLES_PER_TASK)])
+        return _PendingEntries([pool.submit(_render, task) for task in chunks(sorted(article_ids), ARTICLES_PER_TASK)])
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -103,7 +105,7 @@ class _Done:
         return self.entries
 
 
-class _Batch:
+class _PendingEntries:
     def __init__(self, futures: list[_Result]) -> None:
         self.futures = futures
 

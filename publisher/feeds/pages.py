@@ -94,7 +94,7 @@ def _opml(settings: FeedSettings, site: ListedFeed | None, tags: list[ListedFeed
 
 
 def _html(settings: FeedSettings, site: ListedFeed | None, tags: list[ListedFeed]) -> str:
-    locale = _locale(settings.language)
+    locale = _babel_locale(settings.language)
 
     def row(feed: ListedFeed) -> _Row:
         return _Row(
@@ -121,7 +121,7 @@ def _page_url(settings: FeedSettings, feed: ListedFeed) -> str:
     return as_uri(settings.tag_page_url.replace("{slug}", feed.tag.slug) if feed.tag else settings.site_url + "/")
 
 
-def _locale(language: str) -> Locale:
+def _babel_locale(language: str) -> Locale:
     try:
         return Locale.parse(language, sep="-")
     except (UnknownLocaleError, ValueError):

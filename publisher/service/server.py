@@ -67,7 +67,7 @@ def serve(factory: AppFactory, host: str | None = None, port: int | None = None)
     logging.getLogger("uvicorn.access").addFilter(RedactAccessLog())
     server = _Server(config)
     # uvicorn re-raises the signal it caught once it has stopped; ours only lets us finish.
-    previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, _ignore_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     scheduler.start()
     try:
         server.run()
@@ -78,5 +78,5 @@ def serve(factory: AppFactory, host: str | None = None, port: int | None = None)
     log.info("publisher serve stopped")
 
 
-def _ignore(sig: int, frame: FrameType | None) -> None:
+def _ignore_signal(sig: int, frame: FrameType | None) -> None:
     log.info("signal %s: already stopping", sig)

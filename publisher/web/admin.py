@@ -108,7 +108,7 @@ class Dashboard:
     signup_mails: dict[str, int]
 
 
-def _refused(request: Request) -> Response | None:
+def _access_refused(request: Request) -> Response | None:
     context = WebContext.of(request)
     password = context.apps.factory.secrets.admin_password
     if not password:
@@ -190,7 +190,7 @@ def _job_label(app: App, job: Upcoming) -> str:
 
 
 async def dashboard(request: Request) -> Response:
-    refused = _refused(request)
+    refused = _access_refused(request)
     if refused is not None:
         return refused
     context = WebContext.of(request)
@@ -209,7 +209,7 @@ def _preview(app: App, slug: str) -> str:
 
 
 async def preview(request: Request) -> Response:
-    refused = _refused(request)
+    refused = _access_refused(request)
     if refused is not None:
         return refused
     context = WebContext.of(request)

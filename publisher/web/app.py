@@ -26,7 +26,7 @@ from publisher.web import admin, archive, subscriptions, webhooks
 from publisher.web.context import WebContext
 from publisher.web.feeds import FeedFiles, FeedsFirst
 from publisher.web.pages import Pages
-from publisher.web.security import BodyLimit, Csrf, FailureThrottle, RateLimiter, SecurityHeaders, TrackedSend
+from publisher.web.security import BodyLimit, Csrf, FailureThrottle, SecurityHeaders, SignupLimiter, TrackedSend
 
 if TYPE_CHECKING:
     from publisher.service.scheduler import ServiceScheduler
@@ -66,8 +66,8 @@ def create_app(factory: AppFactory, scheduler: ServiceScheduler | None = None) -
         apps=ThreadApps(factory),
         pages=Pages(config, csrf, prefix),
         feeds=FeedFiles(config.feeds.output_dir, config.service.feeds_max_age),
-        signup_per_address=RateLimiter(config.service.subscribe_per_address_per_hour),
-        signup_per_ip=RateLimiter(config.service.subscribe_per_ip_per_hour),
+        signup_per_address=SignupLimiter(config.service.subscribe_per_address_per_hour),
+        signup_per_ip=SignupLimiter(config.service.subscribe_per_ip_per_hour),
         mailer=SignupMailer(factory),
         admin_throttle=FailureThrottle(
             config.service.admin_failures_before_block,

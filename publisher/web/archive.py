@@ -2,7 +2,7 @@
 
 An edition is stored with per-recipient placeholders; here they get neutral values, so the
 page carries no one's name, address or personal links. Only newsletters with a public archive
-(``[newsletters.SLUG] archive``: by default all but those made for each reader from their
+(``[newsletters.SLUG] archive``: by default all but those made for each subscriber from their
 interests) are listed and served by id. An edition of any other newsletter opens only at
 ``/archive/ID/TOKEN``, the view-online link of its email, whose token is signed for that
 edition alone; anything else about it is a 404, like an edition that does not exist.

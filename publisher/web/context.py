@@ -15,7 +15,7 @@ from publisher.service.apps import ThreadApps
 from publisher.service.mailer import SignupMailer
 from publisher.web.feeds import FeedFiles
 from publisher.web.pages import Pages
-from publisher.web.security import FailureThrottle, RateLimiter
+from publisher.web.security import FailureThrottle, SignupLimiter
 
 if TYPE_CHECKING:
     from publisher.service.scheduler import ServiceScheduler
@@ -30,8 +30,8 @@ class WebContext:
     apps: ThreadApps
     pages: Pages
     feeds: FeedFiles
-    signup_per_address: RateLimiter
-    signup_per_ip: RateLimiter
+    signup_per_address: SignupLimiter
+    signup_per_ip: SignupLimiter
     # Sends the emails the sign-ups queue (started and stopped with the app).
     mailer: SignupMailer
     admin_throttle: FailureThrottle

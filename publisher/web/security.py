@@ -240,8 +240,9 @@ def client_key(host: str | None) -> str:
     return str(getattr(address, "ipv4_mapped", None) or address)
 
 
-class RateLimiter:
-    """At most ``limit`` events per ``period`` seconds per key (sliding window, in memory).
+class SignupLimiter:
+    """Sign-up requests per address or per client: at most ``limit`` events per ``period``
+    seconds per key (sliding window, in memory).
 
     Keys are hashed with a per-process random key, so neither addresses nor IPs are kept in
     clear. The number of keys is bounded; the least recently used are forgotten first.
@@ -296,7 +297,7 @@ class FailureThrottle:
     """Blocks a client after ``failures`` failed attempts within FAILURE_WINDOW seconds: for
     ``block`` seconds, doubled at each further block, at most ``max_block``. A success forgets
     the client, and so does a quiet ``max_block`` after a block. In memory, keys hashed (as
-    RateLimiter), the least recently seen forgotten first."""
+    SignupLimiter), the least recently seen forgotten first."""
 
     FAILURE_WINDOW = 900.0
 

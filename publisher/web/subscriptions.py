@@ -58,7 +58,7 @@ NAME_REFUSED = "Ce nom n’est pas accepté : retirez les retours à la ligne, t
 UNUSABLE_ADDRESS = "Cette adresse électronique ne peut pas être utilisée. Vérifiez-la."
 
 
-def _tags(app: App) -> list[TagChoice]:
+def _tags_in_french_order(app: App) -> list[TagChoice]:
     return sorted(tag_choices(app.store), key=lambda tag: _french_sort_key(tag.name))
 
 
@@ -145,7 +145,7 @@ def _name_error(name: str) -> str | None:
 
 async def subscribe_form(request: Request) -> Response:
     context = WebContext.of(request)
-    tags = await context.call(_tags)
+    tags = await context.call(_tags_in_french_order)
     return context.pages.form(request, "subscribe.html.j2", "subscribe", form=SignupForm(), errors={}, tags=tags)
 
 
@@ -153,7 +153,7 @@ async def subscribe_submit(request: Request) -> Response:
     context = WebContext.of(request)
     data = await read_form(request)
     form = SignupForm.parse(data)
-    tags = await context.call(_tags)
+    tags = await context.call(_tags_in_french_order)
 
     def again(errors: dict[str, str], status: int = 400) -> Response:
         return context.pages.form(
@@ -367,7 +367,7 @@ def _preferences(app: App, token: str) -> PreferencesView | None:
         subscriber = subscribers.preferences_subscriber(app, token)
     except LINK_ERRORS:
         return None
-    tags = _tags(app)
+    tags = _tags_in_french_order(app)
     slugs = {tag.id: tag.slug for tag in tags}
     interest_ids = interests_of(app.store.conn, [subscriber.id]).get(subscriber.id, set())
     return PreferencesView(

@@ -107,7 +107,7 @@ def read_jsonl(path: Path, default_language: str) -> Iterator[Article | RecordEr
                 data = _json_value(line, first=number == 1)
                 if data is not None:
                     yield parse_record(data, default_language)
-            except _FieldError as error:
+            except _ArticleFieldError as error:
                 yield RecordError(str(path), number, error.field, error.reason)
                 if error.field == "encoding" and number == 1 and line.startswith(_UTF16_BOMS):
                     return
@@ -134,29 +134,31 @@ def _numbered_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
 def _json_value(line: bytes | None, first: bool) -> Any:
     """The JSON value of one line, None for a blank line."""
     if line is None:
-        raise _FieldError("record", f"line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB")
+        raise _ArticleFieldError("record", f"line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB")
     if first and line.startswith(_UTF16_BOMS):
-        raise _FieldError("encoding", "UTF-16 text: save the file as UTF-8 and import it again")
+        raise _ArticleFieldError("encoding", "UTF-16 text: save the file as UTF-8 and import it again")
     if first:
         line = line.removeprefix(_UTF8_BOM)
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as error:
         byte = f"0x{line[error.start]:02x}"
-        raise _FieldError("encoding", f"not valid UTF-8 (byte {byte} at column {error.start + 1})") from None
+        raise _ArticleFieldError("encoding", f"not valid UTF-8 (byte {byte} at column {error.start + 1})") from None
     if not text.strip():
         return None
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise _FieldError("json", f"invalid JSON: {error.msg.removesuffix(' at')} at column {error.colno}") from None
+        raise _ArticleFieldError(
+            "json", f"invalid JSON: {error.msg.removesuffix(' at')} at column {error.colno}"
+        ) from None
     except RecursionError:
-        raise _FieldError("json", "nested too deeply") from None
+        raise _ArticleFieldError("json", "nested too deeply") from None
     except ValueError:  # Python refuses integers of more than 4,300 digits
-        raise _FieldError("json", "invalid JSON: a number too long to read") from None
+        raise _ArticleFieldError("json", "invalid JSON: a number too long to read") from None
 
 
-class _FieldError(PublisherError):
+class _ArticleFieldError(PublisherError):
     def __init__(self, field_name: str, reason: str) -> None:
         self.field = field_name
         self.reason = reason
@@ -166,20 +168,20 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_]{1,40}")
 
 
 def parse_record(data: Any, default_language: str) -> Article:
-    """Validate one JSON Lines object (format in DESIGN.md) into an Article."""
+    """Validate one JSON Lines object (fields in the README, section "Articles") into an Article."""
     if not isinstance(data, dict):
-        raise _FieldError("record", f"expected a JSON object, got {type(data).__name__}")
+        raise _ArticleFieldError("record", f"expected a JSON object, got {type(data).__name__}")
     unknown = sorted(set(data) - FIELDS)
     if unknown:
         name = unknown[0]  # reported as the field only when it is a plain name (it is printed)
         field_name = name if _PLAIN_NAME.fullmatch(name) else "record"
-        raise _FieldError(field_name, f"unknown field {_shown(name)} (known: " + ", ".join(sorted(FIELDS)) + ")")
+        raise _ArticleFieldError(field_name, f"unknown field {_shown(name)} (known: " + ", ".join(sorted(FIELDS)) + ")")
     _check_texts(data)
     url = _absolute_url(data, "url", required=True)
     published_at = _timestamp(data, "published_at", required=True)
     status = _text(data, "status") or "published"
     if status not in ("published", "draft"):
-        raise _FieldError("status", f"expected 'published' or 'draft', got {_shown(status)}")
+        raise _ArticleFieldError("status", f"expected 'published' or 'draft', got {_shown(status)}")
     return Article(
         guid=_text(data, "guid") or url,
         url=url,
@@ -192,7 +194,7 @@ def parse_record(data: Any, default_language: str) -> Article:
         author=_text(data, "author"),
         image_url=_absolute_url(data, "image_url") or None,
         status=status,
-        tags=_tags(data.get("tags")),
+        tags=_tag_names(data.get("tags")),
     )
 
 
@@ -200,13 +202,13 @@ def _text(data: dict, name: str, required: bool = False) -> str:
     value = data.get(name)
     if value is None:
         if required:
-            raise _FieldError(name, "required")
+            raise _ArticleFieldError(name, "required")
         return ""
     if not isinstance(value, str):
-        raise _FieldError(name, f"expected a string, got {type(value).__name__}")
+        raise _ArticleFieldError(name, f"expected a string, got {type(value).__name__}")
     value = value.strip()
     if required and not value:
-        raise _FieldError(name, "must not be empty")
+        raise _ArticleFieldError(name, "must not be empty")
     return value
 
 
@@ -231,7 +233,7 @@ def check_text(value: str, name: str) -> None:
     """Refuse characters that no feed (XML) or store (UTF-8) can carry."""
     bad = _CONTROL.search(value)
     if bad:
-        raise _FieldError(name, f"contains the control character U+{ord(bad.group()):04X}")
+        raise _ArticleFieldError(name, f"contains the control character U+{ord(bad.group()):04X}")
 
 
 def _shown(value: str, limit: int = 60) -> str:
@@ -251,7 +253,7 @@ _ABSOLUTE_URL = re.compile(r"https?://[^/?#\s]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 def check_absolute_url(value: str, name: str) -> None:
     if not _ABSOLUTE_URL.fullmatch(value):
-        raise _FieldError(name, f"expected an absolute http(s) URL, got {_shown(value)}")
+        raise _ArticleFieldError(name, f"expected an absolute http(s) URL, got {_shown(value)}")
 
 
 def _timestamp(data: dict, name: str, required: bool = False) -> datetime | None:
@@ -261,9 +263,9 @@ def _timestamp(data: dict, name: str, required: bool = False) -> datetime | None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _FieldError(name, f"not an ISO 8601 date-time: {_shown(value)}") from None
+        raise _ArticleFieldError(name, f"not an ISO 8601 date-time: {_shown(value)}") from None
     if moment.tzinfo is None:
-        raise _FieldError(name, f"date-time without a UTC offset: {_shown(value)} (add e.g. +01:00 or Z)")
+        raise _ArticleFieldError(name, f"date-time without a UTC offset: {_shown(value)} (add e.g. +01:00 or Z)")
     return checked_moment(moment, name, value)
 
 
@@ -276,21 +278,21 @@ def checked_moment(moment: datetime, name: str, text: str) -> datetime:
     """An aware date-time in UTC, refused when outside [EARLIEST, LATEST) or its offset is not real."""
     offset = moment.utcoffset()
     if offset is not None and abs(offset) > MAX_OFFSET:
-        raise _FieldError(name, f"UTC offset beyond ±14:00: {_shown(text)}")
+        raise _ArticleFieldError(name, f"UTC offset beyond ±14:00: {_shown(text)}")
     try:
         utc = moment.astimezone(UTC)
     except OverflowError:
         utc = None
     if utc is None or not EARLIEST <= utc < LATEST:
-        raise _FieldError(name, f"date out of range: {_shown(text)} (expected between 1900 and 2999)")
+        raise _ArticleFieldError(name, f"date out of range: {_shown(text)} (expected between 1900 and 2999)")
     return utc
 
 
-def _tags(value: Any) -> tuple[Tag, ...]:
+def _tag_names(value: Any) -> tuple[Tag, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-        raise _FieldError("tags", "expected a list of tag names")
+        raise _ArticleFieldError("tags", "expected a list of tag names")
     return unique_tags(value)
 
 
@@ -325,7 +327,7 @@ def read_feed(path: Path, default_language: str) -> Iterator[Article | RecordErr
         line = starts[index] if index < len(starts) else 0
         try:
             yield _entry_article(entry, language)
-        except _FieldError as error:
+        except _ArticleFieldError as error:
             yield RecordError(str(path), line, error.field, error.reason)
 
 
@@ -339,15 +341,15 @@ def _decoded(raw: bytes, encoding: str | None) -> str:
 def _entry_article(entry: Any, language: str) -> Article:
     url = _entry_text(entry, "link")
     if not url:
-        raise _FieldError("link", "required")
+        raise _ArticleFieldError("link", "required")
     check_absolute_url(url, "link")
     title = _entry_text(entry, "title")
     if not title:
-        raise _FieldError("title", "required")
+        raise _ArticleFieldError("title", "required")
     updated_at = _entry_date(entry, "updated")
     published_at = _entry_date(entry, "published") or updated_at
     if published_at is None:
-        raise _FieldError("published", "required (no pubDate, published or updated date)")
+        raise _ArticleFieldError("published", "required (no pubDate, published or updated date)")
     contents = entry.get("content") or []
     content_html = contents[0].get("value", "") if contents else entry.get("summary", "")
     summary = entry.get("summary", "") if contents else ""
@@ -386,7 +388,7 @@ def _entry_date(entry: Any, name: str) -> datetime | None:
         return None
     moment = _rfc822_date(text) or _iso_date(text)
     if moment is None:
-        raise _FieldError(name, f"not a valid RFC 822 or ISO 8601 date: {_shown(text)}")
+        raise _ArticleFieldError(name, f"not a valid RFC 822 or ISO 8601 date: {_shown(text)}")
     if moment.tzinfo is None:  # as feedparser does: a date without a zone is UTC
         moment = moment.replace(tzinfo=UTC)
     return checked_moment(moment, name, text)
