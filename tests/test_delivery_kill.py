@@ -169,7 +169,7 @@ def test_kill_9_of_an_outbox_send_then_a_plain_send_settles_every_unknown_from_t
     expected = {f"hebdo-e{edition.id}-s{n}.eml" for n in range(1, 2001)}
 
     first = subprocess.Popen(publisher_send(config_file), env=SEND_ENV, cwd=ROOT, stdout=subprocess.DEVNULL)
-    assert wait_for(lambda: outbox.exists() and len(list(outbox.iterdir())) >= 500, 60)
+    assert wait_for(lambda: outbox.exists() and len(list(outbox.glob("*.eml"))) >= 500, 60)
     first.kill()  # SIGKILL: no clean-up of any kind
     first.wait(timeout=10)
     written = {path.name: path.stat().st_mtime_ns for path in outbox.glob("*.eml")}
