@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from servesupport import SECRET, wait_for
 from webserver import free_port
 
 from publisher.app import App
@@ -27,7 +28,6 @@ from publisher.store.runs import recent_runs
 from publisher.subscribers import get_subscriber
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "serve-test-secret-at-least-32-bytes-long"  # serve refuses shorter ones
 
 
 def configure(folder: Path, rate: int, batch: int) -> Path:
@@ -61,14 +61,6 @@ def _env() -> dict[str, str]:
 
 def sent_files(folder: Path) -> list[Path]:
     return sorted((folder / "outbox").glob("hebdo-*.eml"))
-
-
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_sigterm_stops_after_the_batch_on_the_wire_and_the_send_resumes(tmp_path):
