@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 DEMO_SECRET := demo-secret-not-for-production
 export PUBLISHER_SECRET ?= $(DEMO_SECRET)
 
-.PHONY: demo test lint bench clean clean-demo
+.PHONY: demo test lint docs bench clean clean-demo
 
 $(BIN)/publisher: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("publisher needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -46,9 +46,13 @@ lint: $(BIN)/publisher
 	$(BIN)/ruff check publisher tests bench
 	$(BIN)/ruff format --check publisher tests bench
 
+# The docs/ pages as an HTML site in site/ (open site/index.html); fails on a broken link.
+docs: $(BIN)/publisher
+	$(BIN)/mkdocs build --strict --site-dir site
+
 # What `make demo` made (the store, feeds, outbox, previews), to run the demo again from scratch.
 clean-demo:
 	rm -rf feeds/*.xml feeds/*.json feeds/*.opml feeds/*.html feeds/tags outbox previews publisher.db*
 
 clean: clean-demo
-	rm -rf $(VENV)
+	rm -rf $(VENV) site
