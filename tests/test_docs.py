@@ -2,6 +2,9 @@
 config key, and README.md starts with the two commands."""
 
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import get_args, get_origin
 
@@ -10,9 +13,7 @@ from publisher.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-DOCS = "\n".join(
-    [README, *(page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").glob("*.md")))]
-)
+DOCS = "\n".join([README, *(page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").glob("*.md")))])
 
 
 def command_paths(group=main, path=()):
@@ -56,3 +57,35 @@ def test_every_make_target_the_docs_name_exists():
     named = {target for command in commands for target in command.split()}
     assert "clean-demo" in named
     assert named <= targets, f"make targets in the docs but not in the Makefile: {sorted(named - targets)}"
+
+
+def test_the_docs_site_builds_strictly(tmp_path):
+    """mkdocs.yml is strict: a broken link or anchor, or a page left out of the nav, fails it."""
+    mkdocs = Path(sys.executable).with_name("mkdocs")
+    build = subprocess.run(
+        [mkdocs, "build", "--strict", "--config-file", ROOT / "mkdocs.yml", "--site-dir", tmp_path / "site"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert build.returncode == 0, build.stderr
+    assert (tmp_path / "site" / "architecture.html").is_file()
+
+
+def test_the_strict_build_fails_on_a_broken_link_and_a_page_outside_the_nav(tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(ROOT / "docs", docs)
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path)
+    (docs / "feeds.md").write_text("[gone](delivery.md#no-such-anchor) [lost](nowhere.md)\n", encoding="utf-8")
+    (docs / "orphan.md").write_text("# Orphan\n", encoding="utf-8")
+    mkdocs = Path(sys.executable).with_name("mkdocs")
+    build = subprocess.run(
+        [mkdocs, "build", "--strict", "--site-dir", tmp_path / "site"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert build.returncode != 0
+    for problem in ("no-such-anchor", "nowhere.md", "orphan.md"):
+        assert problem in build.stderr
