@@ -70,6 +70,9 @@ def test_the_docs_site_builds_strictly(tmp_path):
     )
     assert build.returncode == 0, build.stderr
     assert (tmp_path / "site" / "architecture.html").is_file()
+    for page in (tmp_path / "site").rglob("*.html"):  # read offline: no script or style from elsewhere
+        remote = re.findall(r'src="https?:[^"]*"|<link[^>]*href="https?:[^"]*"', page.read_text(encoding="utf-8"))
+        assert not remote, f"{page.name} loads {remote}"
 
 
 def test_the_strict_build_fails_on_a_broken_link_and_a_page_outside_the_nav(tmp_path):
