@@ -4,11 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Signs the links of the demo's emails (outbox only). `publisher serve` and real transports
 # refuse it: export your own before `make demo` to open the demo's links in `publisher serve`
-# (README « Quick start »), and in production (README « Configuration »).
+# (docs/getting-started.md), and in production (docs/configuration.md).
 DEMO_SECRET := demo-secret-not-for-production
 export PUBLISHER_SECRET ?= $(DEMO_SECRET)
 
-.PHONY: demo test lint bench clean clean-demo
+.PHONY: demo test lint docs bench clean clean-demo
 
 $(BIN)/publisher: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("publisher needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -27,13 +27,13 @@ demo: $(BIN)/publisher
 	@echo "  outbox/          one .eml file per message sent with the outbox transport"
 	@echo "  publisher.db     the SQLite store (publisher status, publisher articles list)"
 	@echo
-	@echo "Next, in your shell (README « Quick start »):"
+	@echo "Next, in your shell (docs/getting-started.md):"
 	@echo "  . .venv/bin/activate"
 	@if [ "$$PUBLISHER_SECRET" = "$(DEMO_SECRET)" ]; then \
 	  echo "  export PUBLISHER_SECRET=$(DEMO_SECRET)   # the CLI needs the secret the demo used"; \
 	  echo "  publisher status"; \
 	  echo "publisher serve refuses the demo's secret: to try the web pages and these emails' links,"; \
-	  echo "export a secret of your own and run make clean-demo demo (README « Quick start »)."; \
+	  echo "export a secret of your own and run make clean-demo demo (docs/getting-started.md)."; \
 	else \
 	  echo "  publisher status"; \
 	  echo "  PUBLISHER_ADMIN_PASSWORD=... publisher serve   # then open http://127.0.0.1:8000/"; \
@@ -46,9 +46,13 @@ lint: $(BIN)/publisher
 	$(BIN)/ruff check publisher tests bench
 	$(BIN)/ruff format --check publisher tests bench
 
+# The docs/ pages as an HTML site in site/ (open site/index.html); fails on a broken link.
+docs: $(BIN)/publisher
+	$(BIN)/mkdocs build --strict --site-dir site
+
 # What `make demo` made (the store, feeds, outbox, previews), to run the demo again from scratch.
 clean-demo:
 	rm -rf feeds/*.xml feeds/*.json feeds/*.opml feeds/*.html feeds/tags outbox previews publisher.db*
 
 clean: clean-demo
-	rm -rf $(VENV)
+	rm -rf $(VENV) site

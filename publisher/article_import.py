@@ -168,7 +168,7 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_]{1,40}")
 
 
 def parse_record(data: Any, default_language: str) -> Article:
-    """Validate one JSON Lines object (fields in the README, section "Articles") into an Article."""
+    """Validate one JSON Lines object (fields in docs/articles.md) into an Article."""
     if not isinstance(data, dict):
         raise _ArticleFieldError("record", f"expected a JSON object, got {type(data).__name__}")
     unknown = sorted(set(data) - FIELDS)

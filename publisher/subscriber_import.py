@@ -1,4 +1,4 @@
-"""Subscriber CSV import (columns in the README, section "Subscribers and consent"): validate, merge,
+"""Subscriber CSV import (columns in docs/subscribers.md): validate, merge,
 never re-activate who left.
 
 - A header row names the columns; ``email`` is required; ``name``, ``locale``, ``interests``

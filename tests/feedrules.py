@@ -1,4 +1,4 @@
-"""The W3C Feed Validation Service rules (README, section "Feeds": valid everywhere), checked locally.
+"""The W3C Feed Validation Service rules (docs/feeds.md: valid everywhere), checked locally.
 
 Each ``check_*`` function returns a list of problems named after the validator's messages
 (``MissingAtomSelfLink``, ``ContainsRelRef``, ``SecurityRisk``…); a published file must give

@@ -1,5 +1,5 @@
 """A damaged store file (pages overwritten with garbage, or not a SQLite file at all) is one
-``Error:`` line pointing to the README's restore advice, exit 1, for every command."""
+``Error:`` line pointing to the restore advice in docs/operations.md, exit 1, for every command."""
 
 import random
 import shutil
@@ -82,7 +82,7 @@ def assert_one_damaged_line(result):
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("Error: ")
     assert "looks damaged" in lines[0]
-    assert "README" in lines[0]
+    assert "docs/operations.md" in lines[0]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

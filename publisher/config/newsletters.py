@@ -94,7 +94,7 @@ class DigestsConfig(Section):
 
 class NewsletterConfig(Section):
     title: str
-    # Jinja templates (plain text): variables in README "Newsletters and templates".
+    # Jinja templates (plain text): variables in docs/newsletters.md.
     subject: str
     preheader: str = ""
     template: TemplateName = "digest.mjml.j2"

@@ -14,7 +14,7 @@ DEMO_SECRET = "demo-secret-not-for-production"
 _HOW_TO_SET = {
     "PUBLISHER_SECRET": (
         "export PUBLISHER_SECRET=... with the secret this store's links are signed with "
-        f"(after make demo: {DEMO_SECRET}; README « Configuration »)"
+        f"(after make demo: {DEMO_SECRET}; docs/configuration.md)"
     ),
 }
 

@@ -93,7 +93,7 @@ class SendgridConfig(Section):
     # Categories added to every message (the newsletter slug is always one): at most 9.
     categories: Annotated[list[Annotated[str, Field(min_length=1, max_length=255)]], Field(max_length=9)] = []
     # The Event Webhook's verification key (SendGrid: Settings → Mail Settings → Event Webhooks →
-    # Signed Event Webhook). Without it /webhooks/sendgrid is off (404). See README "Event Webhook".
+    # Signed Event Webhook). Without it /webhooks/sendgrid is off (404). See docs/delivery.md, "Event Webhook".
     webhook_verification_key: str | None = None
     # A signed request is accepted this long after its signature time (header
     # X-Twilio-Email-Event-Webhook-Timestamp): SendGrid retries an event for up to 24 hours.

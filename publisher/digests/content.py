@@ -79,7 +79,7 @@ def template_context(
     edition_at: datetime,
     known: dict[Article, DigestArticle] | None = None,
 ) -> dict[str, Any]:
-    """The variables of the subject and preheader (documented in README); the templates also
+    """The variables of the subject and preheader (documented in docs/newsletters.md); the templates also
     get ``personal_context``.
 
     ``known`` caches the template view of articles across the editions of one plan.
