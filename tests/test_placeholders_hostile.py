@@ -23,11 +23,11 @@ from sendgrid_fake import FakeSendgrid
 from test_delivery_outbox_smtp import start_smtp_server
 from webserver import served
 
+from publisher.app import App, AppFactory
 from publisher.cli import main
 from publisher.config import Secrets
 from publisher.delivery.send import send_message
 from publisher.placeholders import edition_placeholders
-from publisher.service.apps import AppFactory
 from publisher.store.editions import get_edition
 from publisher.subscription_mail import confirmation_message
 from publisher.tokens import PREFERENCES, UNSUBSCRIBE, TokenError, verify
@@ -166,7 +166,7 @@ def test_outbox_messages_preview_and_archive_give_nobody_away(app, config_file, 
 
     ph = edition_placeholders(Secrets(signing_secret=SECRET), edition.newsletter, edition.segment, edition.content_key)
     assert ph.email in edition.html and ph.email not in edition.subject + edition.preheader
-    factory = AppFactory(app.config, Secrets(signing_secret=SECRET), app.clock)
+    factory = AppFactory(App(app.config, Secrets(signing_secret=SECRET), app.clock))
     with served(create_app(factory)) as url:
         page = httpx.get(f"{url}/archive/{edition.id}").text
     assert "evil.example" in page and ph.tag not in page

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from webserver import served
 
-from publisher.service.apps import AppFactory
+from publisher.app import AppFactory
 from publisher.web import create_app
 
 RSS = (
@@ -38,7 +38,7 @@ def feeds_dir(config):
 
 @pytest.fixture
 def base_url(app, feeds_dir):
-    with served(create_app(AppFactory.like(app))) as url:
+    with served(create_app(AppFactory(app))) as url:
         yield url
 
 

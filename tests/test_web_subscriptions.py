@@ -14,9 +14,9 @@ from servesupport import wait_for
 from webserver import served
 
 from publisher import subscribers
+from publisher.app import AppFactory
 from publisher.article_import import import_files
 from publisher.demo import demo_file
-from publisher.service.apps import AppFactory
 from publisher.service.server import RedactAccessLog
 from publisher.store.signup_mails import queue_counts
 from publisher.tokens import confirm_url, links_for
@@ -29,7 +29,7 @@ DATA = Path(__file__).resolve().parent / "data"
 @pytest.fixture
 def site(app):
     import_files(app.store, [demo_file("articles.jsonl")], "fr")  # the demo's tags
-    with served(create_app(AppFactory.like(app))) as url:
+    with served(create_app(AppFactory(app))) as url:
         yield url
 
 

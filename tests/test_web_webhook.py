@@ -8,12 +8,12 @@ import httpx
 from webhook_signing import Signer, body_of
 from webserver import served
 
-from publisher.service.apps import AppFactory
+from publisher.app import App, AppFactory
 from publisher.web import create_app
 
 
 def serve_with(app, config):
-    return served(create_app(AppFactory(config, app.secrets, app.clock)))
+    return served(create_app(AppFactory(App(config, app.secrets, app.clock))))
 
 
 def with_key(config, public_key: str):

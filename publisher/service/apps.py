@@ -1,4 +1,4 @@
-"""Apps for threads: every thread of the service gets its own App and SQLite connection.
+"""Apps for threads: every web request worker thread gets its own App and SQLite connection.
 
 A SQLite connection carries its transaction state, so threads must not share one. The
 config, secrets and clock are shared (they are immutable or thread-safe).
@@ -7,36 +7,9 @@ config, secrets and clock are shared (they are immutable or thread-safe).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 
-from publisher.app import App
-from publisher.clock import Clock, SystemClock
-from publisher.config import Config, Secrets
-
-
-@dataclass(frozen=True)
-class AppFactory:
-    config: Config
-    secrets: Secrets = field(default_factory=Secrets.from_env)
-    clock: Clock = field(default_factory=SystemClock)
-
-    @classmethod
-    def like(cls, app: App) -> AppFactory:
-        return cls(app.config, app.secrets, app.clock)
-
-    def __call__(self) -> App:
-        return App(self.config, self.secrets, self.clock)
-
-    @contextmanager
-    def opened(self) -> Iterator[App]:
-        """A fresh App for one job run, closed afterwards."""
-        app = self()
-        try:
-            yield app
-        finally:
-            app.close()
+from publisher.app import App, AppFactory
+from publisher.config import Config
 
 
 class ThreadApps:
@@ -50,7 +23,7 @@ class ThreadApps:
 
     @property
     def config(self) -> Config:
-        return self.factory.config
+        return self.factory.template.config
 
     def get(self) -> App:
         app = getattr(self._local, "app", None)

@@ -16,9 +16,9 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from publisher.app import AppFactory
 from publisher.clock import Clock
 from publisher.config import Config
-from publisher.service.apps import AppFactory
 from publisher.service.jobs import Job, build_jobs, run_job
 from publisher.shutdown import request_stop
 
@@ -50,7 +50,7 @@ class ServiceScheduler:
 
     def __init__(self, factory: AppFactory, jobs: list[Job] | None = None) -> None:
         self.factory = factory
-        config = factory.config
+        config = factory.template.config
         self.jobs = build_jobs(config) if jobs is None else jobs
         self._scheduler = BackgroundScheduler(
             timezone=config.site.tz,
@@ -65,7 +65,7 @@ class ServiceScheduler:
 
     def start(self) -> None:
         """Add every job and start; jobs with ``run_at_start`` run at once (feeds, catch-up)."""
-        now = self.factory.clock.now().astimezone(self.factory.config.site.tz)
+        now = self.factory.template.local_now()
         for job in self.jobs:
             options = {"next_run_time": now} if job.run_at_start else {}
             self._scheduler.add_job(self._run, job.trigger, args=[job], id=job.id, name=job.description, **options)
@@ -87,7 +87,7 @@ class ServiceScheduler:
 
     def next_runs(self) -> list[Upcoming]:
         """The live next run time of every job (None while it runs or when paused)."""
-        tz = self.factory.config.site.tz
+        tz = self.factory.template.config.site.tz
         return [
             Upcoming(job.id, job.name, job.next_run_time.astimezone(tz) if job.next_run_time else None)
             for job in self._scheduler.get_jobs()

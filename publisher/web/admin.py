@@ -110,7 +110,7 @@ class Dashboard:
 
 def _access_refused(request: Request) -> Response | None:
     context = WebContext.of(request)
-    password = context.apps.factory.secrets.admin_password
+    password = context.apps.factory.template.secrets.admin_password
     if not password:
         return context.pages.message(
             "Tableau de bord fermé",

@@ -18,9 +18,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from publisher.app import App
+from publisher.app import App, AppFactory
 from publisher.errors import StoreBusy
-from publisher.service.apps import AppFactory, ThreadApps
+from publisher.service.apps import ThreadApps
 from publisher.service.mailer import SignupMailer
 from publisher.web import admin, archive, subscriptions, webhooks
 from publisher.web.context import WebContext
@@ -53,13 +53,13 @@ RETRY_AFTER_BUSY = 60
 
 def feeds_path(factory: AppFactory) -> str:
     """The URL path under which output_dir is served: that of [feeds] public_url (default /feeds)."""
-    return urlsplit(factory.config.feeds_url).path.rstrip("/") or "/feeds"
+    return urlsplit(factory.template.config.feeds_url).path.rstrip("/") or "/feeds"
 
 
 def create_app(factory: AppFactory, scheduler: ServiceScheduler | None = None) -> FeedsFirst:
     """The web app for one config; ``scheduler`` (a running ServiceScheduler) feeds /admin/ and /healthz."""
-    config = factory.config
-    secret = factory.secrets.require("signing_secret", "PUBLISHER_SECRET", "the web app's signed links and forms")
+    config, secrets = factory.template.config, factory.template.secrets
+    secret = secrets.require("signing_secret", "PUBLISHER_SECRET", "the web app's signed links and forms")
     prefix = feeds_path(factory)
     csrf = Csrf(secret)
     context = WebContext(
