@@ -3,7 +3,7 @@
 The sign-up request only writes a row (publisher.subscribers.subscribe, in its transaction):
 its answer and its duration are then the same whether the address is new, pending, active,
 unsubscribed, bounced, complained or forgotten, and a slow transport never holds it. The worker
-of ``publisher serve`` (publisher.service.mailer) calls ``send_queued``:
+of ``publisher serve`` (publisher.web.mailer) calls ``send_queued``:
 
 - each mail is built when it leaves, from the subscriber's status then: the confirmation
   (pending, unsubscribed), "already subscribed" (active), nothing (bounced, complained: dropped);

@@ -20,11 +20,11 @@ from starlette.staticfiles import StaticFiles
 
 from publisher.app import App, AppFactory
 from publisher.errors import StoreBusy
-from publisher.service.apps import ThreadApps
-from publisher.service.mailer import SignupMailer
 from publisher.web import admin, archive, subscriptions, webhooks
+from publisher.web.apps import ThreadApps
 from publisher.web.context import WebContext
 from publisher.web.feeds import FeedFiles, FeedsFirst
+from publisher.web.mailer import SignupMailer
 from publisher.web.pages import Pages
 from publisher.web.security import BodyLimit, Csrf, FailureThrottle, SecurityHeaders, SignupLimiter, TrackedSend
 

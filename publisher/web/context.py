@@ -11,9 +11,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from publisher.app import App
-from publisher.service.apps import ThreadApps
-from publisher.service.mailer import SignupMailer
+from publisher.web.apps import ThreadApps
 from publisher.web.feeds import FeedFiles
+from publisher.web.mailer import SignupMailer
 from publisher.web.pages import Pages
 from publisher.web.security import FailureThrottle, SignupLimiter
 
