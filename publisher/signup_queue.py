@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from publisher.app import App
-from publisher.delivery.transport import Transport, open_transport
+from publisher.delivery.registry import open_transport
+from publisher.delivery.transport import Transport
 from publisher.errors import DeliveryError, DeliveryUncertain
 from publisher.models import Message, Subscriber
 from publisher.store import signup_mails as db
