@@ -6,7 +6,9 @@ so commands that only read config (``schedule``, ``segments list``) never touch 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -53,3 +55,26 @@ class App:
         if "store" in self.__dict__:
             self.store.close()
             del self.__dict__["store"]
+
+
+@dataclass(frozen=True)
+class AppFactory:
+    """Fresh Apps with the config, secrets and clock of ``template``: one per thread or job run.
+
+    A SQLite connection carries its transaction state, so threads must not share one: every App
+    made here opens its own. The template's store is never opened by the factory.
+    """
+
+    template: App
+
+    def __call__(self) -> App:
+        return replace(self.template)
+
+    @contextmanager
+    def opened(self) -> Iterator[App]:
+        """A fresh App for one job run, closed afterwards."""
+        app = self()
+        try:
+            yield app
+        finally:
+            app.close()

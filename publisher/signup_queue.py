@@ -3,7 +3,7 @@
 The sign-up request only writes a row (publisher.subscribers.subscribe, in its transaction):
 its answer and its duration are then the same whether the address is new, pending, active,
 unsubscribed, bounced, complained or forgotten, and a slow transport never holds it. The worker
-of ``publisher serve`` (publisher.service.mailer) calls ``send_queued``:
+of ``publisher serve`` (publisher.web.mailer) calls ``send_queued``:
 
 - each mail is built when it leaves, from the subscriber's status then: the confirmation
   (pending, unsubscribed), "already subscribed" (active), nothing (bounced, complained: dropped);
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from publisher.app import App
-from publisher.delivery.transport import Transport, open_transport
+from publisher.delivery.registry import open_transport
+from publisher.delivery.transport import Transport
 from publisher.errors import DeliveryError, DeliveryUncertain
 from publisher.models import Message, Subscriber
 from publisher.store import signup_mails as db

@@ -21,17 +21,16 @@ from click.testing import CliRunner
 from delivery_helpers import add_subscribers, app_for, set_keys, use_sendgrid
 from sendgrid_fake import FakeSendgrid
 from test_delivery_outbox_smtp import start_smtp_server
-from webserver import served
+from webserver import served, web_app
 
+from publisher.app import App
 from publisher.cli import main
 from publisher.config import Secrets
 from publisher.delivery.send import send_message
 from publisher.placeholders import edition_placeholders
-from publisher.service.apps import AppFactory
 from publisher.store.editions import get_edition
 from publisher.subscription_mail import confirmation_message
 from publisher.tokens import PREFERENCES, UNSUBSCRIBE, TokenError, verify
-from publisher.web import create_app
 
 HOSTILE = Path(__file__).parent / "data" / "hostile" / "articles_placeholders.jsonl"
 SECRET = "test-secret-of-at-least-thirty-two-bytes"
@@ -166,8 +165,7 @@ def test_outbox_messages_preview_and_archive_give_nobody_away(app, config_file, 
 
     ph = edition_placeholders(Secrets(signing_secret=SECRET), edition.newsletter, edition.segment, edition.content_key)
     assert ph.email in edition.html and ph.email not in edition.subject + edition.preheader
-    factory = AppFactory(app.config, Secrets(signing_secret=SECRET), app.clock)
-    with served(create_app(factory)) as url:
+    with served(web_app(App(app.config, Secrets(signing_secret=SECRET), app.clock))) as url:
         page = httpx.get(f"{url}/archive/{edition.id}").text
     assert "evil.example" in page and ph.tag not in page
     assert "@example.org" not in page and not tokens_in(page, UNSUBSCRIBE) and not tokens_in(page, PREFERENCES)

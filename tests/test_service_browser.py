@@ -15,15 +15,14 @@ from pathlib import Path
 import pytest
 from conftest import SCREENSHOTS
 from servesupport import wait_for
-from webserver import served
+from webserver import served, web_app
 
 from publisher import subscribers
+from publisher.app import App
 from publisher.article_import import import_files
 from publisher.config import Secrets
 from publisher.delivery import send
 from publisher.demo import demo_file
-from publisher.service.apps import AppFactory
-from publisher.web import create_app
 
 ADDRESS = "dominique.lefevre@example.org"
 ADMIN_PASSWORD = "mot de passe de l’équipe"
@@ -33,7 +32,7 @@ ADMIN_PASSWORD = "mot de passe de l’équipe"
 def site(app):
     import_files(app.store, [demo_file("articles.jsonl")], "fr")
     secrets = Secrets(signing_secret="test-secret", admin_password=ADMIN_PASSWORD)
-    with served(create_app(AppFactory(app.config, secrets, app.clock))) as url:
+    with served(web_app(App(app.config, secrets, app.clock))) as url:
         yield url
 
 

@@ -10,20 +10,18 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from apscheduler.triggers.interval import IntervalTrigger
 from click.testing import CliRunner
-from webserver import served
+from webserver import served, web_app
 
-from publisher.app import App
+from publisher.app import App, AppFactory
 from publisher.article_import import import_files
 from publisher.cli import main
 from publisher.clock import FixedClock, SystemClock
 from publisher.demo import demo_file
 from publisher.errors import DeliveryError
-from publisher.service.apps import AppFactory
 from publisher.service.jobs import Job, build_jobs, run_job
 from publisher.service.scheduler import ServiceScheduler, upcoming
 from publisher.shutdown import clear_stop, stop_requested
 from publisher.store.runs import recent_runs
-from publisher.web import create_app
 
 
 def test_jobs_come_from_config(config):
@@ -104,7 +102,7 @@ def test_a_job_is_not_run_while_another_process_keeps_the_store_busy(app, monkey
 
 
 def test_live_jobs_coalesce_never_overlap_and_have_a_grace_time(app):
-    factory = AppFactory(app.config, app.secrets, SystemClock())
+    factory = AppFactory(App(app.config, app.secrets, SystemClock()))
     calls, running, overlaps = [], [], []
     lock = threading.Lock()
 
@@ -135,7 +133,7 @@ def test_live_jobs_coalesce_never_overlap_and_have_a_grace_time(app):
 
 
 def test_stop_asks_running_jobs_to_stop_and_waits_for_them(app):
-    factory = AppFactory(app.config, app.secrets, SystemClock())
+    factory = AppFactory(App(app.config, app.secrets, SystemClock()))
     seen = []
 
     def cooperative(app):
@@ -159,7 +157,7 @@ def test_stop_asks_running_jobs_to_stop_and_waits_for_them(app):
 
 
 def test_next_runs_of_the_live_scheduler(app):
-    factory = AppFactory(app.config, app.secrets, SystemClock())
+    factory = AppFactory(App(app.config, app.secrets, SystemClock()))
     never = Job("later", "later", IntervalTrigger(hours=5), lambda app: "x", run_at_start=False)
     scheduler = ServiceScheduler(factory, [never])
     scheduler.start()
@@ -168,7 +166,7 @@ def test_next_runs_of_the_live_scheduler(app):
     finally:
         scheduler.stop()
         clear_stop()
-    assert next_run.id == "later"
+    assert next_run.label == "later"  # a job without a label of its own is shown by its id
     delay = next_run.next_run - datetime.now(UTC)
     assert timedelta(hours=4, minutes=59) < delay <= timedelta(hours=5)
 
@@ -190,7 +188,7 @@ def test_the_feeds_job_builds_what_the_web_app_serves(app):
     import_files(app.store, [demo_file("articles.jsonl")], "fr")
     [feeds_job] = [job for job in build_jobs(app.config) if job.id == "feeds"]
     assert "written" in run_job(app, feeds_job)
-    with served(create_app(AppFactory.like(app))) as url, httpx.Client(base_url=url) as client:
+    with served(web_app(app)) as url, httpx.Client(base_url=url) as client:
         rss = client.get("/feeds/all.rss.xml")
         assert rss.status_code == 200 and rss.headers["content-type"] == "application/rss+xml; charset=utf-8"
         atom = client.get("/feeds/tags/bassin-d-emploi.atom.xml")

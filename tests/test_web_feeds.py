@@ -9,10 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from webserver import served
-
-from publisher.service.apps import AppFactory
-from publisher.web import create_app
+from webserver import served, web_app
 
 RSS = (
     '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Apprentissage</title>'
@@ -38,7 +35,7 @@ def feeds_dir(config):
 
 @pytest.fixture
 def base_url(app, feeds_dir):
-    with served(create_app(AppFactory.like(app))) as url:
+    with served(web_app(app)) as url:
         yield url
 
 

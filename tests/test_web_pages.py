@@ -6,21 +6,20 @@ from datetime import datetime
 
 import httpx
 import pytest
-from webserver import served
+from webserver import served, web_app
 
 from publisher import subscribers
+from publisher.app import App
 from publisher.config import Secrets
 from publisher.models import Edition
 from publisher.placeholders import edition_placeholders
-from publisher.service.apps import AppFactory
 from publisher.store.editions import insert_edition, set_edition_status
 from publisher.store.signup_mails import claim_due, finish
-from publisher.web import create_app
 
 
 def serve_app(app, admin_password=None):
     secrets = Secrets(signing_secret="test-secret", admin_password=admin_password)
-    return served(create_app(AppFactory(app.config, secrets, app.clock)))
+    return served(web_app(App(app.config, secrets, app.clock)))
 
 
 @pytest.fixture

@@ -11,16 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 from servesupport import wait_for
-from webserver import served
+from webserver import served, web_app
 
 from publisher import subscribers
 from publisher.article_import import import_files
 from publisher.demo import demo_file
-from publisher.service.apps import AppFactory
 from publisher.service.server import RedactAccessLog
 from publisher.store.signup_mails import queue_counts
 from publisher.tokens import confirm_url, links_for
-from publisher.web import create_app
 
 ADDRESS = "camille.martin@example.org"
 DATA = Path(__file__).resolve().parent / "data"
@@ -29,7 +27,7 @@ DATA = Path(__file__).resolve().parent / "data"
 @pytest.fixture
 def site(app):
     import_files(app.store, [demo_file("articles.jsonl")], "fr")  # the demo's tags
-    with served(create_app(AppFactory.like(app))) as url:
+    with served(web_app(app)) as url:
         yield url
 
 

@@ -6,14 +6,13 @@ import time
 
 import httpx
 from webhook_signing import Signer, body_of
-from webserver import served
+from webserver import served, web_app
 
-from publisher.service.apps import AppFactory
-from publisher.web import create_app
+from publisher.app import App
 
 
 def serve_with(app, config):
-    return served(create_app(AppFactory(config, app.secrets, app.clock)))
+    return served(web_app(App(config, app.secrets, app.clock)))
 
 
 def with_key(config, public_key: str):

@@ -10,6 +10,16 @@ from contextlib import contextmanager
 
 import uvicorn
 
+from publisher.app import App, AppFactory
+from publisher.service.scheduler import PlannedSchedule
+from publisher.web import create_app
+
+
+def web_app(app: App):
+    """The web app for ``app``'s config, secrets and clock, without the scheduler of
+    ``publisher serve``: /admin/ shows the run times computed from config.toml."""
+    return create_app(AppFactory(app), PlannedSchedule(app.config, app.clock))
+
 
 @contextmanager
 def served(asgi_app) -> Iterator[str]:

@@ -41,7 +41,7 @@ def serve(lazy: Lazy, host: str | None, port: int | None) -> None:
     Example:
       PUBLISHER_SECRET=… PUBLISHER_ADMIN_PASSWORD=… publisher serve --host 127.0.0.1 --port 8000
     """
-    from publisher.service.apps import AppFactory
+    from publisher.app import AppFactory
     from publisher.service.server import serve as run_service
     from publisher.tokens import require_strong_secret
 
@@ -53,4 +53,4 @@ def serve(lazy: Lazy, host: str | None, port: int | None) -> None:
         f"({len(app.config.newsletters)} newsletters scheduled; Ctrl-C to stop)",
         err=True,
     )
-    run_service(AppFactory.like(app), host, port)
+    run_service(AppFactory(app), host, port)

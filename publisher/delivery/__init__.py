@@ -2,7 +2,8 @@
 
 - content:     one edition's sending context and each recipient's personal values
 - mime:        the RFC 5322 message of one recipient (outbox and SMTP)
-- transport:   the Transport protocol, batch outcomes, ``open_transport``
+- transport:   the Transport protocol and batch outcomes, which every transport implements
+- registry:    ``open_transport``: the transport chosen by name, its module imported then
 - outbox, smtp, sendgrid_api: the three transports (sendgrid is imported only there)
 - ratelimit, engine: the rate-limited, retrying, crash-safe batch sender
 - send:        ``send_newsletter``, ``send_message``, dry runs and test copies

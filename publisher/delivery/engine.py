@@ -37,7 +37,8 @@ from publisher.app import App
 from publisher.delivery.content import EditionContent, edition_content
 from publisher.delivery.messages import MessageRecorder
 from publisher.delivery.ratelimit import SendRateLimiter
-from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, Transport, open_transport
+from publisher.delivery.registry import open_transport
+from publisher.delivery.transport import BatchOutcome, Prepared, RecipientRow, Transport
 from publisher.shutdown import stop_requested
 from publisher.store.deliveries import (
     claim_batch,

@@ -21,7 +21,8 @@ from publisher.addresses import InvalidAddress, checked_address
 from publisher.app import App
 from publisher.delivery.content import edition_content
 from publisher.delivery.engine import DeliveryReport, deliver_pending
-from publisher.delivery.transport import Transport, open_transport
+from publisher.delivery.registry import open_transport
+from publisher.delivery.transport import Transport
 from publisher.errors import DeliveryError, PublisherError
 from publisher.models import Edition, Message, Recipient
 from publisher.scheduling import due_fire_time, latest_fire_time

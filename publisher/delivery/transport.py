@@ -1,4 +1,5 @@
-"""The interface every transport implements, and the choice of one from config.
+"""The interface every transport implements (each transport module imports this one;
+publisher.delivery.registry chooses one by name).
 
 The engine calls ``prepare`` in its own thread for each batch of recipients (it may hand
 the CPU work to other processes and return at once: ``Prepared.ready()`` waits for it),
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from publisher.addresses import unsendable
-from publisher.app import App
 from publisher.delivery.content import EditionContent, Personalizer
 from publisher.models import Message
 
@@ -115,19 +115,3 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def open_transport(app: App) -> Transport:
-    """The transport chosen by ``[delivery] transport``."""
-    name = app.config.delivery.transport
-    if name == "sendgrid":
-        from publisher.delivery.sendgrid_api import SendgridTransport
-
-        return SendgridTransport(app)
-    if name == "smtp":
-        from publisher.delivery.smtp import SmtpTransport
-
-        return SmtpTransport(app)
-    from publisher.delivery.outbox import OutboxTransport
-
-    return OutboxTransport(app)

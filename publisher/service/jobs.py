@@ -44,6 +44,11 @@ NEWSLETTER_JOB = "newsletter:"
 PURGE_JOB = "purge-pending"
 PURGE_SCHEDULE = "15 3 * * *"  # 03:15, site time zone: a quiet hour
 PRUNE_EVENTS_JOB = "prune-webhook-events"
+# What /admin/ calls the nightly jobs.
+NIGHTLY_LABELS = {
+    PURGE_JOB: "Suppression des inscriptions non confirmées (chaque nuit)",
+    PRUNE_EVENTS_JOB: "Oubli des anciens identifiants d’événements SendGrid (chaque nuit)",
+}
 # Interval fire times are counted from this moment (site time zone): every 10 minutes means
 # :00, :10, :20… whenever the service was started, and `publisher schedule` can tell them.
 _INTERVAL_ANCHOR = datetime(2000, 1, 1)
@@ -99,6 +104,17 @@ def build_jobs(config: Config) -> list[Job]:
         )
     )
     return jobs
+
+
+def job_label(config: Config, job_id: str) -> str:
+    """What /admin/ calls a job, in French: « Envoi de « La lettre hebdo » (0 8 * * 1) »."""
+    if job_id == FEEDS_JOB:
+        return f"Mise à jour des flux (toutes les {config.feeds.rebuild_minutes} min)"
+    if job_id in NIGHTLY_LABELS:
+        return NIGHTLY_LABELS[job_id]
+    slug = job_id.removeprefix(NEWSLETTER_JOB)
+    newsletter = config.newsletters.get(slug)
+    return f"Envoi de « {newsletter.title} » ({newsletter.schedule})" if newsletter else job_id
 
 
 def run_job(app: App, job: Job) -> str | None:

@@ -1,5 +1,8 @@
 """The scheduler of ``publisher serve``: APScheduler 3's BackgroundScheduler (only used here).
 
+Both schedules here are what the web app shows of the jobs (publisher.web.context.Schedule):
+ServiceScheduler, live, and PlannedSchedule, the times computed from config.toml.
+
 Every job coalesces (a backlog of missed fire times runs once), never overlaps itself
 (max_instances=1), and has a misfire grace time of ``[service] catch_up_minutes``. Each run
 gets its own App (its own SQLite connection) from the factory. ``stop`` waits for the
@@ -16,11 +19,12 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from publisher.app import AppFactory
 from publisher.clock import Clock
 from publisher.config import Config
-from publisher.service.apps import AppFactory
-from publisher.service.jobs import Job, build_jobs, run_job
+from publisher.service.jobs import Job, build_jobs, job_label, run_job
 from publisher.shutdown import request_stop
+from publisher.web.context import NextRun
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +49,27 @@ def upcoming(config: Config, clock: Clock) -> list[Upcoming]:
     return result
 
 
+@dataclass(frozen=True)
+class PlannedSchedule:
+    """The jobs of a config and their next times, computed from config.toml (no scheduler runs)."""
+
+    config: Config
+    clock: Clock
+    live = False
+    running = False
+
+    def next_runs(self) -> list[NextRun]:
+        return [NextRun(job_label(self.config, job.id), job.next_run) for job in upcoming(self.config, self.clock)]
+
+
 class ServiceScheduler:
     """The jobs of one config in a BackgroundScheduler (a thread pool, one worker per job)."""
 
+    live = True
+
     def __init__(self, factory: AppFactory, jobs: list[Job] | None = None) -> None:
         self.factory = factory
-        config = factory.config
+        config = factory.template.config
         self.jobs = build_jobs(config) if jobs is None else jobs
         self._scheduler = BackgroundScheduler(
             timezone=config.site.tz,
@@ -65,7 +84,7 @@ class ServiceScheduler:
 
     def start(self) -> None:
         """Add every job and start; jobs with ``run_at_start`` run at once (feeds, catch-up)."""
-        now = self.factory.clock.now().astimezone(self.factory.config.site.tz)
+        now = self.factory.template.local_now()
         for job in self.jobs:
             options = {"next_run_time": now} if job.run_at_start else {}
             self._scheduler.add_job(self._run, job.trigger, args=[job], id=job.id, name=job.description, **options)
@@ -85,11 +104,13 @@ class ServiceScheduler:
     def running(self) -> bool:
         return self._scheduler.running
 
-    def next_runs(self) -> list[Upcoming]:
+    def next_runs(self) -> list[NextRun]:
         """The live next run time of every job (None while it runs or when paused)."""
-        tz = self.factory.config.site.tz
+        config = self.factory.template.config
         return [
-            Upcoming(job.id, job.name, job.next_run_time.astimezone(tz) if job.next_run_time else None)
+            NextRun(
+                job_label(config, job.id), job.next_run_time.astimezone(config.site.tz) if job.next_run_time else None
+            )
             for job in self._scheduler.get_jobs()
         ]
 

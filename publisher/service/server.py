@@ -14,8 +14,8 @@ from types import FrameType
 
 import uvicorn
 
+from publisher.app import AppFactory
 from publisher.delivery.events import WEBHOOK_OFF
-from publisher.service.apps import AppFactory
 from publisher.service.scheduler import ServiceScheduler
 from publisher.shutdown import request_stop
 from publisher.web.app import TOKEN_PATH, create_app
@@ -44,10 +44,10 @@ class RedactAccessLog(logging.Filter):
 
 def serve(factory: AppFactory, host: str | None = None, port: int | None = None) -> None:
     """Run the web app and the scheduler until SIGTERM or SIGINT."""
-    settings = factory.config.service
+    settings = factory.template.config.service
     with factory.opened() as app:
         app.store  # noqa: B018  (refuse to start on a missing or unmigrated store: StoreError)
-    if not factory.config.delivery.sendgrid.webhook_verification_key:
+    if not factory.template.config.delivery.sendgrid.webhook_verification_key:
         log.warning(WEBHOOK_OFF)
     scheduler = ServiceScheduler(factory)
     web = create_app(factory, scheduler)

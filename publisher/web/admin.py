@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -21,14 +20,12 @@ from publisher.delivery.status import delivery_status
 from publisher.digests.preview import render_preview
 from publisher.errors import PublisherError
 from publisher.segments import count_members
-from publisher.service.jobs import FEEDS_JOB, NEWSLETTER_JOB, PRUNE_EVENTS_JOB, PURGE_JOB
-from publisher.service.scheduler import ServiceScheduler, Upcoming, upcoming
 from publisher.store.deliveries import BatchInfo, EditionDeliveries
 from publisher.store.runs import Run, recent_runs
 from publisher.store.signup_mails import queue_counts
 from publisher.store.subscribers import count_by_status
 from publisher.tokens import edition_path
-from publisher.web.context import WebContext
+from publisher.web.context import NextRun, Schedule, WebContext
 from publisher.web.security import basic_auth_ok, client_key
 
 log = logging.getLogger(__name__)
@@ -65,10 +62,6 @@ DELIVERY_COUNTS = {
     "unknown": ("d’issue inconnue", "d’issue inconnue"),
     "skipped": ("écarté", "écartés"),
 }
-NIGHTLY_JOBS = {
-    PURGE_JOB: "Suppression des inscriptions non confirmées (chaque nuit)",
-    PRUNE_EVENTS_JOB: "Oubli des anciens identifiants d’événements SendGrid (chaque nuit)",
-}
 
 
 def delivery_count(status: str, count: int) -> str:
@@ -83,12 +76,6 @@ class SegmentSize:
     description: str
     members: int | None
     error: str | None = None
-
-
-@dataclass(frozen=True)
-class NextRun:
-    label: str
-    next_run: datetime | None
 
 
 @dataclass(frozen=True)
@@ -110,7 +97,7 @@ class Dashboard:
 
 def _access_refused(request: Request) -> Response | None:
     context = WebContext.of(request)
-    password = context.apps.factory.secrets.admin_password
+    password = context.apps.factory.template.secrets.admin_password
     if not password:
         return context.pages.message(
             "Tableau de bord fermé",
@@ -147,19 +134,18 @@ def _blocked(context: WebContext, wait: int) -> Response:
     return response
 
 
-def _dashboard(app: App, scheduler: ServiceScheduler | None) -> Dashboard:
+def _dashboard(app: App, schedule: Schedule) -> Dashboard:
 
     status = delivery_status(app, limit=20)
     runs = recent_runs(app.store, 20)
     segments = [_segment_size(app, name, segment.description) for name, segment in app.config.segments.items()]
-    next_runs = scheduler.next_runs() if scheduler is not None else upcoming(app.config, app.clock)
     return Dashboard(
         runs=runs,
         failed_runs=[run for run in runs if run.status == "failed"],
         editions=status.editions,
         paused=[edition for edition in status.editions if edition.edition_status == "paused"],
         unknown_batches=status.unknown_batches,
-        next_runs=[NextRun(_job_label(app, job), job.next_run) for job in next_runs],
+        next_runs=schedule.next_runs(),
         segments=segments,
         subscribers=count_by_status(app.store.conn),
         newsletters=dict(app.config.newsletters),
@@ -179,26 +165,16 @@ def _segment_size(app: App, name: str, description: str) -> SegmentSize:
         return SegmentSize(name, description, None, str(error))
 
 
-def _job_label(app: App, job: Upcoming) -> str:
-    if job.id == FEEDS_JOB:
-        return f"Mise à jour des flux (toutes les {app.config.feeds.rebuild_minutes} min)"
-    if job.id in NIGHTLY_JOBS:
-        return NIGHTLY_JOBS[job.id]
-    slug = job.id.removeprefix(NEWSLETTER_JOB)
-    newsletter = app.config.newsletters.get(slug)
-    return f"Envoi de « {newsletter.title} » ({newsletter.schedule})" if newsletter else job.id
-
-
 async def dashboard(request: Request) -> Response:
     refused = _access_refused(request)
     if refused is not None:
         return refused
     context = WebContext.of(request)
-    board = await context.call(_dashboard, context.scheduler)
+    board = await context.call(_dashboard, context.schedule)
     return context.pages.render(
         "admin.html.j2",
         board=board,
-        live=context.scheduler is not None,
+        live=context.schedule.live,
         labels=LABELS,
         delivery_count=delivery_count,
     )

@@ -6,7 +6,6 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -18,18 +17,15 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from publisher.app import App
+from publisher.app import App, AppFactory
 from publisher.errors import StoreBusy
-from publisher.service.apps import AppFactory, ThreadApps
-from publisher.service.mailer import SignupMailer
 from publisher.web import admin, archive, subscriptions, webhooks
-from publisher.web.context import WebContext
+from publisher.web.apps import ThreadApps
+from publisher.web.context import Schedule, WebContext
 from publisher.web.feeds import FeedFiles, FeedsFirst
+from publisher.web.mailer import SignupMailer
 from publisher.web.pages import Pages
 from publisher.web.security import BodyLimit, Csrf, FailureThrottle, SecurityHeaders, SignupLimiter, TrackedSend
-
-if TYPE_CHECKING:
-    from publisher.service.scheduler import ServiceScheduler
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +49,13 @@ RETRY_AFTER_BUSY = 60
 
 def feeds_path(factory: AppFactory) -> str:
     """The URL path under which output_dir is served: that of [feeds] public_url (default /feeds)."""
-    return urlsplit(factory.config.feeds_url).path.rstrip("/") or "/feeds"
+    return urlsplit(factory.template.config.feeds_url).path.rstrip("/") or "/feeds"
 
 
-def create_app(factory: AppFactory, scheduler: ServiceScheduler | None = None) -> FeedsFirst:
-    """The web app for one config; ``scheduler`` (a running ServiceScheduler) feeds /admin/ and /healthz."""
-    config = factory.config
-    secret = factory.secrets.require("signing_secret", "PUBLISHER_SECRET", "the web app's signed links and forms")
+def create_app(factory: AppFactory, schedule: Schedule) -> FeedsFirst:
+    """The web app for one config; ``schedule`` (the jobs of ``publisher serve``) feeds /admin/ and /healthz."""
+    config, secrets = factory.template.config, factory.template.secrets
+    secret = secrets.require("signing_secret", "PUBLISHER_SECRET", "the web app's signed links and forms")
     prefix = feeds_path(factory)
     csrf = Csrf(secret)
     context = WebContext(
@@ -74,7 +70,7 @@ def create_app(factory: AppFactory, scheduler: ServiceScheduler | None = None) -
             config.service.admin_block_seconds,
             config.service.admin_block_max_seconds,
         ),
-        scheduler=scheduler,
+        schedule=schedule,
     )
     routes = [
         Route("/", home, methods=["GET"]),
@@ -178,9 +174,9 @@ async def healthz(request: Request) -> Response:
     except Exception as error:  # any failure to read the store makes the service unhealthy
         log.error("healthz: store check failed: %s", type(error).__name__)
         body.update(status="error", store="error")
-    if context.scheduler is not None:
-        body["scheduler"] = "running" if context.scheduler.running else "stopped"
-        if not context.scheduler.running:
+    if context.schedule.live:
+        body["scheduler"] = "running" if context.schedule.running else "stopped"
+        if not context.schedule.running:
             body["status"] = "error"
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503, headers={"cache-control": "no-store"})
 

@@ -1,28 +1,55 @@
-"""What every request handler needs: per-thread Apps, pages, limits; and bounded form reading."""
+"""What every request handler needs: per-thread Apps, pages, limits, the jobs it shows; and bounded form reading."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from publisher.app import App
-from publisher.service.apps import ThreadApps
-from publisher.service.mailer import SignupMailer
+from publisher.web.apps import ThreadApps
 from publisher.web.feeds import FeedFiles
+from publisher.web.mailer import SignupMailer
 from publisher.web.pages import Pages
 from publisher.web.security import FailureThrottle, SignupLimiter
-
-if TYPE_CHECKING:
-    from publisher.service.scheduler import ServiceScheduler
 
 T = TypeVar("T")
 MAX_FIELDS = 300
 MAX_FIELD_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class NextRun:
+    """A job of ``publisher serve`` as /admin/ lists it: its label and its next run time."""
+
+    label: str
+    next_run: datetime | None
+
+
+class Schedule(Protocol):
+    """The jobs of ``publisher serve`` as /admin/ and /healthz show them.
+
+    publisher.service implements it and hands it to ``create_app``: the web app does not
+    import the service, which imports the web app.
+    """
+
+    @property
+    def live(self) -> bool:
+        """True for a running scheduler's own times and state; False for times computed from
+        config.toml (the web app served without the scheduler)."""
+        ...
+
+    @property
+    def running(self) -> bool: ...
+
+    def next_runs(self) -> list[NextRun]:
+        """Every job, labelled for staff, with its next run time (site time zone)."""
+        ...
 
 
 @dataclass
@@ -35,8 +62,7 @@ class WebContext:
     # Sends the emails the sign-ups queue (started and stopped with the app).
     mailer: SignupMailer
     admin_throttle: FailureThrottle
-    # The running scheduler of `publisher serve` (None when the app is served alone).
-    scheduler: ServiceScheduler | None = None
+    schedule: Schedule
 
     @staticmethod
     def of(request: Request) -> WebContext:

@@ -12,9 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from publisher.app import App
+from publisher.app import App, AppFactory
 from publisher.errors import PublisherError
-from publisher.service.apps import AppFactory
 from publisher.signup_queue import prune_finished, send_queued, settle_interrupted
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,7 @@ class SignupMailer:
             return
         self._stopping.set()
         self._wake.set()
-        self._thread.join(self.factory.config.delivery.request_timeout + 5)
+        self._thread.join(self.factory.template.config.delivery.request_timeout + 5)
         self._thread = None
 
     def _run(self) -> None:
