@@ -11,15 +11,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from itertools import chain
 
 from publisher.clock import from_db, to_db
 from publisher.models import Subscriber
 from publisher.store import Store, chunks
+from publisher.store.sql import CHUNK, flat, insert_many, marks
 
-CHUNK = 500  # values per IN (…); well under SQLite's variable limit
-MAX_VARIABLES = 999  # per statement: the smallest limit any SQLite build has
 BULK_CACHE_MB = 256  # SQLite page cache during an import (released afterwards)
 LEFT = ("unsubscribed", "bounced", "complained")
 _COLUMNS = "id, email, name, locale, status, consent_source, consent_at, created_at, updated_at, status_at, paused_at"
@@ -82,10 +79,6 @@ def write(store: Store, dry_run: bool = False, bulk: bool = False) -> Iterator[s
         store.conn.execute("PRAGMA foreign_keys = ON")
 
 
-def _marks(values: Iterable[object]) -> str:
-    return ", ".join("?" for _ in values)
-
-
 def _subscriber(row: tuple) -> Subscriber:
     id_, email, name, locale, status, source, consent_at, created, updated, status_at, paused_at = row
     return Subscriber(
@@ -129,7 +122,7 @@ def stored_emails_among(conn: sqlite3.Connection, emails: list[str]) -> list[str
 def _rows_by_email(conn: sqlite3.Connection, columns: str, emails: list[str]) -> Iterator[tuple]:
     for chunk in chunks(emails, CHUNK):
         yield from conn.execute(
-            f"SELECT {columns} FROM subscribers WHERE email COLLATE NOCASE IN ({_marks(chunk)})", chunk
+            f"SELECT {columns} FROM subscribers WHERE email COLLATE NOCASE IN ({marks(chunk)})", chunk
         )
 
 
@@ -140,7 +133,7 @@ def stored_emails(conn: sqlite3.Connection) -> list[str]:
 
 def count_subscribers_not_among(conn: sqlite3.Connection, emails: list[str]) -> int:
     """How many stored subscribers have none of these addresses."""
-    sql = f"SELECT count(*) FROM subscribers WHERE email NOT IN ({_marks(emails)})"
+    sql = f"SELECT count(*) FROM subscribers WHERE email NOT IN ({marks(emails)})"
     return conn.execute(sql, emails).fetchone()[0]
 
 
@@ -153,7 +146,7 @@ def interests_of(conn: sqlite3.Connection, ids: list[int]) -> dict[int, set[int]
     found: dict[int, set[int]] = {subscriber_id: set() for subscriber_id in ids}
     for chunk in chunks(ids, CHUNK):
         for subscriber_id, tag_id in conn.execute(
-            f"SELECT subscriber_id, tag_id FROM subscriber_interests WHERE subscriber_id IN ({_marks(chunk)})", chunk
+            f"SELECT subscriber_id, tag_id FROM subscriber_interests WHERE subscriber_id IN ({marks(chunk)})", chunk
         ):
             found[subscriber_id].add(tag_id)
     return found
@@ -164,7 +157,7 @@ def attributes_of(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[st
     for chunk in chunks(ids, CHUNK):
         for subscriber_id, name, value in conn.execute(
             "SELECT subscriber_id, name, value FROM subscriber_attributes "
-            f"WHERE subscriber_id IN ({_marks(chunk)}) ORDER BY subscriber_id, name",
+            f"WHERE subscriber_id IN ({marks(chunk)}) ORDER BY subscriber_id, name",
             chunk,
         ):
             found[subscriber_id][name] = value
@@ -252,7 +245,7 @@ def insert_subscribers(conn: sqlite3.Connection, subscribers: list[NewSubscriber
 def insert_subscriber_rows(conn: sqlite3.Connection, rows: Iterable[tuple], now_text: str) -> None:
     """Rows of (id, email, name, locale, status, consent_source, consent_at as stored text), created
     (and changed) at ``now_text``."""
-    _insert_many(conn, _INSERT_SUBSCRIBERS, 7, _flat(rows), (now_text,))
+    insert_many(conn, _INSERT_SUBSCRIBERS, 7, flat(rows), (now_text,))
 
 
 @dataclass
@@ -277,10 +270,10 @@ class NewRows:
 def insert_new_subscribers(conn: sqlite3.Connection, new: NewRows, now_text: str, source: str) -> None:
     """Write the subscribers of ``new``, created at ``now_text`` from the file ``source``, with
     their interests, attributes and first history row (the bulk path of imports)."""
-    _insert_many(conn, _INSERT_SUBSCRIBERS, 7, new.subscribers, (now_text,))
-    _insert_many(conn, _INSERT_INTERESTS, 2, new.interests)
-    _insert_many(conn, _INSERT_ATTRIBUTES, 3, new.attributes)
-    _insert_many(conn, _INSERT_CREATION_HISTORY, 2, new.created_from, (source,))
+    insert_many(conn, _INSERT_SUBSCRIBERS, 7, new.subscribers, (now_text,))
+    insert_many(conn, _INSERT_INTERESTS, 2, new.interests)
+    insert_many(conn, _INSERT_ATTRIBUTES, 3, new.attributes)
+    insert_many(conn, _INSERT_CREATION_HISTORY, 2, new.created_from, (source,))
 
 
 def update_subscriber(conn: sqlite3.Connection, subscriber_id: int, now: datetime, **fields: object) -> None:
@@ -298,7 +291,7 @@ def update_subscriber(conn: sqlite3.Connection, subscriber_id: int, now: datetim
 
 def add_interests(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
     """(subscriber_id, tag_id) pairs; already present ones are kept."""
-    _insert_many(conn, _INSERT_INTERESTS, 2, _flat(pairs))
+    insert_many(conn, _INSERT_INTERESTS, 2, flat(pairs))
 
 
 def remove_interests(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
@@ -307,17 +300,17 @@ def remove_interests(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]])
 
 def add_attributes(conn: sqlite3.Connection, triples: Iterable[tuple[int, str, str]]) -> None:
     """(subscriber_id, name, value) triples of subscribers who have none of these attributes yet."""
-    _insert_many(conn, _INSERT_ATTRIBUTES, 3, _flat(triples))
+    insert_many(conn, _INSERT_ATTRIBUTES, 3, flat(triples))
 
 
 def set_attributes(conn: sqlite3.Connection, triples: Iterable[tuple[int, str, str]]) -> None:
     """(subscriber_id, name, value) triples; a new value replaces the old one."""
-    _insert_many(
+    insert_many(
         conn,
         "INSERT INTO subscriber_attributes (subscriber_id, name, value) VALUES {rows} "
         "ON CONFLICT (subscriber_id, name) DO UPDATE SET value = excluded.value",
         3,
-        _flat(triples),
+        flat(triples),
     )
 
 
@@ -327,31 +320,7 @@ def add_history(conn: sqlite3.Connection, entries: Iterable[HistoryEntry]) -> No
 
 def add_history_rows(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
     """Rows of (subscriber_id, at, change, old_value, new_value, source, detail), ``at`` as stored text."""
-    _insert_many(conn, _INSERT_HISTORY, 7, _flat(rows))
-
-
-def _insert_many(conn: sqlite3.Connection, sql: str, width: int, values: list, leading: tuple = ()) -> None:
-    """Run ``sql`` for rows of ``width`` values, given one after another, a few hundred rows per
-    statement: ``{rows}`` in ``sql`` becomes that many ``(?, ?, …)`` groups. ``leading`` values
-    are bound first, as ?1, ?2…
-
-    A statement of many rows costs a third of executemany's row-by-row binding and stepping:
-    this is the write path of a million-row import.
-    """
-    per_statement = (MAX_VARIABLES - len(leading)) // width * width
-    for start in range(0, len(values), per_statement):
-        chunk = values[start : start + per_statement]
-        conn.execute(_rows_sql(sql, width, len(chunk) // width), [*leading, *chunk] if leading else chunk)
-
-
-def _flat(rows: Iterable[tuple]) -> list:
-    return list(chain.from_iterable(rows))
-
-
-@lru_cache(maxsize=64)
-def _rows_sql(sql: str, width: int, count: int) -> str:
-    group = f"({', '.join('?' * width)})"
-    return sql.replace("{rows}", ", ".join([group] * count))
+    insert_many(conn, _INSERT_HISTORY, 7, flat(rows))
 
 
 def delete_subscriber(conn: sqlite3.Connection, subscriber_id: int) -> None:
@@ -382,7 +351,7 @@ def suppressed_among(conn: sqlite3.Connection, hashes: list[str]) -> set[str]:
         found.update(
             address_hash
             for (address_hash,) in conn.execute(
-                f"SELECT address_hash FROM suppressed_addresses WHERE address_hash IN ({_marks(chunk)})", chunk
+                f"SELECT address_hash FROM suppressed_addresses WHERE address_hash IN ({marks(chunk)})", chunk
             )
         )
     return found

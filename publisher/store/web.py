@@ -7,6 +7,7 @@ from datetime import datetime
 
 from publisher.clock import from_db
 from publisher.store import Store
+from publisher.store.sql import marks
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ def archived_editions(store: Store, newsletters: list[str], limit: int = 100) ->
     """Sent editions of these newsletters, newest first (served by editions_status)."""
     if not newsletters:
         return []
-    marks = ", ".join("?" for _ in newsletters)
     rows = store.conn.execute(
-        f"SELECT {_ARCHIVED} FROM editions WHERE status = 'sent' AND newsletter IN ({marks}) ORDER BY id DESC LIMIT ?",
+        f"SELECT {_ARCHIVED} FROM editions WHERE status = 'sent' AND newsletter IN ({marks(newsletters)}) "
+        "ORDER BY id DESC LIMIT ?",
         (*newsletters, limit),
     )
     return [_archived(row) for row in rows]
