@@ -32,8 +32,8 @@ from publisher.addresses import (
 )
 from publisher.app import App
 from publisher.errors import NotFoundError
+from publisher.store.archive import TagChoice, tag_choices
 from publisher.store.subscribers import interests_of
-from publisher.store.web import TagChoice, tag_choices
 from publisher.tokens import CONFIRM, TokenError, links_for
 from publisher.web.context import WebContext, read_form
 from publisher.web.security import client_key
