@@ -1,4 +1,4 @@
-"""SQL for articles and tags."""
+"""SQL for articles and tags (with the tags offered in forms)."""
 
 from __future__ import annotations
 
@@ -153,6 +153,25 @@ def list_articles(store: Store, tag_slug: str | None = None, limit: int = 20) ->
 def find_tag(store: Store, slug: str) -> Tag | None:
     row = store.conn.execute("SELECT slug, name FROM tags WHERE slug = ?", (slug,)).fetchone()
     return Tag(*row) if row else None
+
+
+@dataclass(frozen=True)
+class TagChoice:
+    id: int
+    slug: str
+    name: str
+    articles: int
+
+
+def tag_choices(store: Store) -> list[TagChoice]:
+    """Every tag with its number of published articles (served by article_tags_tag)."""
+    rows = store.conn.execute(
+        "SELECT tags.id, tags.slug, tags.name, "
+        "(SELECT count(*) FROM article_tags JOIN articles ON articles.id = article_tags.article_id "
+        " WHERE article_tags.tag_id = tags.id AND articles.status = 'published') "
+        "FROM tags"
+    )
+    return [TagChoice(*row) for row in rows]
 
 
 def attach_tags(store: Store, rows: list[dict]) -> list[Article]:

@@ -32,7 +32,7 @@ from publisher.addresses import (
 )
 from publisher.app import App
 from publisher.errors import NotFoundError
-from publisher.store.archive import TagChoice, tag_choices
+from publisher.store.articles import TagChoice, tag_choices
 from publisher.store.subscribers import interests_of
 from publisher.tokens import CONFIRM, TokenError, links_for
 from publisher.web.context import WebContext, read_form
