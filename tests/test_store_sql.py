@@ -71,3 +71,14 @@ def test_no_store_module_imports_private_names_of_another() -> None:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("publisher"):
                 private = [alias.name for alias in node.names if alias.name.startswith("_")]
                 assert not private, f"{path.name}: imports private {private} from {node.module}"
+
+
+def test_every_store_function_takes_a_store_not_a_connection() -> None:
+    for path, tree in _store_modules():
+        if path.name == "sql.py":  # the helpers under every store function, given store.conn
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef):
+                for arg in node.args.args:
+                    annotation = ast.unparse(arg.annotation) if arg.annotation else ""
+                    assert "Connection" not in annotation, f"{path.name}: {node.name}({arg.arg}) takes a connection"

@@ -161,7 +161,7 @@ def _dashboard(app: App, scheduler: ServiceScheduler | None) -> Dashboard:
         unknown_batches=status.unknown_batches,
         next_runs=[NextRun(_job_label(app, job), job.next_run) for job in next_runs],
         segments=segments,
-        subscribers=count_by_status(app.store.conn),
+        subscribers=count_by_status(app.store),
         newsletters=dict(app.config.newsletters),
         edition_links={
             edition.edition_id: edition_path(app, edition.edition_id, edition.newsletter)

@@ -369,7 +369,7 @@ def _preferences(app: App, token: str) -> PreferencesView | None:
         return None
     tags = _tags_in_french_order(app)
     slugs = {tag.id: tag.slug for tag in tags}
-    interest_ids = interests_of(app.store.conn, [subscriber.id]).get(subscriber.id, set())
+    interest_ids = interests_of(app.store, [subscriber.id]).get(subscriber.id, set())
     return PreferencesView(
         subscriber.id,
         subscriber.status,
