@@ -82,3 +82,10 @@ def test_every_store_function_takes_a_store_not_a_connection() -> None:
                 for arg in node.args.args:
                     annotation = ast.unparse(arg.annotation) if arg.annotation else ""
                     assert "Connection" not in annotation, f"{path.name}: {node.name}({arg.arg}) takes a connection"
+
+
+def test_the_store_docstring_maps_every_module() -> None:
+    doc = publisher.store.__doc__ or ""
+    for path in STORE_DIR.glob("*.py"):
+        if path.name != "__init__.py":
+            assert f"``{path.stem}``" in doc, f"publisher/store/__init__.py: {path.stem} is not in the module map"
