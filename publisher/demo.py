@@ -42,7 +42,7 @@ def _refuse_real_data(app: App) -> None:
         emails = [row["email"] for row in csv.DictReader(handle)]
     with demo_file("articles.jsonl").open(encoding="utf-8") as handle:
         urls = [json.loads(line)["url"] for line in handle if line.strip()]
-    subscribers = count_subscribers_not_among(app.store.conn, emails)
+    subscribers = count_subscribers_not_among(app.store, emails)
     articles = count_articles_not_among(app.store, urls)
     if subscribers or articles:
         raise PublisherError(

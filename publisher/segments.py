@@ -47,7 +47,7 @@ def segment_config(app: App, name: str) -> SegmentConfig:
 def compile_segment(app: App, name: str) -> sql.CompiledFilter:
     """The segment's filter as parameterised SQL; ConfigError naming the key for an unknown tag."""
     segment = segment_config(app, name)
-    known = tag_ids(app.store.conn)
+    known = tag_ids(app.store)
 
     def resolve(tag: str, key: tuple[str, ...]) -> int:
         slug = slugify(tag)
@@ -61,12 +61,12 @@ def compile_segment(app: App, name: str) -> sql.CompiledFilter:
 
 def count_members(app: App, segment_name: str) -> int:
     """How many subscribers of the segment receive newsletters (active, not paused)."""
-    return sql.count(app.store.conn, compile_segment(app, segment_name), mailable_only=True)
+    return sql.count(app.store, compile_segment(app, segment_name), mailable_only=True)
 
 
 def count_matches(app: App, segment_name: str) -> int:
     """How many subscribers the filter selects, whatever their status."""
-    return sql.count(app.store.conn, compile_segment(app, segment_name), mailable_only=False)
+    return sql.count(app.store, compile_segment(app, segment_name), mailable_only=False)
 
 
 def stream_members(
@@ -81,7 +81,7 @@ def stream_members(
         raise ValueError("chunk_size must be positive")
     compiled = compile_segment(app, segment_name)
     windows = sql.stream(
-        app.store.conn, compiled, mailable_only=True, window=_window(chunk_size), with_interests=with_interests
+        app.store, compiled, mailable_only=True, window=_window(chunk_size), with_interests=with_interests
     )
     recipients = (
         Recipient(subscriber_id=row[0], email=row[1], name=row[2], locale=row[3], interests=interests)
@@ -95,7 +95,7 @@ def stream_matches(app: App, segment_name: str | None, chunk_size: int = 1000) -
     """Every subscriber the filter selects (any status; ``None``: everyone), as column dicts."""
     everyone = sql.CompiledFilter("1", {}, "1")
     compiled = everyone if segment_name is None else compile_segment(app, segment_name)
-    windows = sql.stream(app.store.conn, compiled, mailable_only=False, window=_window(chunk_size))
+    windows = sql.stream(app.store, compiled, mailable_only=False, window=_window(chunk_size))
     rows = (dict(zip(sql.MEMBER_COLUMNS, row, strict=True)) for window in windows for row, _ in window)
     return chunks(rows, chunk_size)
 

@@ -77,7 +77,7 @@ def send_queued(app: App, stop: Callable[[], bool] = lambda: False) -> QueueRepo
 
 
 def _send(app: App, transport: Transport, mail: db.QueuedMail, report: QueueReport) -> None:
-    subscriber = get_subscriber(app.store.conn, mail.subscriber_id)
+    subscriber = get_subscriber(app.store, mail.subscriber_id)
     message = answer_for(app, subscriber) if subscriber is not None else None
     if message is None:
         db.finish(app.store, mail.id, "dropped", app.clock.now())

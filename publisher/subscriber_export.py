@@ -51,10 +51,10 @@ def export(app: App, segment: str | None = None, format: ExportFormat = "csv", o
     if format not in ("csv", "jsonl"):
         raise PublisherError(f"--format: unknown export format {format!r} (expected csv or jsonl)")
     out = sys.stdout if out is None else out
-    conn = app.store.conn
+    store = app.store
     chunks = stream_matches(app, segment)  # checks the segment before anything is written
-    tags = db.tags_by_id(conn)
-    attribute_names = db.attribute_names(conn)
+    tags = db.tags_by_id(store)
+    attribute_names = db.attribute_names(store)
     tz = app.config.site.tz
     writer = None
     if format == "csv":
@@ -63,8 +63,8 @@ def export(app: App, segment: str | None = None, format: ExportFormat = "csv", o
     written = 0
     for chunk in chunks:
         ids = [row["id"] for row in chunk]
-        interests = db.interests_of(conn, ids)
-        attributes = db.attributes_of(conn, ids)
+        interests = db.interests_of(store, ids)
+        attributes = db.attributes_of(store, ids)
         for row in chunk:
             names = sorted((tags[tag_id][1] for tag_id in interests[row["id"]]), key=slugify)
             consent_at = _local_text(row["consent_at"], tz)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import gc
 import re
-import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -405,14 +404,14 @@ class _Planner:
     load_stored_keys: bool  # hold every stored address key in memory instead of looking rows up
     hasher: AddressHasher | None  # None: nobody was forgotten
 
-    def plan(self, parsed: Iterable[_Chunk], conn: sqlite3.Connection) -> Iterator[_Planned]:
+    def plan(self, parsed: Iterable[_Chunk], store: Store) -> Iterator[_Planned]:
         """(new subscribers, rows for the merger, rejected rows, warnings, skipped rows) per chunk."""
         ids = count(self.first_id)
         first_lines: dict[str, int] = {}  # address key → first line of the file
-        stored_keys = {address_key(email) for email in db.stored_emails(conn)} if self.load_stored_keys else None
+        stored_keys = {address_key(email) for email in db.stored_emails(store)} if self.load_stored_keys else None
         for rows, rejected, warnings in parsed:
-            rows, skipped = self._without_forgotten(conn, rows)
-            stored = stored_keys if stored_keys is not None else self._stored_keys(conn, rows, first_lines)
+            rows, skipped = self._without_forgotten(store, rows)
+            stored = stored_keys if stored_keys is not None else self._stored_keys(store, rows, first_lines)
             new, to_merge = db.NewRows(), []
             repeated = _repeated([row.key for row in rows])
             new_row = self.defaults.new_row
@@ -442,16 +441,16 @@ class _Planner:
             yield new, to_merge, rejected, warnings, skipped
 
     @staticmethod
-    def _stored_keys(conn: sqlite3.Connection, rows: list[Row], first_lines: dict[str, int]) -> set[str]:
+    def _stored_keys(store: Store, rows: list[Row], first_lines: dict[str, int]) -> set[str]:
         """The keys of these rows that are stored (looked up when the stored keys are not held)."""
         unseen = list(dict.fromkeys(row.email for row in rows if row.key not in first_lines))
-        return {address_key(email) for email in db.stored_emails_among(conn, unseen)}
+        return {address_key(email) for email in db.stored_emails_among(store, unseen)}
 
-    def _without_forgotten(self, conn: sqlite3.Connection, rows: list[Row]) -> tuple[list[Row], list[RowNote]]:
+    def _without_forgotten(self, store: Store, rows: list[Row]) -> tuple[list[Row], list[RowNote]]:
         if self.hasher is None:
             return rows, []
         hashes = {row.key: self.hasher.hash(row.key) for row in rows}
-        forgotten = db.suppressed_among(conn, list(set(hashes.values())))
+        forgotten = db.suppressed_among(store, list(set(hashes.values())))
         if not forgotten:
             return rows, []
         skipped = [
@@ -505,17 +504,17 @@ class _Merger:
     into the subscribers they name (stored, or created by an earlier row of this import)."""
 
     def __init__(
-        self, conn: sqlite3.Connection, file: str, now: datetime, defaults: _Defaults, report: SubscriberImportReport
+        self, store: Store, file: str, now: datetime, defaults: _Defaults, report: SubscriberImportReport
     ) -> None:
-        self.conn = conn
+        self.store = store
         self.file = file
         self.now = now
         self.defaults = defaults
-        self.slugs = {tag_id: slug for slug, tag_id in db.tag_ids(conn).items()}
+        self.slugs = {tag_id: slug for slug, tag_id in db.tag_ids(store).items()}
         self.report = report
 
     def write(self, new: db.NewRows, to_merge: list[Row]) -> None:
-        db.insert_new_subscribers(self.conn, new, self.defaults.now_text, self.defaults.source)
+        db.insert_new_subscribers(self.store, new, self.defaults.now_text, self.defaults.source)
         self.report.inserted += len(new)
         if not to_merge:
             return
@@ -545,10 +544,10 @@ class _Merger:
         """The subscribers of these addresses: stored before the import or created by it."""
         if not keys:
             return {}
-        stored = {address_key(s.email): s for s in db.find_by_emails(self.conn, list(dict.fromkeys(keys)))}
+        stored = {address_key(s.email): s for s in db.find_by_emails(self.store, list(dict.fromkeys(keys)))}
         ids = [subscriber.id for subscriber in stored.values()]
-        interests = db.interests_of(self.conn, ids)
-        attributes = db.attributes_of(self.conn, ids)
+        interests = db.interests_of(self.store, ids)
+        attributes = db.attributes_of(self.store, ids)
         return {
             key: _State(
                 db.NewSubscriber(
@@ -643,7 +642,7 @@ class _Merger:
                 rows.attributes.extend((subscriber_id, name, value) for name, value in state.attributes.items())
                 continue
             if state.changed:
-                db.update_subscriber(self.conn, subscriber_id, self.now, **state.changed)
+                db.update_subscriber(self.store, subscriber_id, self.now, **state.changed)
             rows.interests.extend((subscriber_id, tag_id) for tag_id in sorted(state.added_interests))
             rows.changed_attributes.extend(
                 (subscriber_id, name, value) for name, value in state.changed_attributes.items()
@@ -662,11 +661,11 @@ class _Merger:
                     )
                 )
         rows.subscribers.sort()  # in id order: SQLite appends to the table
-        db.insert_subscriber_rows(self.conn, rows.subscribers, self.defaults.now_text)
-        db.add_interests(self.conn, rows.interests)
-        db.add_attributes(self.conn, rows.attributes)
-        db.set_attributes(self.conn, rows.changed_attributes)
-        db.add_history_rows(self.conn, rows.history)
+        db.insert_subscriber_rows(self.store, rows.subscribers, self.defaults.now_text)
+        db.add_interests(self.store, rows.interests)
+        db.add_attributes(self.store, rows.attributes)
+        db.set_attributes(self.store, rows.changed_attributes)
+        db.add_history_rows(self.store, rows.history)
 
 
 def _repeated(keys: list[str]) -> set[str]:
@@ -702,23 +701,23 @@ def import_csv(
     report = SubscriberImportReport(dry_run=dry_run)
     now = app.clock.now()
     defaults = _Defaults(app.config.site.language, f"import {path.name}", to_db(now))
-    with db.write(app.store, dry_run, bulk=True) as conn, _fewer_collections():
-        parser = RowParser(app, str(path), db.tag_ids(conn))
+    with db.write(app.store, dry_run, bulk=True), _fewer_collections():
+        parser = RowParser(app, str(path), db.tag_ids(app.store))
         planner = _Planner(
             str(app.store.path),
             str(path),
             defaults,
-            first_id=db.next_subscriber_id(conn),
+            first_id=db.next_subscriber_id(app.store),
             # The addresses stored before this import are held in memory when the file has about
             # as many rows or more (a store being filled) and they are few enough: then only rows
             # with one of them, or seen on an earlier line, go to the merger. Reading the keys
             # costs ~5 µs each, as much as looking a row up: a small file into a large store looks up.
-            load_stored_keys=db.count_subscribers(conn) <= min(STORED_KEYS_MAX, _file_size(path) // BYTES_PER_ROW),
-            hasher=_forget_list_hasher(app, conn, str(path), report),
+            load_stored_keys=db.count_subscribers(app.store) <= min(STORED_KEYS_MAX, _file_size(path) // BYTES_PER_ROW),
+            hasher=_forget_list_hasher(app, str(path), report),
         )
-        merger = _Merger(conn, str(path), now, defaults, report)
+        merger = _Merger(app.store, str(path), now, defaults, report)
         for new, to_merge, rejected, warnings, skipped in _planned_chunks(
-            path, parser, planner, conn, read_in_child_from_bytes
+            path, parser, planner, app.store, read_in_child_from_bytes
         ):
             if on_rows is not None:
                 on_rows(len(new) + len(to_merge) + len(rejected) + len(skipped))
@@ -731,15 +730,13 @@ def import_csv(
     return report
 
 
-def _forget_list_hasher(
-    app: App, conn: sqlite3.Connection, file: str, report: SubscriberImportReport
-) -> AddressHasher | None:
+def _forget_list_hasher(app: App, file: str, report: SubscriberImportReport) -> AddressHasher | None:
     """The hasher of the forget list, None when it is empty; warns about hashes made under
     another PUBLISHER_SECRET, which can no longer be recognised."""
-    if not db.has_suppressions(conn):
+    if not db.has_suppressions(app.store):
         return None
     hasher = hasher_for(app)
-    stale = db.suppressions_with_other_keys(conn, hasher.key_id)
+    stale = db.suppressions_with_other_keys(app.store, hasher.key_id)
     if stale:
         report.warnings.append(
             RowNote(
@@ -756,12 +753,12 @@ _Chunk = tuple[list[Row], list[RecordError], list[RowNote]]
 
 
 def _planned_chunks(
-    path: Path, parser: RowParser, planner: _Planner, conn: sqlite3.Connection, in_child_from_bytes: int
+    path: Path, parser: RowParser, planner: _Planner, store: Store, in_child_from_bytes: int
 ) -> Iterator[_Planned]:
     """The file's rows, CHUNK at a time, read and planned (see _Planner). A large file is read
     in a child process while this one writes the previous chunks."""
     if _file_size(path) < in_child_from_bytes or planner.store_path == ":memory:":
-        yield from planner.plan(_read_chunks(path, parser), conn)
+        yield from planner.plan(_read_chunks(path, parser), store)
         return
     for new, to_merge, rejected, warnings, skipped in items_from_child(_plan_in_child, path, parser, planner):
         yield new, [Row._make(row) for row in to_merge], rejected, warnings, skipped
@@ -773,7 +770,7 @@ def _plan_in_child(
     """_planned_chunks in the reading child process, with its own connection to the store; rows
     for the merger as plain tuples, which pickle several times faster than named tuples."""
     with Store(planner.store_path) as store, _fewer_collections():
-        for new, to_merge, rejected, warnings, skipped in planner.plan(_read_chunks(path, parser), store.conn):
+        for new, to_merge, rejected, warnings, skipped in planner.plan(_read_chunks(path, parser), store):
             yield new, [tuple(row) for row in to_merge], rejected, warnings, skipped
 
 

@@ -24,6 +24,7 @@ from publisher.errors import NotFoundError
 from publisher.forget_list import hasher_for
 from publisher.models import Subscriber
 from publisher.slugs import slugify
+from publisher.store import Store
 from publisher.store import subscribers as db
 from publisher.store.signup_mails import queue_mail
 from publisher.subscriber_import import RANK
@@ -41,11 +42,11 @@ _REQUESTED = "confirmation requested"  # the history detail of a sign-up
 
 def find_subscriber(app: App, email: str) -> Subscriber | None:
     """The subscriber with this address (any case of its local part), or None."""
-    return db.find_by_email(app.store.conn, normalize_email(email, allow_test_domains=True))
+    return db.find_by_email(app.store, normalize_email(email, allow_test_domains=True))
 
 
 def get_subscriber(app: App, subscriber_id: int) -> Subscriber:
-    subscriber = db.get_subscriber(app.store.conn, subscriber_id)
+    subscriber = db.get_subscriber(app.store, subscriber_id)
     if subscriber is None:
         raise NotFoundError(f"subscriber {subscriber_id} does not exist")
     return subscriber
@@ -61,20 +62,22 @@ def _by_email(app: App, email: str) -> Subscriber:
 # --- status changes -------------------------------------------------------------------------
 
 
-def _set_status(app: App, conn, subscriber: Subscriber, status: str, source: str, detail: str = "", **fields) -> None:
+def _set_status(app: App, subscriber: Subscriber, status: str, source: str, detail: str = "", **fields) -> None:
     now = app.clock.now()
-    db.update_subscriber(conn, subscriber.id, now, status=status, status_at=now, **fields)
-    db.add_history(conn, [db.HistoryEntry(subscriber.id, now, "status", subscriber.status, status, source, detail)])
+    db.update_subscriber(app.store, subscriber.id, now, status=status, status_at=now, **fields)
+    db.add_history(
+        app.store, [db.HistoryEntry(subscriber.id, now, "status", subscriber.status, status, source, detail)]
+    )
     log.info("subscriber %s: %s → %s (%s)", subscriber.id, subscriber.status, status, source)
 
 
 def unsubscribe(app: App, subscriber_id: int, source: str) -> bool:
     """Unsubscribe at once; True if the status changed (idempotent: False when already gone)."""
-    with app.store.transaction() as conn:
-        subscriber = db.get_subscriber(conn, subscriber_id)
+    with app.store.transaction():
+        subscriber = db.get_subscriber(app.store, subscriber_id)
         if subscriber is None or subscriber.status in LEFT:
             return False
-        _set_status(app, conn, subscriber, "unsubscribed", source)
+        _set_status(app, subscriber, "unsubscribed", source)
         return True
 
 
@@ -90,11 +93,11 @@ def suppress(app: App, subscriber_id: int, status: str, source: str) -> bool:
     """
     if status not in LEFT:
         raise ValueError(f"suppress: status must be one of {', '.join(LEFT)}, not {status!r}")
-    with app.store.transaction() as conn:
-        subscriber = db.get_subscriber(conn, subscriber_id)
+    with app.store.transaction():
+        subscriber = db.get_subscriber(app.store, subscriber_id)
         if subscriber is None or RANK[status] <= RANK[subscriber.status]:
             return False
-        _set_status(app, conn, subscriber, status, source)
+        _set_status(app, subscriber, status, source)
         return True
 
 
@@ -105,13 +108,13 @@ def confirm(app: App, subscriber_id: int, source: str, token_signed_at: datetime
     they left (``token_signed_at``, i.e. they asked again through the form); bounced and
     complained ones never are. Active ones: False (idempotent).
     """
-    with app.store.transaction() as conn:
-        subscriber = db.get_subscriber(conn, subscriber_id)
+    with app.store.transaction():
+        subscriber = db.get_subscriber(app.store, subscriber_id)
         if subscriber is None or not _confirmable(subscriber, token_signed_at):
             return False
         now = app.clock.now()
         detail = f"consent: {subscriber.consent_source}, {to_db(now)}"
-        _set_status(app, conn, subscriber, "active", source, detail, consent_at=now)
+        _set_status(app, subscriber, "active", source, detail, consent_at=now)
         return True
 
 
@@ -139,17 +142,17 @@ def update_preferences(
 
     True if anything changed; NotFoundError for an unknown subscriber or tag.
     """
-    with app.store.transaction() as conn:
+    with app.store.transaction():
         subscriber = get_subscriber(app, subscriber_id)
         now = app.clock.now()
         history: list[db.HistoryEntry] = []
         if tag_slugs is not None:
-            wanted = _tag_ids(conn, tag_slugs)
-            current = db.interests_of(conn, [subscriber_id])[subscriber_id]
+            wanted = _tag_ids(app.store, tag_slugs)
+            current = db.interests_of(app.store, [subscriber_id])[subscriber_id]
             if wanted != current:
-                slugs = {tag_id: slug for slug, tag_id in db.tag_ids(conn).items()}
-                db.remove_interests(conn, [(subscriber_id, tag_id) for tag_id in current - wanted])
-                db.add_interests(conn, [(subscriber_id, tag_id) for tag_id in wanted - current])
+                slugs = {tag_id: slug for slug, tag_id in db.tag_ids(app.store).items()}
+                db.remove_interests(app.store, [(subscriber_id, tag_id) for tag_id in current - wanted])
+                db.add_interests(app.store, [(subscriber_id, tag_id) for tag_id in wanted - current])
                 history.append(
                     db.HistoryEntry(
                         subscriber_id,
@@ -161,16 +164,16 @@ def update_preferences(
                     )
                 )
         if paused is not None and paused != (subscriber.paused_at is not None):
-            db.update_subscriber(conn, subscriber_id, now, paused_at=now if paused else None)
+            db.update_subscriber(app.store, subscriber_id, now, paused_at=now if paused else None)
             history.append(
                 db.HistoryEntry(subscriber_id, now, "paused", str(not paused).lower(), str(paused).lower(), source)
             )
-        db.add_history(conn, history)
+        db.add_history(app.store, history)
         return bool(history)
 
 
-def _tag_ids(conn, names: Iterable[str]) -> set[int]:
-    known = db.tag_ids(conn)
+def _tag_ids(store: Store, names: Iterable[str]) -> set[int]:
+    known = db.tag_ids(store)
     ids = set()
     for name in names:
         slug = slugify(name)
@@ -210,45 +213,51 @@ def subscribe(
     normalized = checked_address(email, app.config.subscribers.allow_test_domains)
     name = checked_name(name)
     locale = locale or app.config.site.language
-    with app.store.transaction() as conn:
-        wanted = _tag_ids(conn, interests)
-        if db.has_suppressions(conn) and db.suppressed_among(conn, [hasher_for(app).hash(address_key(normalized))]):
+    with app.store.transaction():
+        wanted = _tag_ids(app.store, interests)
+        if db.has_suppressions(app.store) and db.suppressed_among(
+            app.store, [hasher_for(app).hash(address_key(normalized))]
+        ):
             return None
-        subscriber = db.find_by_email(conn, normalized)
+        subscriber = db.find_by_email(app.store, normalized)
         now = app.clock.now()
         if subscriber is None:
-            subscriber_id = db.next_subscriber_id(conn)
+            subscriber_id = db.next_subscriber_id(app.store)
             db.insert_subscribers(
-                conn, [db.NewSubscriber(subscriber_id, normalized, name, locale, "pending", consent_source, None)], now
+                app.store,
+                [db.NewSubscriber(subscriber_id, normalized, name, locale, "pending", consent_source, None)],
+                now,
             )
-            db.add_interests(conn, [(subscriber_id, tag_id) for tag_id in wanted])
+            db.add_interests(app.store, [(subscriber_id, tag_id) for tag_id in wanted])
             entry = db.HistoryEntry(subscriber_id, now, "status", None, "pending", consent_source, _REQUESTED)
-            db.add_history(conn, [entry])
+            db.add_history(app.store, [entry])
             log.info("subscriber %s: pending, confirmation requested", subscriber_id)
         elif subscriber.status in ("bounced", "complained"):
             return None
         else:
             subscriber_id = subscriber.id
             if subscriber.status == "pending":
-                _renew_pending(conn, subscriber, name, locale, consent_source, wanted, now)
-        queue_mail(conn, subscriber_id, now)
+                _renew_pending(app.store, subscriber, name, locale, consent_source, wanted, now)
+        queue_mail(app.store, subscriber_id, now)
         return subscriber_id
 
 
-def _renew_pending(conn, subscriber: Subscriber, name: str, locale: str, source: str, wanted: set[int], now) -> None:
+def _renew_pending(
+    store: Store, subscriber: Subscriber, name: str, locale: str, source: str, wanted: set[int], now
+) -> None:
     """A pending subscriber asks again: their answers replace the former ones."""
-    db.update_subscriber(conn, subscriber.id, now, name=name or subscriber.name, locale=locale, consent_source=source)
-    current = db.interests_of(conn, [subscriber.id])[subscriber.id]
-    db.remove_interests(conn, [(subscriber.id, tag_id) for tag_id in current - wanted])
-    db.add_interests(conn, [(subscriber.id, tag_id) for tag_id in wanted - current])
+    db.update_subscriber(store, subscriber.id, now, name=name or subscriber.name, locale=locale, consent_source=source)
+    current = db.interests_of(store, [subscriber.id])[subscriber.id]
+    db.remove_interests(store, [(subscriber.id, tag_id) for tag_id in current - wanted])
+    db.add_interests(store, [(subscriber.id, tag_id) for tag_id in wanted - current])
 
 
 def purge_pending(app: App, older_than_days: int | None = None) -> int:
     """Delete pending subscribers who did not confirm within ``older_than_days`` (default
     ``[subscribers] pending_days``) of their last request; return how many."""
     days = app.config.subscribers.pending_days if older_than_days is None else older_than_days
-    with app.store.transaction() as conn:
-        purged = db.delete_pending_before(conn, app.clock.now() - timedelta(days=days))
+    with app.store.transaction():
+        purged = db.delete_pending_before(app.store, app.clock.now() - timedelta(days=days))
     log.info("purged %s pending subscribers older than %s days", purged, days)
     return purged
 
@@ -266,7 +275,7 @@ def open_link(app: App, token: str, purpose: str) -> LinkTarget:
     """The subscriber a link's token is for: TokenError if tampered, wrongly scoped or expired;
     NotFoundError if the subscriber is gone or the token predates them (a reused id)."""
     verified = verify_link(app, token, purpose)
-    subscriber = db.get_subscriber(app.store.conn, verified.subscriber_id)
+    subscriber = db.get_subscriber(app.store, verified.subscriber_id)
     if subscriber is None or verified.signed_at < subscriber.created_at:
         raise NotFoundError(f"this {purpose} link is no longer valid")
     return LinkTarget(subscriber, verified.signed_at)
@@ -301,7 +310,7 @@ def preferences_subscriber(app: App, token: str) -> Subscriber:
 def show(app: App, email: str) -> dict:
     """Everything held about one address (an access request), as JSON-ready data."""
     tz = app.config.site.tz
-    conn = app.store.conn
+    store = app.store
 
     def local(moment: datetime | None) -> str | None:
         return moment.astimezone(tz).isoformat() if moment else None
@@ -309,7 +318,7 @@ def show(app: App, email: str) -> dict:
     subscriber = find_subscriber(app, email)
     if subscriber is None:
         normalized = normalize_email(email, allow_test_domains=True)
-        forgotten = db.has_suppressions(conn) and db.suppression(conn, hasher_for(app).hash(address_key(normalized)))
+        forgotten = db.has_suppressions(store) and db.suppression(store, hasher_for(app).hash(address_key(normalized)))
         if forgotten:
             at, source = forgotten
             return {
@@ -318,7 +327,7 @@ def show(app: App, email: str) -> dict:
                 "held": "only a keyed hash of the address, so that it is never imported or mailed again",
             }
         raise NotFoundError(f"no subscriber with address {email.strip()!r}")
-    tags = db.tags_by_id(conn)
+    tags = db.tags_by_id(store)
     return {
         "id": subscriber.id,
         "email": subscriber.email,
@@ -332,9 +341,9 @@ def show(app: App, email: str) -> dict:
         "updated_at": local(subscriber.updated_at),
         "interests": [
             {"slug": tags[tag_id][0], "name": tags[tag_id][1]}
-            for tag_id in sorted(db.interests_of(conn, [subscriber.id])[subscriber.id], key=lambda i: tags[i][0])
+            for tag_id in sorted(db.interests_of(store, [subscriber.id])[subscriber.id], key=lambda i: tags[i][0])
         ],
-        "attributes": db.attributes_of(conn, [subscriber.id])[subscriber.id],
+        "attributes": db.attributes_of(store, [subscriber.id])[subscriber.id],
         "history": [
             {
                 "at": local(entry.at),
@@ -344,7 +353,7 @@ def show(app: App, email: str) -> dict:
                 "source": entry.source,
                 "detail": entry.detail,
             }
-            for entry in db.history_of(conn, subscriber.id)
+            for entry in db.history_of(store, subscriber.id)
         ],
     }
 
@@ -362,10 +371,10 @@ def forget(app: App, email: str, source: str = "demande d'effacement (RGPD)") ->
     """
     normalized = normalize_email(email, allow_test_domains=True)
     hasher = hasher_for(app)
-    with app.store.transaction() as conn:
-        subscriber = db.find_by_email(conn, normalized)
+    with app.store.transaction():
+        subscriber = db.find_by_email(app.store, normalized)
         if subscriber is not None:
-            db.delete_subscriber(conn, subscriber.id)
-        db.add_suppression(conn, hasher.hash(address_key(normalized)), hasher.key_id, app.clock.now(), source)
+            db.delete_subscriber(app.store, subscriber.id)
+        db.add_suppression(app.store, hasher.hash(address_key(normalized)), hasher.key_id, app.clock.now(), source)
     log.info("forgot subscriber %s", subscriber.id if subscriber else "(not stored)")
     return ForgetResult(subscriber is not None, subscriber.id if subscriber else None)

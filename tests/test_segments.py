@@ -106,7 +106,7 @@ def test_stream_in_chunks_by_id_with_interests(people, segment_app, store, monke
 def test_windows_smaller_than_the_id_space_give_the_same_members(people, segment_app, store):
     app = segment_app('[segments.x]\ninterests_any = ["VAE", "jeunes"]\n')
     compiled = compile_segment(app, "x")
-    windows = list(sql.stream(store.conn, compiled, window=2))
+    windows = list(sql.stream(store, compiled, window=2))
     assert len(windows) >= 3  # ids 1..7 in windows of 2
     assert [row[1][0] for window in windows for row, _ in window] == list("aceg")
 
@@ -153,7 +153,7 @@ def test_list_segments_counts_members(people, app):
 
 
 def _plan(store, compiled, **options):
-    return sql.explain(store.conn, compiled, **options)
+    return sql.explain(store, compiled, **options)
 
 
 def test_query_plans_use_the_indexes(people, segment_app, store):

@@ -1,8 +1,38 @@
-"""The SQLite store: the only place that talks SQL, through sqlite-utils.
+"""The SQLite store: the only place that talks SQL.
+
+All SQL is written by hand, parameterised, on ``Store.conn`` (a plain ``sqlite3`` connection):
+the hot paths need control of the statement's shape (multi-row INSERTs and ``json_each`` for
+imports and the ledger, ``INDEXED BY`` and ``CROSS JOIN`` where SQLite would choose a slow
+plan), and comments name the index that serves a query where it matters. sqlite-utils wraps
+the same connection as ``Store.db``: the product uses it only to ask whether the migrations
+table exists; the tests and benches use it to seed and read tables (``insert_all``,
+``update``, ``rows``).
+
+One handle: every store function takes the ``Store`` first. Functions that write either open
+their own ``store.transaction()`` or, when they are steps of a larger change (a subscriber
+import, a sign-up), run inside the caller's (``store.transaction()`` or
+``subscribers.write()``); a nested ``transaction()`` joins the open one. Only the helpers of
+``sql.py`` take ``store.conn``.
 
 The connection runs in autocommit mode and every write happens inside an explicit
 ``transaction()`` (BEGIN IMMEDIATE … COMMIT), so a failure never leaves half a change.
 Schema changes only through the numbered files in ``migrations/``.
+
+Modules, by what they store:
+
+- ``articles``: articles and tags (and the tags offered in forms);
+- ``feeds``: what each feed shows, feed build state, WebSub pings to send;
+- ``digests``: audience watermarks, digest plans and edition contents;
+- ``editions``: compiled editions;
+- ``archive``: the sent editions readers may browse;
+- ``subscribers``: subscribers, interests, attributes, history, the forget list;
+- ``segments``: segment filters compiled to SQL, counted and streamed;
+- ``signup_mails``: the queue of sign-up emails;
+- ``deliveries``: the delivery ledger, its batches and webhook updates;
+- ``senders``: newsletter runs, the sender lock, shared rate limits;
+- ``webhook_events``: Event Webhook events already applied;
+- ``runs``: one row per publishing cycle or long command;
+- ``sql``: the helpers all of them share (placeholders, chunk size, multi-row INSERT).
 """
 
 from __future__ import annotations

@@ -1,16 +1,15 @@
-"""SQL for articles and tags."""
+"""SQL for articles and tags (with the tags offered in forms)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from publisher.clock import from_db, to_db
 from publisher.models import Article, Tag
 from publisher.store import Store, chunks
-
-CHUNK = 500  # records per SELECT … IN (…); well under SQLite's variable limit
+from publisher.store.sql import CHUNK, as_dicts, marks
 
 
 @dataclass
@@ -85,7 +84,7 @@ def upsert_articles(store: Store, articles: Iterable[Article]) -> UpsertCounts:
             known = dict(
                 (guid, (article_id, digest))
                 for guid, article_id, digest in conn.execute(
-                    f"SELECT guid, id, fingerprint FROM articles WHERE guid IN ({_marks(by_guid)})", list(by_guid)
+                    f"SELECT guid, id, fingerprint FROM articles WHERE guid IN ({marks(by_guid)})", list(by_guid)
                 )
             )
             new, changed = [], {}
@@ -99,7 +98,7 @@ def upsert_articles(store: Store, articles: Iterable[Article]) -> UpsertCounts:
                     counts.unchanged += 1
             conn.executemany(
                 f"INSERT INTO articles ({', '.join(_COLUMNS)}, created_at, changed_at) "
-                f"VALUES ({_marks(_COLUMNS)}, ?, ?)",
+                f"VALUES ({marks(_COLUMNS)}, ?, ?)",
                 [(*row, now, now) for row in new],
             )
             conn.executemany(
@@ -109,7 +108,7 @@ def upsert_articles(store: Store, articles: Iterable[Article]) -> UpsertCounts:
             written = [row[0] for row in new] + list(changed)
             if not written:
                 continue
-            ids = dict(conn.execute(f"SELECT guid, id FROM articles WHERE guid IN ({_marks(written)})", written))
+            ids = dict(conn.execute(f"SELECT guid, id FROM articles WHERE guid IN ({marks(written)})", written))
             conn.executemany("DELETE FROM article_tags WHERE article_id = ?", [(ids[g],) for g in changed])
             conn.executemany(
                 "INSERT INTO article_tags (article_id, tag_id, position) VALUES (?, ?, ?)",
@@ -124,17 +123,13 @@ def upsert_articles(store: Store, articles: Iterable[Article]) -> UpsertCounts:
     return counts
 
 
-def _marks(values: Iterable[object]) -> str:
-    return ", ".join("?" for _ in values)
-
-
 def count_articles(store: Store) -> int:
     return store.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
 
 
 def count_articles_not_among(store: Store, urls: list[str]) -> int:
     """How many stored articles have none of these URLs."""
-    sql = f"SELECT count(*) FROM articles WHERE url NOT IN ({_marks(urls)})"
+    sql = f"SELECT count(*) FROM articles WHERE url NOT IN ({marks(urls)})"
     return store.conn.execute(sql, urls).fetchone()[0]
 
 
@@ -152,12 +147,31 @@ def list_articles(store: Store, tag_slug: str | None = None, limit: int = 20) ->
             "ORDER BY a.published_at DESC, a.id DESC LIMIT ?",
             (tag_slug, limit),
         )
-    return attach_tags(store, list(_as_dicts(rows)))
+    return attach_tags(store, list(as_dicts(rows)))
 
 
 def find_tag(store: Store, slug: str) -> Tag | None:
     row = store.conn.execute("SELECT slug, name FROM tags WHERE slug = ?", (slug,)).fetchone()
     return Tag(*row) if row else None
+
+
+@dataclass(frozen=True)
+class TagChoice:
+    id: int
+    slug: str
+    name: str
+    articles: int
+
+
+def tag_choices(store: Store) -> list[TagChoice]:
+    """Every tag with its number of published articles (served by article_tags_tag)."""
+    rows = store.conn.execute(
+        "SELECT tags.id, tags.slug, tags.name, "
+        "(SELECT count(*) FROM article_tags JOIN articles ON articles.id = article_tags.article_id "
+        " WHERE article_tags.tag_id = tags.id AND articles.status = 'published') "
+        "FROM tags"
+    )
+    return [TagChoice(*row) for row in rows]
 
 
 def attach_tags(store: Store, rows: list[dict]) -> list[Article]:
@@ -166,17 +180,11 @@ def attach_tags(store: Store, rows: list[dict]) -> list[Article]:
     for chunk in chunks(tags_by_article, CHUNK):
         for article_id, slug, name in store.conn.execute(
             f"SELECT at.article_id, t.slug, t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id "
-            f"WHERE at.article_id IN ({_marks(chunk)}) ORDER BY at.article_id, at.position",
+            f"WHERE at.article_id IN ({marks(chunk)}) ORDER BY at.article_id, at.position",
             chunk,
         ):
             tags_by_article[article_id].append(Tag(slug, name))
     return [_article(row, tuple(tags_by_article[row["id"]])) for row in rows]
-
-
-def _as_dicts(cursor) -> Iterator[dict]:
-    names = [column[0] for column in cursor.description]
-    for row in cursor:
-        yield dict(zip(names, row, strict=True))
 
 
 def _article(row: dict, tags: tuple[Tag, ...]) -> Article:

@@ -21,6 +21,7 @@ from datetime import datetime
 from publisher.clock import from_db, to_db
 from publisher.errors import DeliveryError
 from publisher.store import Store, chunks
+from publisher.store.sql import marks
 
 ENQUEUE_CHUNK = 5000
 # The pending rows of a batch (edition, first and last subscriber), and one pending row.
@@ -415,8 +416,7 @@ def stream_subscriber_ids(store: Store, status: str = "active") -> Iterator[int]
 
 
 def edition_statuses(store: Store, edition_ids: list[int]) -> dict[int, str]:
-    marks = ",".join("?" * len(edition_ids))
-    return dict(store.conn.execute(f"SELECT id, status FROM editions WHERE id IN ({marks})", edition_ids))
+    return dict(store.conn.execute(f"SELECT id, status FROM editions WHERE id IN ({marks(edition_ids)})", edition_ids))
 
 
 def ledger_rows(store: Store, edition_id: int) -> list[tuple[int, str, str | None, str | None]]:

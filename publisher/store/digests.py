@@ -14,7 +14,8 @@ from datetime import datetime
 from publisher.clock import from_db, to_db
 from publisher.models import Article, Recipient
 from publisher.store import Store, chunks
-from publisher.store.articles import CHUNK, _as_dicts, _marks, attach_tags
+from publisher.store.articles import attach_tags
+from publisher.store.sql import CHUNK, as_dicts, marks
 
 PLANNED = "planned"
 NOTHING_NEW = "nothing-new"
@@ -86,7 +87,7 @@ def _published(
     if tag_slugs:
         sql += (
             "AND EXISTS (SELECT 1 FROM article_tags at JOIN tags t ON t.id = at.tag_id "
-            f"WHERE at.article_id = a.id AND t.slug IN ({_marks(tag_slugs)})) "
+            f"WHERE at.article_id = a.id AND t.slug IN ({marks(tag_slugs)})) "
         )
         params += tag_slugs
     if audience:
@@ -96,7 +97,7 @@ def _published(
         )
         params += audience
     rows = store.conn.execute(sql + "ORDER BY a.published_at DESC, a.id DESC LIMIT ?", [*params, limit])
-    return attach_tags(store, list(_as_dicts(rows)))
+    return attach_tags(store, list(as_dicts(rows)))
 
 
 def article_tag_ids(store: Store, article_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
@@ -104,7 +105,7 @@ def article_tag_ids(store: Store, article_ids: Iterable[int]) -> dict[int, tuple
     found: dict[int, list[int]] = {article_id: [] for article_id in article_ids}
     for chunk in chunks(found, CHUNK):
         for article_id, tag_id in store.conn.execute(
-            f"SELECT article_id, tag_id FROM article_tags WHERE article_id IN ({_marks(chunk)}) "
+            f"SELECT article_id, tag_id FROM article_tags WHERE article_id IN ({marks(chunk)}) "
             "ORDER BY article_id, position",
             chunk,
         ):
@@ -116,7 +117,7 @@ def tag_ids_by_slug(store: Store, slugs: Iterable[str]) -> dict[str, int]:
     slugs = list(slugs)
     if not slugs:
         return {}
-    return dict(store.conn.execute(f"SELECT slug, id FROM tags WHERE slug IN ({_marks(slugs)})", slugs))
+    return dict(store.conn.execute(f"SELECT slug, id FROM tags WHERE slug IN ({marks(slugs)})", slugs))
 
 
 def start_plan(

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from publisher.models import Article, Tag
 from publisher.store import Store, chunks
-from publisher.store.articles import CHUNK, attach_tags
+from publisher.store.articles import attach_tags
+from publisher.store.sql import CHUNK, as_dicts, marks
 
 # The newest visible articles of one tag. CROSS JOIN keeps article_tags (served by
 # article_tags_tag) as the outer loop: left to itself, SQLite walks every published article
@@ -45,10 +46,6 @@ class FeedRecord:
     digest: str
     items: int
     updated_at: str
-
-
-def _marks(values: Iterable[object]) -> str:
-    return ", ".join("?" for _ in values)
 
 
 # --- build state ------------------------------------------------------------------------------
@@ -130,7 +127,7 @@ def feeds_showing(store: Store, article_ids: Iterable[int]) -> set[str]:
     """Names of the feeds that currently show any of these articles."""
     names: set[str] = set()
     for chunk in chunks(article_ids, CHUNK):
-        rows = store.conn.execute(f"SELECT DISTINCT feed FROM feed_items WHERE article_id IN ({_marks(chunk)})", chunk)
+        rows = store.conn.execute(f"SELECT DISTINCT feed FROM feed_items WHERE article_id IN ({marks(chunk)})", chunk)
         names.update(name for (name,) in rows)
     return names
 
@@ -140,7 +137,7 @@ def visible_among(store: Store, article_ids: Iterable[int], now: str) -> set[int
     visible: set[int] = set()
     for chunk in chunks(article_ids, CHUNK):
         rows = store.conn.execute(
-            f"SELECT id FROM articles WHERE id IN ({_marks(chunk)}) AND status = 'published' AND published_at <= ?",
+            f"SELECT id FROM articles WHERE id IN ({marks(chunk)}) AND status = 'published' AND published_at <= ?",
             (*chunk, now),
         )
         visible.update(id_ for (id_,) in rows)
@@ -153,7 +150,7 @@ def tags_of_articles(store: Store, article_ids: Iterable[int]) -> dict[int, Tag]
     for chunk in chunks(article_ids, CHUNK):
         rows = store.conn.execute(
             f"SELECT DISTINCT t.id, t.slug, t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id "
-            f"WHERE at.article_id IN ({_marks(chunk)})",
+            f"WHERE at.article_id IN ({marks(chunk)})",
             chunk,
         )
         tags.update((id_, Tag(slug, name)) for id_, slug, name in rows)
@@ -166,7 +163,7 @@ def tags_by_id(store: Store, tag_ids: Iterable[int] | None = None) -> dict[int, 
         return {id_: Tag(slug, name) for id_, slug, name in store.conn.execute("SELECT id, slug, name FROM tags")}
     tags: dict[int, Tag] = {}
     for chunk in chunks(tag_ids, CHUNK):
-        rows = store.conn.execute(f"SELECT id, slug, name FROM tags WHERE id IN ({_marks(chunk)})", chunk)
+        rows = store.conn.execute(f"SELECT id, slug, name FROM tags WHERE id IN ({marks(chunk)})", chunk)
         tags.update((id_, Tag(slug, name)) for id_, slug, name in rows)
     return tags
 
@@ -219,9 +216,8 @@ def load_articles(store: Store, article_ids: Iterable[int]) -> list[Article]:
     """The articles with these ids, with their tags (in no particular order)."""
     articles: list[Article] = []
     for chunk in chunks(article_ids, CHUNK):
-        cursor = store.conn.execute(f"SELECT * FROM articles WHERE id IN ({_marks(chunk)})", chunk)
-        names = [column[0] for column in cursor.description]
-        articles += attach_tags(store, [dict(zip(names, row, strict=True)) for row in cursor])
+        cursor = store.conn.execute(f"SELECT * FROM articles WHERE id IN ({marks(chunk)})", chunk)
+        articles += attach_tags(store, list(as_dicts(cursor)))
     return articles
 
 

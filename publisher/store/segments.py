@@ -13,7 +13,6 @@ read transaction stays open between chunks (keyset pagination on the id).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from publisher.clock import to_db
 from publisher.config import SegmentFilter
+from publisher.store import Store
 
 MAILABLE = "s.status = 'active' AND s.paused_at IS NULL"
 # The partial index of mailable subscribers. Named, because without statistics SQLite prefers
@@ -124,24 +124,22 @@ def compile_filter(flt: SegmentFilter, key: tuple[str, ...], resolve_tag: TagRes
     return CompiledFilter(where, compiler.params, windowed)
 
 
-def count(conn: sqlite3.Connection, compiled: CompiledFilter, mailable_only: bool = True) -> int:
+def count(store: Store, compiled: CompiledFilter, mailable_only: bool = True) -> int:
     sql = f"SELECT count(*) FROM {_source(mailable_only)} WHERE {compiled.sql(mailable_only)}"
-    return conn.execute(sql, compiled.params).fetchone()[0]
+    return store.conn.execute(sql, compiled.params).fetchone()[0]
 
 
 def _source(mailable_only: bool) -> str:
     return FROM_MAILABLE if mailable_only else "subscribers s"
 
 
-def explain(
-    conn: sqlite3.Connection, compiled: CompiledFilter, mailable_only: bool = True, windowed: bool = False
-) -> str:
+def explain(store: Store, compiled: CompiledFilter, mailable_only: bool = True, windowed: bool = False) -> str:
     """SQLite's query plan of the count (or of one streaming window), one step a line."""
     columns = "count(*)" if not windowed else "s.id, s.email"
     params = {**compiled.params, "window_lo": 0, "window_hi": 1} if windowed else compiled.params
     where = compiled.sql(mailable_only, windowed)
     sql = f"EXPLAIN QUERY PLAN SELECT {columns} FROM {_source(mailable_only)} WHERE {where}"
-    return "\n".join(row[3] for row in conn.execute(sql, params))
+    return "\n".join(row[3] for row in store.conn.execute(sql, params))
 
 
 MEMBER_COLUMNS = (
@@ -159,7 +157,7 @@ MEMBER_COLUMNS = (
 
 
 def stream(
-    conn: sqlite3.Connection,
+    store: Store,
     compiled: CompiledFilter,
     mailable_only: bool = True,
     window: int = 8192,
@@ -169,7 +167,7 @@ def stream(
 
     Interests are only read when asked for (else the tuple is empty).
     """
-    low, high = conn.execute("SELECT min(id), max(id) FROM subscribers").fetchone()
+    low, high = store.conn.execute("SELECT min(id), max(id) FROM subscribers").fetchone()
     if low is None:
         return
     columns = ", ".join(f"s.{column}" for column in MEMBER_COLUMNS)
@@ -177,16 +175,16 @@ def stream(
     sql = f"SELECT {columns} FROM {_source(mailable_only)} WHERE {where} ORDER BY s.id"
     for start in range(low, high + 1, window):
         bounds = {"window_lo": start, "window_hi": start + window}
-        rows = conn.execute(sql, {**compiled.params, **bounds}).fetchall()
+        rows = store.conn.execute(sql, {**compiled.params, **bounds}).fetchall()
         if not rows:
             continue
-        interests = _interests_in_window(conn, bounds) if with_interests else {}
+        interests = _interests_in_window(store, bounds) if with_interests else {}
         yield [(row, interests.get(row[0], ())) for row in rows]
 
 
-def _interests_in_window(conn: sqlite3.Connection, bounds: dict[str, int]) -> dict[int, tuple[int, ...]]:
+def _interests_in_window(store: Store, bounds: dict[str, int]) -> dict[int, tuple[int, ...]]:
     found: dict[int, list[int]] = {}
-    for subscriber_id, tag_id in conn.execute(
+    for subscriber_id, tag_id in store.conn.execute(
         "SELECT subscriber_id, tag_id FROM subscriber_interests "
         "WHERE subscriber_id >= :window_lo AND subscriber_id < :window_hi ORDER BY subscriber_id, tag_id",
         bounds,

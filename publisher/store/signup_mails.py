@@ -3,7 +3,6 @@ request, claimed and settled by the worker of ``publisher serve`` (publisher.sig
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,9 +19,9 @@ class QueuedMail:
     attempts: int  # including the one just claimed
 
 
-def queue_mail(conn: sqlite3.Connection, subscriber_id: int, now: datetime) -> None:
+def queue_mail(store: Store, subscriber_id: int, now: datetime) -> None:
     """Queue the sign-up email of a subscriber, due now (nothing when one is already waiting)."""
-    conn.execute(
+    store.conn.execute(
         "INSERT OR IGNORE INTO signup_mails (subscriber_id, queued_at, next_attempt_at) VALUES (?, ?, ?)",
         (subscriber_id, to_db(now), to_db(now)),
     )

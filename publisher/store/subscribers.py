@@ -1,25 +1,21 @@
 """SQL for subscribers: rows, interests, attributes, status history and the forget list.
 
-Functions taking a ``conn`` run inside the caller's transaction (``store.transaction()``);
+Functions that write run inside the caller's transaction (``store.transaction()`` or ``write()``);
 addresses compare case-insensitively (the column is ``COLLATE NOCASE``, with one unique index).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from itertools import chain
 
 from publisher.clock import from_db, to_db
 from publisher.models import Subscriber
 from publisher.store import Store, chunks
+from publisher.store.sql import CHUNK, flat, insert_many, marks
 
-CHUNK = 500  # values per IN (…); well under SQLite's variable limit
-MAX_VARIABLES = 999  # per statement: the smallest limit any SQLite build has
 BULK_CACHE_MB = 256  # SQLite page cache during an import (released afterwards)
 LEFT = ("unsubscribed", "bounced", "complained")
 _COLUMNS = "id, email, name, locale, status, consent_source, consent_at, created_at, updated_at, status_at, paused_at"
@@ -50,8 +46,8 @@ class HistoryEntry:
 
 
 @contextmanager
-def write(store: Store, dry_run: bool = False, bulk: bool = False) -> Iterator[sqlite3.Connection]:
-    """One write transaction; with ``dry_run`` everything is done, then rolled back.
+def write(store: Store, dry_run: bool = False, bulk: bool = False) -> Iterator[None]:
+    """One write transaction of the store; with ``dry_run`` everything is done, then rolled back.
 
     ``bulk`` (imports) enlarges SQLite's page cache for the transaction — a bulk import inserts
     into indexes at random places (the addresses), which thrashes the default 2 MB cache — and
@@ -69,21 +65,17 @@ def write(store: Store, dry_run: bool = False, bulk: bool = False) -> Iterator[s
         store.conn.execute("PRAGMA foreign_keys = OFF")
     try:
         if not dry_run:
-            with store.transaction() as conn:
-                yield conn
+            with store.transaction():
+                yield
             return
         store.begin()
         try:
-            yield store.conn
+            yield
         finally:
             store.conn.execute("ROLLBACK")
     finally:
         store.conn.execute(f"PRAGMA cache_size = {int(previous)}")
         store.conn.execute("PRAGMA foreign_keys = ON")
-
-
-def _marks(values: Iterable[object]) -> str:
-    return ", ".join("?" for _ in values)
 
 
 def _subscriber(row: tuple) -> Subscriber:
@@ -106,75 +98,75 @@ def _subscriber(row: tuple) -> Subscriber:
 # --- reading ----------------------------------------------------------------------------
 
 
-def get_subscriber(conn: sqlite3.Connection, subscriber_id: int) -> Subscriber | None:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
+def get_subscriber(store: Store, subscriber_id: int) -> Subscriber | None:
+    row = store.conn.execute(f"SELECT {_COLUMNS} FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
     return _subscriber(row) if row else None
 
 
-def find_by_email(conn: sqlite3.Connection, email: str) -> Subscriber | None:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM subscribers WHERE email = ? COLLATE NOCASE", (email,)).fetchone()
+def find_by_email(store: Store, email: str) -> Subscriber | None:
+    row = store.conn.execute(f"SELECT {_COLUMNS} FROM subscribers WHERE email = ? COLLATE NOCASE", (email,)).fetchone()
     return _subscriber(row) if row else None
 
 
-def find_by_emails(conn: sqlite3.Connection, emails: list[str]) -> list[Subscriber]:
+def find_by_emails(store: Store, emails: list[str]) -> list[Subscriber]:
     """The stored subscribers with these addresses (compared as the column does: NOCASE)."""
-    return [_subscriber(row) for row in _rows_by_email(conn, _COLUMNS, emails)]
+    return [_subscriber(row) for row in _rows_by_email(store, _COLUMNS, emails)]
 
 
-def stored_emails_among(conn: sqlite3.Connection, emails: list[str]) -> list[str]:
+def stored_emails_among(store: Store, emails: list[str]) -> list[str]:
     """The stored addresses among these (compared as the column does: NOCASE), as stored."""
-    return [email for (email,) in _rows_by_email(conn, "email", emails)]
+    return [email for (email,) in _rows_by_email(store, "email", emails)]
 
 
-def _rows_by_email(conn: sqlite3.Connection, columns: str, emails: list[str]) -> Iterator[tuple]:
+def _rows_by_email(store: Store, columns: str, emails: list[str]) -> Iterator[tuple]:
     for chunk in chunks(emails, CHUNK):
-        yield from conn.execute(
-            f"SELECT {columns} FROM subscribers WHERE email COLLATE NOCASE IN ({_marks(chunk)})", chunk
+        yield from store.conn.execute(
+            f"SELECT {columns} FROM subscribers WHERE email COLLATE NOCASE IN ({marks(chunk)})", chunk
         )
 
 
-def stored_emails(conn: sqlite3.Connection) -> list[str]:
+def stored_emails(store: Store) -> list[str]:
     """Every stored address."""
-    return [email for (email,) in conn.execute("SELECT email FROM subscribers")]
+    return [email for (email,) in store.conn.execute("SELECT email FROM subscribers")]
 
 
-def count_subscribers_not_among(conn: sqlite3.Connection, emails: list[str]) -> int:
+def count_subscribers_not_among(store: Store, emails: list[str]) -> int:
     """How many stored subscribers have none of these addresses."""
-    sql = f"SELECT count(*) FROM subscribers WHERE email NOT IN ({_marks(emails)})"
-    return conn.execute(sql, emails).fetchone()[0]
+    sql = f"SELECT count(*) FROM subscribers WHERE email NOT IN ({marks(emails)})"
+    return store.conn.execute(sql, emails).fetchone()[0]
 
 
-def count_subscribers(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT count(*) FROM subscribers").fetchone()[0]
+def count_subscribers(store: Store) -> int:
+    return store.conn.execute("SELECT count(*) FROM subscribers").fetchone()[0]
 
 
-def interests_of(conn: sqlite3.Connection, ids: list[int]) -> dict[int, set[int]]:
+def interests_of(store: Store, ids: list[int]) -> dict[int, set[int]]:
     """Tag ids of each subscriber's interests."""
     found: dict[int, set[int]] = {subscriber_id: set() for subscriber_id in ids}
     for chunk in chunks(ids, CHUNK):
-        for subscriber_id, tag_id in conn.execute(
-            f"SELECT subscriber_id, tag_id FROM subscriber_interests WHERE subscriber_id IN ({_marks(chunk)})", chunk
+        for subscriber_id, tag_id in store.conn.execute(
+            f"SELECT subscriber_id, tag_id FROM subscriber_interests WHERE subscriber_id IN ({marks(chunk)})", chunk
         ):
             found[subscriber_id].add(tag_id)
     return found
 
 
-def attributes_of(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, str]]:
+def attributes_of(store: Store, ids: list[int]) -> dict[int, dict[str, str]]:
     found: dict[int, dict[str, str]] = {subscriber_id: {} for subscriber_id in ids}
     for chunk in chunks(ids, CHUNK):
-        for subscriber_id, name, value in conn.execute(
+        for subscriber_id, name, value in store.conn.execute(
             "SELECT subscriber_id, name, value FROM subscriber_attributes "
-            f"WHERE subscriber_id IN ({_marks(chunk)}) ORDER BY subscriber_id, name",
+            f"WHERE subscriber_id IN ({marks(chunk)}) ORDER BY subscriber_id, name",
             chunk,
         ):
             found[subscriber_id][name] = value
     return found
 
 
-def history_of(conn: sqlite3.Connection, subscriber_id: int) -> list[HistoryEntry]:
+def history_of(store: Store, subscriber_id: int) -> list[HistoryEntry]:
     return [
         HistoryEntry(subscriber_id, from_db(at), change, old, new, source, detail)
-        for at, change, old, new, source, detail in conn.execute(
+        for at, change, old, new, source, detail in store.conn.execute(
             "SELECT at, change, old_value, new_value, source, detail FROM subscriber_history "
             "WHERE subscriber_id = ? ORDER BY id",
             (subscriber_id,),
@@ -182,26 +174,26 @@ def history_of(conn: sqlite3.Connection, subscriber_id: int) -> list[HistoryEntr
     ]
 
 
-def tag_ids(conn: sqlite3.Connection) -> dict[str, int]:
+def tag_ids(store: Store) -> dict[str, int]:
     """slug → id of every tag."""
-    return dict(conn.execute("SELECT slug, id FROM tags"))
+    return dict(store.conn.execute("SELECT slug, id FROM tags"))
 
 
-def tags_by_id(conn: sqlite3.Connection) -> dict[int, tuple[str, str]]:
+def tags_by_id(store: Store) -> dict[int, tuple[str, str]]:
     """id → (slug, name) of every tag."""
-    return {tag_id: (slug, name) for tag_id, slug, name in conn.execute("SELECT id, slug, name FROM tags")}
+    return {tag_id: (slug, name) for tag_id, slug, name in store.conn.execute("SELECT id, slug, name FROM tags")}
 
 
-def attribute_names(conn: sqlite3.Connection) -> list[str]:
-    return [name for (name,) in conn.execute("SELECT DISTINCT name FROM subscriber_attributes ORDER BY name")]
+def attribute_names(store: Store) -> list[str]:
+    return [name for (name,) in store.conn.execute("SELECT DISTINCT name FROM subscriber_attributes ORDER BY name")]
 
 
-def next_subscriber_id(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT coalesce(max(id), 0) + 1 FROM subscribers").fetchone()[0]
+def next_subscriber_id(store: Store) -> int:
+    return store.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM subscribers").fetchone()[0]
 
 
-def count_by_status(conn: sqlite3.Connection) -> dict[str, int]:
-    return dict(conn.execute("SELECT status, count(*) FROM subscribers GROUP BY status ORDER BY status"))
+def count_by_status(store: Store) -> dict[str, int]:
+    return dict(store.conn.execute("SELECT status, count(*) FROM subscribers GROUP BY status ORDER BY status"))
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -245,14 +237,14 @@ class NewSubscriber:
         return (self.id, self.email, self.name, self.locale, self.status, self.consent_source, self.consent_at)
 
 
-def insert_subscribers(conn: sqlite3.Connection, subscribers: list[NewSubscriber], now: datetime) -> None:
-    insert_subscriber_rows(conn, [subscriber.row() for subscriber in subscribers], to_db(now))
+def insert_subscribers(store: Store, subscribers: list[NewSubscriber], now: datetime) -> None:
+    insert_subscriber_rows(store, [subscriber.row() for subscriber in subscribers], to_db(now))
 
 
-def insert_subscriber_rows(conn: sqlite3.Connection, rows: Iterable[tuple], now_text: str) -> None:
+def insert_subscriber_rows(store: Store, rows: Iterable[tuple], now_text: str) -> None:
     """Rows of (id, email, name, locale, status, consent_source, consent_at as stored text), created
     (and changed) at ``now_text``."""
-    _insert_many(conn, _INSERT_SUBSCRIBERS, 7, _flat(rows), (now_text,))
+    insert_many(store.conn, _INSERT_SUBSCRIBERS, 7, flat(rows), (now_text,))
 
 
 @dataclass
@@ -274,16 +266,16 @@ class NewRows:
         return len(self.created_from) // 2
 
 
-def insert_new_subscribers(conn: sqlite3.Connection, new: NewRows, now_text: str, source: str) -> None:
+def insert_new_subscribers(store: Store, new: NewRows, now_text: str, source: str) -> None:
     """Write the subscribers of ``new``, created at ``now_text`` from the file ``source``, with
     their interests, attributes and first history row (the bulk path of imports)."""
-    _insert_many(conn, _INSERT_SUBSCRIBERS, 7, new.subscribers, (now_text,))
-    _insert_many(conn, _INSERT_INTERESTS, 2, new.interests)
-    _insert_many(conn, _INSERT_ATTRIBUTES, 3, new.attributes)
-    _insert_many(conn, _INSERT_CREATION_HISTORY, 2, new.created_from, (source,))
+    insert_many(store.conn, _INSERT_SUBSCRIBERS, 7, new.subscribers, (now_text,))
+    insert_many(store.conn, _INSERT_INTERESTS, 2, new.interests)
+    insert_many(store.conn, _INSERT_ATTRIBUTES, 3, new.attributes)
+    insert_many(store.conn, _INSERT_CREATION_HISTORY, 2, new.created_from, (source,))
 
 
-def update_subscriber(conn: sqlite3.Connection, subscriber_id: int, now: datetime, **fields: object) -> None:
+def update_subscriber(store: Store, subscriber_id: int, now: datetime, **fields: object) -> None:
     """Set some of name, locale, status, consent_source, consent_at, status_at, paused_at."""
     allowed = {"email", "name", "locale", "status", "consent_source", "consent_at", "status_at", "paused_at"}
     unknown = set(fields) - allowed
@@ -291,111 +283,89 @@ def update_subscriber(conn: sqlite3.Connection, subscriber_id: int, now: datetim
         raise ValueError(f"cannot update subscribers.{', '.join(sorted(unknown))}")
     values = [to_db(value) if isinstance(value, datetime) else value for value in fields.values()]
     assignments = ", ".join(f"{name} = ?" for name in fields)
-    conn.execute(
+    store.conn.execute(
         f"UPDATE subscribers SET {assignments}, updated_at = ? WHERE id = ?", (*values, to_db(now), subscriber_id)
     )
 
 
-def add_interests(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
+def add_interests(store: Store, pairs: Iterable[tuple[int, int]]) -> None:
     """(subscriber_id, tag_id) pairs; already present ones are kept."""
-    _insert_many(conn, _INSERT_INTERESTS, 2, _flat(pairs))
+    insert_many(store.conn, _INSERT_INTERESTS, 2, flat(pairs))
 
 
-def remove_interests(conn: sqlite3.Connection, pairs: Iterable[tuple[int, int]]) -> None:
-    conn.executemany("DELETE FROM subscriber_interests WHERE subscriber_id = ? AND tag_id = ?", pairs)
+def remove_interests(store: Store, pairs: Iterable[tuple[int, int]]) -> None:
+    store.conn.executemany("DELETE FROM subscriber_interests WHERE subscriber_id = ? AND tag_id = ?", pairs)
 
 
-def add_attributes(conn: sqlite3.Connection, triples: Iterable[tuple[int, str, str]]) -> None:
+def add_attributes(store: Store, triples: Iterable[tuple[int, str, str]]) -> None:
     """(subscriber_id, name, value) triples of subscribers who have none of these attributes yet."""
-    _insert_many(conn, _INSERT_ATTRIBUTES, 3, _flat(triples))
+    insert_many(store.conn, _INSERT_ATTRIBUTES, 3, flat(triples))
 
 
-def set_attributes(conn: sqlite3.Connection, triples: Iterable[tuple[int, str, str]]) -> None:
+def set_attributes(store: Store, triples: Iterable[tuple[int, str, str]]) -> None:
     """(subscriber_id, name, value) triples; a new value replaces the old one."""
-    _insert_many(
-        conn,
+    insert_many(
+        store.conn,
         "INSERT INTO subscriber_attributes (subscriber_id, name, value) VALUES {rows} "
         "ON CONFLICT (subscriber_id, name) DO UPDATE SET value = excluded.value",
         3,
-        _flat(triples),
+        flat(triples),
     )
 
 
-def add_history(conn: sqlite3.Connection, entries: Iterable[HistoryEntry]) -> None:
-    add_history_rows(conn, (entry.row() for entry in entries))
+def add_history(store: Store, entries: Iterable[HistoryEntry]) -> None:
+    add_history_rows(store, (entry.row() for entry in entries))
 
 
-def add_history_rows(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+def add_history_rows(store: Store, rows: Iterable[tuple]) -> None:
     """Rows of (subscriber_id, at, change, old_value, new_value, source, detail), ``at`` as stored text."""
-    _insert_many(conn, _INSERT_HISTORY, 7, _flat(rows))
+    insert_many(store.conn, _INSERT_HISTORY, 7, flat(rows))
 
 
-def _insert_many(conn: sqlite3.Connection, sql: str, width: int, values: list, leading: tuple = ()) -> None:
-    """Run ``sql`` for rows of ``width`` values, given one after another, a few hundred rows per
-    statement: ``{rows}`` in ``sql`` becomes that many ``(?, ?, …)`` groups. ``leading`` values
-    are bound first, as ?1, ?2…
-
-    A statement of many rows costs a third of executemany's row-by-row binding and stepping:
-    this is the write path of a million-row import.
-    """
-    per_statement = (MAX_VARIABLES - len(leading)) // width * width
-    for start in range(0, len(values), per_statement):
-        chunk = values[start : start + per_statement]
-        conn.execute(_rows_sql(sql, width, len(chunk) // width), [*leading, *chunk] if leading else chunk)
-
-
-def _flat(rows: Iterable[tuple]) -> list:
-    return list(chain.from_iterable(rows))
-
-
-@lru_cache(maxsize=64)
-def _rows_sql(sql: str, width: int, count: int) -> str:
-    group = f"({', '.join('?' * width)})"
-    return sql.replace("{rows}", ", ".join([group] * count))
-
-
-def delete_subscriber(conn: sqlite3.Connection, subscriber_id: int) -> None:
+def delete_subscriber(store: Store, subscriber_id: int) -> None:
     """Delete a subscriber with their interests, attributes and history (ON DELETE CASCADE)."""
-    conn.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+    store.conn.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
 
 
-def delete_pending_before(conn: sqlite3.Connection, before: datetime) -> int:
+def delete_pending_before(store: Store, before: datetime) -> int:
     """Delete pending subscribers whose last confirmation request is older than ``before``."""
-    cursor = conn.execute("DELETE FROM subscribers WHERE status = 'pending' AND updated_at < ?", (to_db(before),))
+    cursor = store.conn.execute("DELETE FROM subscribers WHERE status = 'pending' AND updated_at < ?", (to_db(before),))
     return cursor.rowcount
 
 
 # --- the forget list ----------------------------------------------------------------------
 
 
-def has_suppressions(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT EXISTS (SELECT 1 FROM suppressed_addresses)").fetchone()[0] == 1
+def has_suppressions(store: Store) -> bool:
+    return store.conn.execute("SELECT EXISTS (SELECT 1 FROM suppressed_addresses)").fetchone()[0] == 1
 
 
-def suppressions_with_other_keys(conn: sqlite3.Connection, key_id: str) -> int:
-    return conn.execute("SELECT count(*) FROM suppressed_addresses WHERE key_id != ?", (key_id,)).fetchone()[0]
+def suppressions_with_other_keys(store: Store, key_id: str) -> int:
+    return store.conn.execute("SELECT count(*) FROM suppressed_addresses WHERE key_id != ?", (key_id,)).fetchone()[0]
 
 
-def suppressed_among(conn: sqlite3.Connection, hashes: list[str]) -> set[str]:
+def suppressed_among(store: Store, hashes: list[str]) -> set[str]:
     found: set[str] = set()
     for chunk in chunks(hashes, CHUNK):
         found.update(
             address_hash
-            for (address_hash,) in conn.execute(
-                f"SELECT address_hash FROM suppressed_addresses WHERE address_hash IN ({_marks(chunk)})", chunk
+            for (address_hash,) in store.conn.execute(
+                f"SELECT address_hash FROM suppressed_addresses WHERE address_hash IN ({marks(chunk)})", chunk
             )
         )
     return found
 
 
-def suppression(conn: sqlite3.Connection, address_hash: str) -> tuple[datetime, str] | None:
+def suppression(store: Store, address_hash: str) -> tuple[datetime, str] | None:
     """(when, source) of a forgotten address, if it is one."""
-    row = conn.execute("SELECT at, source FROM suppressed_addresses WHERE address_hash = ?", (address_hash,)).fetchone()
+    row = store.conn.execute(
+        "SELECT at, source FROM suppressed_addresses WHERE address_hash = ?", (address_hash,)
+    ).fetchone()
     return (from_db(row[0]), row[1]) if row else None
 
 
-def add_suppression(conn: sqlite3.Connection, address_hash: str, key_id: str, at: datetime, source: str) -> None:
-    conn.execute(
+def add_suppression(store: Store, address_hash: str, key_id: str, at: datetime, source: str) -> None:
+    store.conn.execute(
         "INSERT INTO suppressed_addresses (address_hash, key_id, reason, at, source) VALUES (?, ?, 'forgotten', ?, ?) "
         "ON CONFLICT (address_hash) DO NOTHING",
         (address_hash, key_id, to_db(at), source),

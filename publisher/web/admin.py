@@ -147,7 +147,7 @@ def _dashboard(app: App, schedule: Schedule) -> Dashboard:
         unknown_batches=status.unknown_batches,
         next_runs=schedule.next_runs(),
         segments=segments,
-        subscribers=count_by_status(app.store.conn),
+        subscribers=count_by_status(app.store),
         newsletters=dict(app.config.newsletters),
         edition_links={
             edition.edition_id: edition_path(app, edition.edition_id, edition.newsletter)

@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, Response
 
 from publisher.app import App
 from publisher.placeholders import RecipientValues, edition_placeholders
-from publisher.store.web import ArchivedEdition, archived_edition_html, archived_editions
+from publisher.store.archive import ArchivedEdition, archived_edition_html, archived_editions
 from publisher.tokens import opens_edition
 from publisher.web.context import WebContext
 

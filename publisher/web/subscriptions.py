@@ -32,8 +32,8 @@ from publisher.addresses import (
 )
 from publisher.app import App
 from publisher.errors import NotFoundError
+from publisher.store.articles import TagChoice, tag_choices
 from publisher.store.subscribers import interests_of
-from publisher.store.web import TagChoice, tag_choices
 from publisher.tokens import CONFIRM, TokenError, links_for
 from publisher.web.context import WebContext, read_form
 from publisher.web.security import client_key
@@ -369,7 +369,7 @@ def _preferences(app: App, token: str) -> PreferencesView | None:
         return None
     tags = _tags_in_french_order(app)
     slugs = {tag.id: tag.slug for tag in tags}
-    interest_ids = interests_of(app.store.conn, [subscriber.id]).get(subscriber.id, set())
+    interest_ids = interests_of(app.store, [subscriber.id]).get(subscriber.id, set())
     return PreferencesView(
         subscriber.id,
         subscriber.status,

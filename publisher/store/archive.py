@@ -1,4 +1,4 @@
-"""Queries of the web app: the tags offered in forms and the archive of sent editions."""
+"""SQL for the archive of sent editions: which ones a reader may browse, and their HTML."""
 
 from __future__ import annotations
 
@@ -7,25 +7,7 @@ from datetime import datetime
 
 from publisher.clock import from_db
 from publisher.store import Store
-
-
-@dataclass(frozen=True)
-class TagChoice:
-    id: int
-    slug: str
-    name: str
-    articles: int
-
-
-def tag_choices(store: Store) -> list[TagChoice]:
-    """Every tag with its number of published articles (served by article_tags_tag)."""
-    rows = store.conn.execute(
-        "SELECT tags.id, tags.slug, tags.name, "
-        "(SELECT count(*) FROM article_tags JOIN articles ON articles.id = article_tags.article_id "
-        " WHERE article_tags.tag_id = tags.id AND articles.status = 'published') "
-        "FROM tags"
-    )
-    return [TagChoice(*row) for row in rows]
+from publisher.store.sql import marks
 
 
 @dataclass(frozen=True)
@@ -49,9 +31,9 @@ def archived_editions(store: Store, newsletters: list[str], limit: int = 100) ->
     """Sent editions of these newsletters, newest first (served by editions_status)."""
     if not newsletters:
         return []
-    marks = ", ".join("?" for _ in newsletters)
     rows = store.conn.execute(
-        f"SELECT {_ARCHIVED} FROM editions WHERE status = 'sent' AND newsletter IN ({marks}) ORDER BY id DESC LIMIT ?",
+        f"SELECT {_ARCHIVED} FROM editions WHERE status = 'sent' AND newsletter IN ({marks(newsletters)}) "
+        "ORDER BY id DESC LIMIT ?",
         (*newsletters, limit),
     )
     return [_archived(row) for row in rows]
