@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from publisher import subscriber_status
 from publisher.slugs import slugify
 
 
@@ -107,4 +108,4 @@ class Subscriber:
     @property
     def mailable(self) -> bool:
         """Receives newsletters: active and not paused."""
-        return self.status == "active" and self.paused_at is None
+        return subscriber_status.mailable(self.status, self.paused_at is not None)

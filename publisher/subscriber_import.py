@@ -45,11 +45,9 @@ from publisher.slugs import slugify
 from publisher.spreadsheet import restore_row
 from publisher.store import Store, chunks
 from publisher.store import subscribers as db
+from publisher.subscriber_status import ACTIVE, STATUSES, Source, allowed, has_left
 
 KNOWN_COLUMNS = ("email", "name", "locale", "interests", "status", "consent_source", "consent_at")
-STATUSES = ("pending", "active", "unsubscribed", "bounced", "complained")
-# Leaving outranks staying; a stronger reason to leave replaces a weaker one.
-RANK = {"pending": 0, "active": 1, "unsubscribed": 2, "bounced": 3, "complained": 4}
 CHUNK = 2000
 # Files from this size on are read, validated and planned (_Planner) in a child process, in parallel with the
 # writing (see publisher.child_process); below it, starting the process costs more than it saves.
@@ -193,7 +191,7 @@ class RowParser:
 
     def status(self, cell: str) -> str | None:
         status = cell.strip().lower()
-        if status and status not in RANK:
+        if status and status not in STATUSES:
             raise _SubscriberFieldError("status", f"unknown status {status!r} (expected {', '.join(STATUSES)})")
         self._statuses[cell] = status or None
         return self._statuses[cell]
@@ -578,23 +576,22 @@ class _Merger:
     def _merge_row(self, state: _State, row: Row) -> str:
         """Merge a row into a subscriber; return inserted/updated/unchanged/skipped."""
         before = (len(state.changed), len(state.added_interests), len(state.changed_attributes))
-        if state.status in db.LEFT:
-            if row.status in db.LEFT and RANK[row.status] > RANK[state.status]:
-                self._set_status(state, row.status, row, "")
-            elif row.status not in db.LEFT:
-                since = state.status_at.date().isoformat() if state.status_at else "an earlier row"
-                self.report.skipped.append(
-                    RowNote(self.file, row.line, "status", f"{state.status} since {since}; not re-activated")
-                )
-                return "skipped"
-        else:
-            if row.status in db.LEFT or (row.status == "active" and state.status == "pending"):
+        had_left = has_left(state.status)
+        if row.status is not None and allowed(state.status, row.status, Source.IMPORT):
+            detail = ""
+            if row.status == ACTIVE:
                 consent_source = row.consent_source or self.defaults.source
                 consent_at = row.consent_at or self.defaults.now_text
-                if row.status == "active":
-                    state.changed.update(consent_source=consent_source, consent_at=consent_at)
-                detail = _consent(consent_source, consent_at) if row.status == "active" else ""
-                self._set_status(state, row.status, row, detail)
+                state.changed.update(consent_source=consent_source, consent_at=consent_at)
+                detail = _consent(consent_source, consent_at)
+            self._set_status(state, row.status, row, detail)
+        elif had_left and not has_left(row.status):
+            since = state.status_at.date().isoformat() if state.status_at else "an earlier row"
+            self.report.skipped.append(
+                RowNote(self.file, row.line, "status", f"{state.status} since {since}; not re-activated")
+            )
+            return "skipped"
+        if not had_left:  # the profile of someone who left is not changed
             self._merge_profile(state, row)
         if state.is_new:
             return "inserted"

@@ -1,7 +1,6 @@
 """Subscribers: consent, status changes, preferences, GDPR access and erasure.
 
-Status model: ``pending`` (waiting for double opt-in) → ``active`` → ``unsubscribed``,
-``bounced`` or ``complained``. Only active, unpaused subscribers receive newsletters.
+The statuses and which changes of status are allowed are in publisher.subscriber_status.
 Every change of status, consent, interests or pause is recorded in the subscriber's
 history with its time and source: the proof of consent GDPR asks for.
 
@@ -27,13 +26,12 @@ from publisher.slugs import slugify
 from publisher.store import Store
 from publisher.store import subscribers as db
 from publisher.store.signup_mails import queue_mail
-from publisher.subscriber_import import RANK
 from publisher.subscriber_import import import_csv as import_csv  # the rules are in that module
+from publisher.subscriber_status import ACTIVE, FINAL, LEFT, PENDING, UNSUBSCRIBED, Source, allowed, has_left
 from publisher.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, verify_link
 
 log = logging.getLogger(__name__)
 
-LEFT = db.LEFT
 _REQUESTED = "confirmation requested"  # the history detail of a sign-up
 
 
@@ -75,9 +73,9 @@ def unsubscribe(app: App, subscriber_id: int, source: str) -> bool:
     """Unsubscribe at once; True if the status changed (idempotent: False when already gone)."""
     with app.store.transaction():
         subscriber = db.get_subscriber(app.store, subscriber_id)
-        if subscriber is None or subscriber.status in LEFT:
+        if subscriber is None or not allowed(subscriber.status, UNSUBSCRIBED, Source.PERSON):
             return False
-        _set_status(app, subscriber, "unsubscribed", source)
+        _set_status(app, subscriber, UNSUBSCRIBED, source)
         return True
 
 
@@ -91,11 +89,11 @@ def suppress(app: App, subscriber_id: int, status: str, source: str) -> bool:
 
     Only ever moves towards the stronger reason (unsubscribed < bounced < complained).
     """
-    if status not in LEFT:
+    if not has_left(status):
         raise ValueError(f"suppress: status must be one of {', '.join(LEFT)}, not {status!r}")
     with app.store.transaction():
         subscriber = db.get_subscriber(app.store, subscriber_id)
-        if subscriber is None or RANK[status] <= RANK[subscriber.status]:
+        if subscriber is None or not allowed(subscriber.status, status, Source.PROVIDER):
             return False
         _set_status(app, subscriber, status, source)
         return True
@@ -114,20 +112,17 @@ def confirm(app: App, subscriber_id: int, source: str, token_signed_at: datetime
             return False
         now = app.clock.now()
         detail = f"consent: {subscriber.consent_source}, {to_db(now)}"
-        _set_status(app, subscriber, "active", source, detail, consent_at=now)
+        _set_status(app, subscriber, ACTIVE, source, detail, consent_at=now)
         return True
 
 
 def _confirmable(subscriber: Subscriber, token_signed_at: datetime | None) -> bool:
     """Pending; or unsubscribed and the token signed since (they asked again). A link whose
     subscriber was confirmed, left or bounced after it was signed confirms nothing."""
-    if subscriber.status == "pending":
-        return True
-    return (
-        subscriber.status == "unsubscribed"
-        and token_signed_at is not None
-        and subscriber.status_at is not None
-        and token_signed_at >= subscriber.status_at
+    if not allowed(subscriber.status, ACTIVE, Source.CONFIRMATION):
+        return False
+    return subscriber.status == PENDING or (
+        token_signed_at is not None and subscriber.status_at is not None and token_signed_at >= subscriber.status_at
     )
 
 
@@ -232,11 +227,11 @@ def subscribe(
             entry = db.HistoryEntry(subscriber_id, now, "status", None, "pending", consent_source, _REQUESTED)
             db.add_history(app.store, [entry])
             log.info("subscriber %s: pending, confirmation requested", subscriber_id)
-        elif subscriber.status in ("bounced", "complained"):
+        elif subscriber.status in FINAL:
             return None
         else:
             subscriber_id = subscriber.id
-            if subscriber.status == "pending":
+            if subscriber.status == PENDING:
                 _renew_pending(app.store, subscriber, name, locale, consent_source, wanted, now)
         queue_mail(app.store, subscriber_id, now)
         return subscriber_id

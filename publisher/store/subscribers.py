@@ -17,7 +17,6 @@ from publisher.store import Store, chunks
 from publisher.store.sql import CHUNK, flat, insert_many, marks
 
 BULK_CACHE_MB = 256  # SQLite page cache during an import (released afterwards)
-LEFT = ("unsubscribed", "bounced", "complained")
 _COLUMNS = "id, email, name, locale, status, consent_source, consent_at, created_at, updated_at, status_at, paused_at"
 
 
