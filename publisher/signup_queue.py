@@ -29,6 +29,7 @@ from publisher.errors import DeliveryError, DeliveryUncertain
 from publisher.models import Message, Subscriber
 from publisher.store import signup_mails as db
 from publisher.store.subscribers import get_subscriber
+from publisher.subscriber_status import ACTIVE, Source, allowed
 from publisher.subscription_mail import already_subscribed_message, confirmation_message
 from publisher.tokens import confirm_url, links_for
 
@@ -50,10 +51,10 @@ class QueueReport:
 
 def answer_for(app: App, subscriber: Subscriber) -> Message | None:
     """The email a sign-up gets, from the subscriber's status now (None: nothing may be sent)."""
-    if subscriber.status == "active":
+    if subscriber.status == ACTIVE:
         url = links_for(app, subscriber.id).preferences_url
         return already_subscribed_message(app.config, subscriber.email, subscriber.name, subscriber.locale, url)
-    if subscriber.status in ("pending", "unsubscribed"):
+    if allowed(subscriber.status, ACTIVE, Source.CONFIRMATION):  # a confirmation could activate them
         url = confirm_url(app, subscriber.id)
         return confirmation_message(app.config, subscriber.email, subscriber.name, subscriber.locale, url)
     return None

@@ -34,6 +34,7 @@ from publisher.app import App
 from publisher.errors import NotFoundError
 from publisher.store.articles import TagChoice, tag_choices
 from publisher.store.subscribers import interests_of
+from publisher.subscriber_status import has_left
 from publisher.tokens import CONFIRM, TokenError, links_for
 from publisher.web.context import WebContext, read_form
 from publisher.web.security import client_key
@@ -381,7 +382,7 @@ def _preferences(app: App, token: str) -> PreferencesView | None:
 
 def _preferences_page(request: Request, view: PreferencesView, token: str, status: int = 200, saved: bool = False):
     context = WebContext.of(request)
-    left = view.status not in ("active", "pending")
+    left = has_left(view.status)
     return context.pages.form(
         request,
         "preferences.html.j2",
