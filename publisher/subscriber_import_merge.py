@@ -17,8 +17,6 @@ from publisher.subscriber_import_plan import ImportDefaults
 from publisher.subscriber_import_read import Row, RowNote, SubscriberImportReport
 from publisher.subscriber_status import ACTIVE, Source, allowed, has_left
 
-# --- merging into the store -----------------------------------------------------------------
-
 
 @dataclass
 class _State:

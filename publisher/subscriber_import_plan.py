@@ -16,8 +16,6 @@ from publisher.store import Store
 from publisher.store import subscribers as db
 from publisher.subscriber_import_read import ReadChunk, Row, RowNote
 
-# --- deciding, on the reading side, which rows make new subscribers ---------------------------
-
 
 @dataclass(frozen=True)
 class ImportDefaults:
