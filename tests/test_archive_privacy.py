@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from webserver import free_port
+from support.webserver import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"

@@ -16,17 +16,17 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from delivery_helpers import add_subscribers, app_for, make_edition, set_keys, use_sendgrid
-from sendgrid_fake import FakeSendgrid
+from support.delivery import add_subscribers, app_for, make_edition, set_keys, use_sendgrid
+from support.sendgrid_fake import FakeSendgrid
+from support.webhook_signing import Signer, body_of
 from test_delivery_outbox_smtp import Recorder, start_smtp_server
-from webhook_signing import Signer, body_of
 
 from publisher.delivery.events import handle_event_webhook
 from publisher.delivery.send import enqueue
 from publisher.delivery.status import status_lines
 from publisher.store.deliveries import delivery_counts, ledger_rows
 
-WORKER = Path(__file__).parent / "delivery_worker.py"
+WORKER = Path(__file__).parent / "support" / "delivery_worker.py"
 ROOT = Path(__file__).parent.parent
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from digest_helpers import add_articles, app_with, article, members, tag_id, week_of_articles
+from support.digests import add_articles, app_with, article, members, tag_id, week_of_articles
 
 from publisher.digests import needs_interests, plan_editions
 from publisher.errors import NotFoundError, TemplateError

@@ -7,7 +7,7 @@ import shutil
 from datetime import timedelta
 
 import pytest
-from digest_helpers import LONG_SUMMARY, add_articles, add_subscriber, app_with, article, week_of_articles
+from support.digests import LONG_SUMMARY, add_articles, add_subscriber, app_with, article, week_of_articles
 
 from publisher.digests import render_preview
 from publisher.digests.compiler import DigestCompiler

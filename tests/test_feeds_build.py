@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from feedrules import check_feed_folder
-from feedsupport import (
+from lxml import etree
+from support.feedrules import check_feed_folder
+from support.feeds import (
     FEEDS_URL,
     app_for,
     copy_store,
@@ -20,7 +21,6 @@ from feedsupport import (
     store_articles,
     touched,
 )
-from lxml import etree
 
 from publisher.cycle import run_once
 from publisher.demo import load_demo

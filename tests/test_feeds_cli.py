@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-from feedsupport import edit_config
+from support.feeds import edit_config
 
 from publisher.cli import main
 

@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 import pytest
-from feedrules import check_feed_folder
-from feedsupport import FEEDS_URL, app_for, edit_config, feed_files, make_article, store_articles
 from lxml import etree
+from support.feedrules import check_feed_folder
+from support.feeds import FEEDS_URL, app_for, edit_config, feed_files, make_article, store_articles
 
 from publisher.feeds import build as build_module
 from publisher.feeds import build_feeds

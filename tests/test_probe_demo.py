@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from servesupport import cli
+from support.serve import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from servesupport import environment
+from support.serve import environment
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"

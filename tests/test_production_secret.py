@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from delivery_helpers import set_keys
-from sendgrid_fake import FakeSendgrid
-from webserver import free_port
+from support.delivery import set_keys
+from support.sendgrid_fake import FakeSendgrid
+from support.webserver import free_port
 
 HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
 WEAK = [line for line in (HOSTILE / "secret_weak.txt").read_text(encoding="utf-8").splitlines()[1:] if line]

@@ -18,8 +18,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from servesupport import SECRET, wait_for
-from webserver import free_port
+from support.serve import SECRET, wait_for
+from support.webserver import free_port
 
 from publisher.app import App
 from publisher.config import Secrets, load_config

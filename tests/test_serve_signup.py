@@ -11,9 +11,9 @@ from collections import defaultdict
 
 import httpx
 import pytest
-from delivery_helpers import set_keys, use_sendgrid
-from sendgrid_fake import FakeSendgrid
-from servesupport import ADMIN_PASSWORD, SECRET, cli, client_from, serving, start_serve, wait_for
+from support.delivery import set_keys, use_sendgrid
+from support.sendgrid_fake import FakeSendgrid
+from support.serve import ADMIN_PASSWORD, SECRET, cli, client_from, serving, start_serve, wait_for
 
 from publisher import subscribers
 from publisher.app import App

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from conftest import ROOT
-from subscriber_helpers import add_tags, write_csv
+from support.subscribers import add_tags, write_csv
 
 from publisher.app import App
 from publisher.config import Secrets, load_config

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servesupport import wait_for
-from webserver import served, web_app
+from support.serve import wait_for
+from support.webserver import served, web_app
 
 from publisher import subscribers
 from publisher.article_import import import_files

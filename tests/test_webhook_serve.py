@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servesupport import SECRET as SERVE_SECRET
-from webhook_signing import Signer, body_of
-from webserver import free_port
+from support.serve import SECRET as SERVE_SECRET
+from support.webhook_signing import Signer, body_of
+from support.webserver import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = sorted((Path(__file__).resolve().parent / "data" / "hostile").glob("webhook_*"))

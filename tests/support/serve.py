@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from webserver import free_port
+
+from support.webserver import free_port
 
 SECRET = "serve-test-secret-at-least-32-bytes-long"  # serve refuses shorter ones
 ADMIN_PASSWORD = "admin-pass"

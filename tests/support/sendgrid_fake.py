@@ -23,7 +23,7 @@ import jsonschema
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-SPEC = Path(__file__).parent / "data" / "sendgrid" / "tsg_mail_v3.json"
+SPEC = Path(__file__).resolve().parent.parent / "data" / "sendgrid" / "tsg_mail_v3.json"
 BODY_POINTER = "#/components/requestBodies/PostMailSend/content/application~1json/schema"
 RESERVED_HEADERS = {
     "x-sg-id",

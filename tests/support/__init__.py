@@ -1,0 +1,21 @@
+"""What the tests share: one toolbox, imported as ``from support.<module> import …``.
+
+pytest puts ``tests/`` on ``sys.path`` (``tests/`` has no ``__init__.py``, so its conftest's folder
+is prepended), which makes this package importable from every test; the fixtures themselves stay
+in ``tests/conftest.py``.
+
+Module map:
+
+- ``delivery``        subscribers in the store, an edition with every placeholder, config.toml edits
+                      (``set_keys``, ``use_sendgrid``) and ``app_for``, the App of a config file.
+- ``digests``         articles, subscribers and segment members for the digest tests.
+- ``subscribers``     tags in the store and subscriber CSV files.
+- ``feeds``           articles to store, config variants and file snapshots for the feeds tests.
+- ``feedrules``       the W3C Feed Validation Service rules, checked locally.
+- ``sendgrid_fake``   a local HTTP server speaking SendGrid's v3 mail-send API, schema-checked.
+- ``webhook_signing`` signs Event Webhook requests the way SendGrid does.
+- ``webserver``       an ASGI app served by uvicorn in a thread (``served``, ``web_app``), ``free_port``.
+- ``serve``           ``publisher serve`` in a subprocess (``serving``, ``start_serve``), ``cli``,
+                      the secrets it needs and ``wait_for``.
+- ``delivery_worker`` a script the kill-and-resume test runs as a separate sender process.
+"""
