@@ -15,8 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.waiting import wait_for
 from support.webserver import free_port
-from test_serve_process import ROOT, _env, cli, wait_for
+from test_serve_process import ROOT, _env, cli
 
 from publisher.web.subscriptions import ADDRESS_REFUSED, NAME_REFUSED, VALID_ADDRESS
 

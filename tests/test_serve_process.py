@@ -18,7 +18,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from support.serve import SECRET, wait_for
+from support.serve import SECRET
+from support.waiting import wait_for
 from support.webserver import free_port
 
 from publisher.app import App

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from support.delivery import set_keys, use_sendgrid
 from support.sendgrid_fake import FakeSendgrid
-from support.serve import ADMIN_PASSWORD, SECRET, cli, client_from, serving, start_serve, wait_for
+from support.serve import ADMIN_PASSWORD, SECRET, cli, client_from, serving, start_serve
+from support.waiting import wait_for
 
 from publisher import subscribers
 from publisher.app import App

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SCREENSHOTS
-from support.serve import wait_for
+from support.waiting import wait_for
 from support.webserver import served, web_app
 
 from publisher import subscribers

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.serve import wait_for
+from support.waiting import wait_for
 from support.webserver import served, web_app
 
 from publisher import subscribers

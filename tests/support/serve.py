@@ -6,13 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+from support.waiting import wait_for
 from support.webserver import free_port
 
 SECRET = "serve-test-secret-at-least-32-bytes-long"  # serve refuses shorter ones
@@ -31,14 +31,6 @@ def cli(config_file: Path, *args: str, **env: str) -> subprocess.CompletedProces
 
 def environment(**extra: str) -> dict[str, str]:
     return {**os.environ, "PUBLISHER_SECRET": SECRET, "PUBLISHER_ADMIN_PASSWORD": ADMIN_PASSWORD, **extra}
-
-
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def start_serve(config_file: Path, **env: str) -> tuple[subprocess.Popen, str]:
