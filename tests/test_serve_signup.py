@@ -110,15 +110,14 @@ def test_a_mail_on_the_wire_when_the_service_is_killed_is_never_sent_twice(confi
     try:
         use_sendgrid(config_file, held.url)
         assert cli(config_file, "init").returncode == 0
-        server, base = start_serve(config_file, SENDGRID_API_KEY="SG.test")
+        server = start_serve(config_file, SENDGRID_API_KEY="SG.test")
         try:
-            with httpx.Client(base_url=base) as web:
+            with httpx.Client(base_url=server.base) as web:
                 csrf = csrf_of(web.get("/subscribe").text)
                 web.post("/subscribe", data={"email": "first@example.org", "consent": "oui", "csrf": csrf})
                 wait_for(lambda: held.held == 1, 10, "the mail on the wire")  # SendGrid has it, no answer yet
         finally:
             server.kill()  # kill -9
-            server.communicate()
         held.release.set()
         with serving(config_file, SENDGRID_API_KEY="SG.test") as base, httpx.Client(base_url=base) as web:
             csrf = csrf_of(web.get("/subscribe").text)

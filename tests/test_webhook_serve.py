@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -18,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 from support.serve import SECRET as SERVE_SECRET
+from support.serve import Serving, start_serve
 from support.webhook_signing import Signer, body_of
-from support.webserver import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = sorted((Path(__file__).resolve().parent / "data" / "hostile").glob("webhook_*"))
@@ -29,9 +28,12 @@ OTHER = "renaud.lea@maison-emploi.test"
 
 @dataclass
 class Served:
-    base: str
     folder: Path
-    process: subprocess.Popen
+    server: Serving
+
+    @property
+    def base(self) -> str:
+        return self.server.base
 
     def status_of(self, email: str) -> str:
         with sqlite3.connect(self.folder / "publisher.db") as conn:
@@ -43,9 +45,7 @@ class Served:
             return conn.execute(query, (prefix + "%",)).fetchone()[0]
 
     def stop(self) -> str:
-        self.process.send_signal(signal.SIGTERM)
-        output, _ = self.process.communicate(timeout=30)
-        return output
+        return self.server.stop()
 
 
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
@@ -68,21 +68,7 @@ def serve(folder: Path, key: str | None) -> Served:
     (folder / "config.toml").write_text(text, encoding="utf-8")
     for step in (["init"], ["demo", "load"]):
         assert cli(folder, *step).returncode == 0
-    port = free_port()
-    command = [sys.executable, "-m", "publisher", "--config", str(folder / "config.toml"), "serve", "--port", str(port)]
-    env = {**os.environ, "PUBLISHER_SECRET": SERVE_SECRET}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    served = Served(f"http://127.0.0.1:{port}", folder, process)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(served.base + "/healthz", timeout=1).status_code == 200:
-                return served
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"publisher serve did not start: {served.stop()}")
-        time.sleep(0.1)
+    return Served(folder, start_serve(folder / "config.toml"))
 
 
 @pytest.fixture(scope="module")

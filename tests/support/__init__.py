@@ -15,8 +15,9 @@ Module map:
 - ``sendgrid_fake``   a local HTTP server speaking SendGrid's v3 mail-send API, schema-checked.
 - ``webhook_signing`` signs Event Webhook requests the way SendGrid does.
 - ``webserver``       an ASGI app served by uvicorn in a thread (``served``, ``web_app``), ``free_port``.
-- ``serve``           ``publisher serve`` in a subprocess (``serving``, ``start_serve``), ``cli``
-                      and the secrets it needs.
+- ``serve``           the one way to run ``publisher serve`` in a subprocess: ``start_serve`` (a
+                      ``Serving``: process, base URL, log file) and ``serving`` (a block that must
+                      end cleanly); ``cli`` and the secrets both use.
 - ``waiting``         ``wait_for``: poll a condition with a deadline (the only waiting loop).
 - ``delivery_worker`` a script the kill-and-resume test runs as a separate sender process.
 """
