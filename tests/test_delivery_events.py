@@ -182,7 +182,8 @@ def test_a_signature_outside_the_time_window_is_refused_like_a_bad_one(app, sign
 
 
 def test_the_window_is_configurable(config_file, clock, signer, sent_edition):
-    from support.delivery import app_for, set_keys
+    from support.config import set_keys
+    from support.delivery import app_for
 
     set_keys(config_file, "delivery.sendgrid", webhook_max_age_hours=48)
     application = app_for(config_file, clock)
@@ -260,7 +261,7 @@ def test_event_ids_older_than_the_retention_are_pruned_by_the_nightly_job(app, s
 
 
 def test_the_webhook_keys_are_checked_when_the_config_is_read(config_file):
-    from support.delivery import set_keys
+    from support.config import set_keys
 
     from publisher.errors import ConfigError
 

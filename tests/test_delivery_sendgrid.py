@@ -14,7 +14,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from support.delivery import add_subscribers, app_for, make_edition, placeholders_of, set_keys, use_sendgrid
+from support.config import set_keys
+from support.delivery import add_subscribers, app_for, make_edition, placeholders_of, use_sendgrid
 from support.sendgrid_fake import FakeSendgrid, mail_send_validator
 
 from publisher.delivery.content import Personalizer, edition_content

@@ -7,6 +7,7 @@ import shutil
 from datetime import timedelta
 
 import pytest
+from support.config import replace_once
 from support.digests import LONG_SUMMARY, add_articles, add_subscriber, app_with, article, week_of_articles
 
 from publisher.digests import render_preview
@@ -66,11 +67,8 @@ def test_every_link_and_image_is_absolute_and_only_article_links_carry_utm(app, 
 
 
 def test_utm_can_be_switched_off_and_the_campaign_renamed(config_file, clock):
-    text = config_file.read_text(encoding="utf-8")
-    text = text.replace("utm = true", "utm = false", 1).replace(
-        'utm_campaign = "mes-sujets"', 'utm_campaign = "sujets-2026"'
-    )
-    config_file.write_text(text, encoding="utf-8")
+    replace_once(config_file, "utm = true", "utm = false")
+    replace_once(config_file, 'utm_campaign = "mes-sujets"', 'utm_campaign = "sujets-2026"')
     with app_with(config_file, clock) as app:
         week_of_articles(app.store, clock.now(), count=2)
         assert "utm_" not in compile_digest(app).html
@@ -197,8 +195,7 @@ def test_mjml_in_the_wrong_parent_is_an_error(broken):
 
 
 def test_missing_template_is_named(app, clock, config_file):
-    text = config_file.read_text(encoding="utf-8")
-    config_file.write_text(text.replace('template = "digest.mjml.j2"', 'template = "hebdo.mjml.j2"', 1))
+    replace_once(config_file, 'template = "digest.mjml.j2"', 'template = "hebdo.mjml.j2"')
     with app_with(config_file, clock) as other:
         week_of_articles(other.store, clock.now(), count=1)
         with pytest.raises(TemplateError, match=r"template 'hebdo\.mjml\.j2' not found \(looked in newsletters/hebdo"):
@@ -206,8 +203,7 @@ def test_missing_template_is_named(app, clock, config_file):
 
 
 def test_subject_error_names_the_config_key_and_line(app, clock, config_file):
-    text = config_file.read_text(encoding="utf-8")
-    config_file.write_text(text.replace("semaine du {{ edition_date }}", "semaine du {{ edition_day }}", 1))
+    replace_once(config_file, "semaine du {{ edition_date }}", "semaine du {{ edition_day }}")
     with app_with(config_file, clock) as other:
         week_of_articles(other.store, clock.now(), count=1)
         with pytest.raises(

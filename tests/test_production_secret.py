@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.delivery import set_keys
+from support.config import set_keys
 from support.sendgrid_fake import FakeSendgrid
 from support.webserver import free_port
 

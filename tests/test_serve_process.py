@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from support.config import set_keys
 from support.serve import SECRET, cli, start_serve
 from support.waiting import wait_for
 
@@ -29,13 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def configure(folder: Path, rate: int, batch: int) -> Path:
     """The demo config with one newsletter due every minute, sent slowly enough to be interrupted."""
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    text = text[: text.index("[newsletters.mes-sujets]")]
-    text = re.sub(r'(\[newsletters\.hebdo\][^\[]*?)schedule = "[^"]*"', r'\1schedule = "* * * * *"', text, flags=re.S)
-    text = re.sub(r"(?m)^rate_per_second = .*$", f"rate_per_second = {rate}", text)
-    text = re.sub(r"(?m)^batch_size = .*$", f"batch_size = {batch}", text)
-    text = re.sub(r"(?m)^concurrency = .*\n", "", text).replace("[delivery]\n", "[delivery]\nconcurrency = 1\n", 1)
     path = folder / "config.toml"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text[: text.index("[newsletters.mes-sujets]")], encoding="utf-8")
+    set_keys(path, "newsletters.hebdo", schedule="* * * * *")
+    set_keys(path, "delivery", rate_per_second=rate, batch_size=batch, concurrency=1)
     if (ROOT / "newsletters").is_dir() and not (folder / "newsletters").exists():
         shutil.copytree(ROOT / "newsletters", folder / "newsletters")
     return path

@@ -11,7 +11,8 @@ from collections import defaultdict
 
 import httpx
 import pytest
-from support.delivery import set_keys, use_sendgrid
+from support.config import set_keys
+from support.delivery import use_sendgrid
 from support.sendgrid_fake import FakeSendgrid
 from support.serve import ADMIN_PASSWORD, SECRET, cli, client_from, serving, start_serve
 from support.waiting import wait_for

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 from aiosmtpd.controller import Controller
-from support.delivery import app_for, set_keys, use_sendgrid
+from support.config import set_keys
+from support.delivery import app_for, use_sendgrid
 from support.sendgrid_fake import FakeSendgrid
 from support.webserver import free_port
 

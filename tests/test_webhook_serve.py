@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.config import set_keys
 from support.serve import SECRET as SERVE_SECRET
 from support.serve import Serving, start_serve
 from support.webhook_signing import Signer, body_of
@@ -62,10 +63,9 @@ def signer() -> Signer:
 def serve(folder: Path, key: str | None) -> Served:
     """The demo config and data, without newsletters (nothing is sent), served on a free port."""
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    text = text[: text.index("[newsletters.")]
+    (folder / "config.toml").write_text(text[: text.index("[newsletters.")], encoding="utf-8")
     if key:
-        text = text.replace("[delivery.sendgrid]\n", f'[delivery.sendgrid]\nwebhook_verification_key = "{key}"\n')
-    (folder / "config.toml").write_text(text, encoding="utf-8")
+        set_keys(folder / "config.toml", "delivery.sendgrid", webhook_verification_key=key)
     for step in (["init"], ["demo", "load"]):
         assert cli(folder, *step).returncode == 0
     return Served(folder, start_serve(folder / "config.toml"))

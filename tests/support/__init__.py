@@ -6,8 +6,10 @@ in ``tests/conftest.py``.
 
 Module map:
 
-- ``delivery``        subscribers in the store, an edition with every placeholder, config.toml edits
-                      (``set_keys``, ``use_sendgrid``) and ``app_for``, the App of a config file.
+- ``config``          the one config.toml editor: ``set_keys`` (keys of a [section]) and
+                      ``replace_once`` (a piece of text that must be there).
+- ``delivery``        subscribers in the store, an edition with every placeholder, ``use_sendgrid``
+                      (config.toml pointed at a local SendGrid) and ``app_for``, the App of a config file.
 - ``digests``         articles, subscribers and segment members for the digest tests.
 - ``subscribers``     tags in the store and subscriber CSV files.
 - ``feeds``           articles to store, config variants and file snapshots for the feeds tests.

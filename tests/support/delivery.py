@@ -3,8 +3,6 @@ and config.toml edits (for apps in this process and for sender subprocesses)."""
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 from publisher.app import App
@@ -14,6 +12,7 @@ from publisher.models import Edition, Recipient
 from publisher.placeholders import Placeholders, edition_placeholders
 from publisher.store import Store
 from publisher.store.editions import insert_edition
+from support.config import set_keys
 
 SECRETS = Secrets(signing_secret="test-secret")
 HTML = (
@@ -67,22 +66,6 @@ def make_edition(store: Store, newsletter: str = "hebdo", segment: str = "tous",
             article_ids=(1, 2),
         ),
     )
-
-
-def set_keys(config_file: Path, section: str, **values: object) -> None:
-    """Set keys of one [section] of a TOML file in place (values as TOML literals via JSON)."""
-    text = config_file.read_text(encoding="utf-8")
-    header = re.search(rf"^\[{re.escape(section)}\][ \t]*$", text, re.MULTILINE)
-    assert header, f"no [{section}] in {config_file}"
-    end = re.search(r"^\[", text[header.end() :], re.MULTILINE)
-    body_end = header.end() + (end.start() if end else len(text) - header.end())
-    body = text[header.end() : body_end]
-    for key, value in values.items():
-        literal = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
-        line = f"{key} = {literal}"
-        pattern = re.compile(rf"^#?[ \t]*{key}[ \t]*=.*$", re.MULTILINE)
-        body = pattern.sub(line, body, count=1) if pattern.search(body) else f"\n{line}{body}"
-    config_file.write_text(text[: header.end()] + body + text[body_end:], encoding="utf-8")
 
 
 def use_sendgrid(config_file: Path, api_host: str, **delivery: object) -> None:

@@ -1,8 +1,7 @@
-"""Helpers for the feeds tests: articles to store, config variants, file snapshots."""
+"""Helpers for the feeds tests: articles to store, store copies, file snapshots."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,17 +39,6 @@ def make_article(number: int, tags: tuple[str, ...] = (), published: datetime | 
 
 def store_articles(store: Store, *articles: Article) -> None:
     upsert_articles(store, articles)
-
-
-def edit_config(config_file: Path, **replacements: str) -> None:
-    """Set ``[feeds]`` keys of the test's config.toml (``items="3"``, ``formats='["atom"]'``…)."""
-    text = config_file.read_text(encoding="utf-8")
-    head, feeds, tail = re.split(r"(?m)^(\[feeds\]\n(?:(?!\[).*\n)*)", text, maxsplit=1)
-    for key, value in replacements.items():
-        line = f"{key} = {value}\n"
-        pattern = re.compile(rf"(?m)^#? ?{key} = .*\n")
-        feeds = pattern.sub(line, feeds, count=1) if pattern.search(feeds) else feeds + line
-    config_file.write_text(head + feeds + tail, encoding="utf-8")
 
 
 def copy_store(source: Path, target: Path) -> None:

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from publisher.delivery.events import SIGNATURE_HEADER, TIMESTAMP_HEADER
-from support.delivery import set_keys
+from support.config import set_keys
 
 
 class Signer:
