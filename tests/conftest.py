@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.apps import app_for
 
 from publisher.app import App
 from publisher.clock import FixedClock
-from publisher.config import Config, Secrets, load_config
+from publisher.config import Config, load_config
 from publisher.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,9 +43,7 @@ def config(config_file: Path) -> Config:
 
 @pytest.fixture
 def app(config: Config, clock: FixedClock) -> App:
-    with Store(config.store.path, clock) as store:
-        store.migrate()
-    app = App(config, Secrets(signing_secret="test-secret"), clock)
+    app = app_for(config, clock, migrate=True)
     yield app
     app.close()
 

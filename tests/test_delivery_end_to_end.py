@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from support.delivery import add_subscribers, app_for, use_sendgrid
+from support.apps import app_for
+from support.delivery import add_subscribers, use_sendgrid
 from support.sendgrid_fake import FakeSendgrid
 
 from publisher.cli import main

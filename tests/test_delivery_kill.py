@@ -16,8 +16,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from support.apps import app_for
 from support.config import set_keys
-from support.delivery import add_subscribers, app_for, make_edition, use_sendgrid
+from support.delivery import add_subscribers, make_edition, use_sendgrid
 from support.sendgrid_fake import FakeSendgrid
 from support.waiting import wait_for
 from support.webhook_signing import Signer, body_of

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from support.apps import app_for
 from support.config import set_keys
-from support.delivery import add_subscribers, app_for, make_edition, placeholders_of, use_sendgrid
+from support.delivery import add_subscribers, make_edition, placeholders_of, use_sendgrid
 from support.sendgrid_fake import FakeSendgrid, mail_send_validator
 
 from publisher.delivery.content import Personalizer, edition_content

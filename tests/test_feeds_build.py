@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from support.apps import app_for
 from support.config import set_keys
 from support.feedrules import check_feed_folder
 from support.feeds import (
     FEEDS_URL,
-    app_for,
     copy_store,
     feed_files,
     make_article,

@@ -18,8 +18,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 from click.testing import CliRunner
+from support.apps import app_for
 from support.config import set_keys
-from support.delivery import add_subscribers, app_for, use_sendgrid
+from support.delivery import add_subscribers, use_sendgrid
 from support.sendgrid_fake import FakeSendgrid
 from support.webserver import served, web_app
 from test_delivery_outbox_smtp import start_smtp_server

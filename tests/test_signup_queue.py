@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 from aiosmtpd.controller import Controller
+from support.apps import app_for
 from support.config import set_keys
-from support.delivery import app_for, use_sendgrid
+from support.delivery import use_sendgrid
 from support.sendgrid_fake import FakeSendgrid
 from support.webserver import free_port
 

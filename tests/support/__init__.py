@@ -6,13 +6,15 @@ in ``tests/conftest.py``.
 
 Module map:
 
+- ``apps``            ``app_for``: the one way to build an App (the tests' signing secret, an injected
+                      clock, the store migrated on request); ``SECRETS``.
 - ``config``          the one config.toml editor: ``set_keys`` (keys of a [section]) and
                       ``replace_once`` (a piece of text that must be there).
-- ``delivery``        subscribers in the store, an edition with every placeholder, ``use_sendgrid``
-                      (config.toml pointed at a local SendGrid) and ``app_for``, the App of a config file.
-- ``digests``         articles, subscribers and segment members for the digest tests.
+- ``delivery``        subscribers in the store, an edition with every placeholder and ``use_sendgrid``
+                      (config.toml pointed at a local SendGrid).
+- ``digests``         articles, subscribers and segment members for the digest tests; ``app_with``.
 - ``subscribers``     tags in the store and subscriber CSV files.
-- ``feeds``           articles to store, config variants and file snapshots for the feeds tests.
+- ``feeds``           articles to store, store copies and file snapshots for the feeds tests.
 - ``feedrules``       the W3C Feed Validation Service rules, checked locally.
 - ``sendgrid_fake``   a local HTTP server speaking SendGrid's v3 mail-send API, schema-checked.
 - ``webhook_signing`` signs Event Webhook requests the way SendGrid does.

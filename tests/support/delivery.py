@@ -1,20 +1,18 @@
 """Helpers shared by the delivery tests: subscribers, an edition with every placeholder,
-and config.toml edits (for apps in this process and for sender subprocesses)."""
+and config.toml pointed at a local SendGrid-compatible server."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from publisher.app import App
 from publisher.clock import to_db
-from publisher.config import Secrets, load_config
 from publisher.models import Edition, Recipient
 from publisher.placeholders import Placeholders, edition_placeholders
 from publisher.store import Store
 from publisher.store.editions import insert_edition
+from support.apps import SECRETS
 from support.config import set_keys
 
-SECRETS = Secrets(signing_secret="test-secret")
 HTML = (
     "<html><body><p>Bonjour {ph.name},</p><p>Les actualités « emploi » de la semaine.</p>"
     '<p><a href="{ph.view_online_url}">Voir en ligne</a> · <a href="{ph.unsubscribe_url}">Se désabonner</a> · '
@@ -81,8 +79,3 @@ def use_sendgrid(config_file: Path, api_host: str, **delivery: object) -> None:
     }
     set_keys(config_file, "delivery", **settings)
     set_keys(config_file, "delivery.sendgrid", api_host=api_host)
-
-
-def app_for(config_file: Path, clock, **secrets: str) -> App:
-    config = load_config(config_file)
-    return App(config, Secrets(signing_secret="test-secret", **secrets), clock)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from publisher.app import App
 from publisher.clock import Clock
-from publisher.config import Secrets, load_config
 from publisher.models import Article, Recipient, Tag
 from publisher.store import Store
 from publisher.store.articles import upsert_articles
+from support.apps import app_for
 
 BASE = "https://www.horizons-emploi.example.org"
 LONG_SUMMARY = (
@@ -83,10 +83,7 @@ def at(text: str) -> datetime:
 @contextmanager
 def app_with(config_file: Path, clock: Clock) -> Iterator[App]:
     """An App on config_file as it is now (after a test edited it), with a migrated store."""
-    config = load_config(config_file)
-    with Store(config.store.path, clock) as store:
-        store.migrate()
-    app = App(config, Secrets(signing_secret="test-secret"), clock)
+    app = app_for(config_file, clock, migrate=True)
     try:
         yield app
     finally:

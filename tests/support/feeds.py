@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from publisher.app import App
-from publisher.clock import FixedClock
-from publisher.config import Secrets, load_config
 from publisher.models import Article, Tag
 from publisher.store import Store
 from publisher.store.articles import upsert_articles
@@ -47,10 +44,6 @@ def copy_store(source: Path, target: Path) -> None:
         origin.backup(copy)
     origin.close()
     copy.close()
-
-
-def app_for(config_file: Path, clock: FixedClock) -> App:
-    return App(load_config(config_file), Secrets(signing_secret="test-secret"), clock)
 
 
 @dataclass(frozen=True)
