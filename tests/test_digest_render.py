@@ -7,8 +7,9 @@ import shutil
 from datetime import timedelta
 
 import pytest
+from support.articles import store_articles
 from support.config import replace_once
-from support.digests import LONG_SUMMARY, add_articles, add_subscriber, app_with, article, week_of_articles
+from support.digests import LONG_SUMMARY, add_subscriber, app_with, digest_article, week_of_articles
 
 from publisher.digests import render_preview
 from publisher.digests.compiler import DigestCompiler
@@ -125,7 +126,7 @@ def test_preview_fills_placeholders_with_the_subscribers_links(app, clock):
 
 def test_dates_are_written_in_french_in_the_site_time_zone(app, clock):
     late_evening = clock.now().replace(year=2020, month=2, day=4, hour=23, minute=30)  # 5 February in Paris
-    add_articles(app.store, article(1, late_evening, summary=LONG_SUMMARY))
+    store_articles(app.store, digest_article(1, late_evening, summary=LONG_SUMMARY))
     html = compile_digest(app, count=1).html
     assert "5 février 2020" in html and "Mercredi 5 février" in html
 
@@ -220,7 +221,7 @@ def test_templates_of_a_clone_without_newsletter_folder_fall_back_to_shared(app,
 
 
 def test_first_of_month_is_premier(app, clock):
-    add_articles(app.store, article(1, clock.now().replace(day=1)))
+    store_articles(app.store, digest_article(1, clock.now().replace(day=1)))
     assert "1er novembre 2026" in compile_digest(app, count=1).html
 
 
@@ -234,7 +235,9 @@ def test_mrml_parse_error_is_located_in_the_overriding_file(broken):
 
 def test_article_text_cannot_inject_markup(app, clock):
     title = 'Salaires & « primes » </mj-text></mj-column><mj-raw><script>alert("x")</script></mj-raw>'
-    add_articles(app.store, article(1, clock.now() - timedelta(hours=1), title=title, summary="<b>gras</b> & co"))
+    store_articles(
+        app.store, digest_article(1, clock.now() - timedelta(hours=1), title=title, summary="<b>gras</b> & co")
+    )
     digest = compile_digest(app, count=1)
     assert "<script" not in re.sub(r'"[^"]*"', '""', digest.html)  # only inside (quoted) attribute values
     assert "<b>gras</b>" not in digest.html
@@ -243,7 +246,7 @@ def test_article_text_cannot_inject_markup(app, clock):
 
 
 def test_no_break_spaces_in_attributes_stay_readable(app, clock):
-    add_articles(app.store, article(1, clock.now() - timedelta(hours=1), title="Emploi : « oui »"))
+    store_articles(app.store, digest_article(1, clock.now() - timedelta(hours=1), title="Emploi : « oui »"))
     html = compile_digest(app, count=1).html
     assert 'alt="Emploi&nbsp;: «&nbsp;oui&nbsp;»"' in html
     assert 'aria-label="Lire la suite : Emploi&nbsp;: «&nbsp;oui&nbsp;»"' in html

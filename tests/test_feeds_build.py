@@ -10,17 +10,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from support.apps import app_for
+from support.articles import make_article, store_articles
 from support.config import set_keys
 from support.feedrules import check_feed_folder
-from support.feeds import (
-    FEEDS_URL,
-    copy_store,
-    feed_files,
-    make_article,
-    snapshot,
-    store_articles,
-    touched,
-)
+from support.feeds import FEEDS_URL, copy_store, feed_files, snapshot, touched
 
 from publisher.cycle import run_once
 from publisher.demo import load_demo

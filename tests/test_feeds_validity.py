@@ -12,8 +12,9 @@ import feedparser
 import pytest
 from feedgen.feed import FeedGenerator
 from lxml import etree
+from support.articles import SITE, make_article, store_articles
 from support.feedrules import check_atom, check_feed_folder, check_json_feed, check_rss
-from support.feeds import FEEDS_URL, SITE, make_article, store_articles
+from support.feeds import FEEDS_URL
 
 from publisher.feeds import build_feeds
 from publisher.feeds.render import FeedRenderer, _feed_entry

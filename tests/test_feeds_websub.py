@@ -10,9 +10,10 @@ from urllib.parse import parse_qsl
 import pytest
 from lxml import etree
 from support.apps import app_for
+from support.articles import make_article, store_articles
 from support.config import set_keys
 from support.feedrules import check_feed_folder
-from support.feeds import FEEDS_URL, feed_files, make_article, store_articles
+from support.feeds import FEEDS_URL, feed_files
 
 from publisher.feeds import build as build_module
 from publisher.feeds import build_feeds

@@ -8,13 +8,15 @@ Module map:
 
 - ``apps``            ``app_for``: the one way to build an App (the tests' signing secret, an injected
                       clock, the store migrated on request); ``SECRETS``.
+- ``articles``        ``make_article``: the one article factory; ``store_articles`` (guid → id).
 - ``config``          the one config.toml editor: ``set_keys`` (keys of a [section]) and
                       ``replace_once`` (a piece of text that must be there).
 - ``delivery``        subscribers in the store, an edition with every placeholder and ``use_sendgrid``
                       (config.toml pointed at a local SendGrid).
-- ``digests``         articles, subscribers and segment members for the digest tests; ``app_with``.
+- ``digests``         ``digest_article`` (the factory's article with a digest's long summary and
+                      images), subscribers and segment members; ``app_with``.
 - ``subscribers``     tags in the store and subscriber CSV files.
-- ``feeds``           articles to store, store copies and file snapshots for the feeds tests.
+- ``feeds``           store copies and file snapshots for the feeds tests.
 - ``feedrules``       the W3C Feed Validation Service rules, checked locally.
 - ``sendgrid_fake``   a local HTTP server speaking SendGrid's v3 mail-send API, schema-checked.
 - ``webhook_signing`` signs Event Webhook requests the way SendGrid does.

@@ -1,41 +1,14 @@
-"""Helpers for the feeds tests: articles to store, store copies, file snapshots."""
+"""Helpers for the feeds tests: store copies and file snapshots."""
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 
-from publisher.models import Article, Tag
-from publisher.store import Store
-from publisher.store.articles import upsert_articles
+from support.articles import SITE
 
-SITE = "https://www.horizons-emploi.example.org"
 FEEDS_URL = f"{SITE}/feeds"
-
-
-def make_article(number: int, tags: tuple[str, ...] = (), published: datetime | None = None, **fields) -> Article:
-    """A small published article; ``published`` defaults to ``number`` hours after 2026-01-01."""
-    published = published or datetime.fromisoformat("2026-01-01T08:00:00+00:00") + timedelta(hours=number)
-    values = {
-        "guid": f"{SITE}/actualites/{number}",
-        "url": f"{SITE}/actualites/{number}",
-        "title": f"Article n° {number} : « l'emploi » à Orléans",
-        "published_at": published,
-        "updated_at": published,
-        "language": "fr",
-        "summary": f"Résumé de l'article {number}.",
-        "content_html": f"<p>Contenu de l'article <strong>{number}</strong>.</p>",
-        "author": "Claire Lefèvre",
-        "tags": tuple(Tag.from_name(name) for name in tags),
-    }
-    values.update(fields)
-    return Article(**values)
-
-
-def store_articles(store: Store, *articles: Article) -> None:
-    upsert_articles(store, articles)
 
 
 def copy_store(source: Path, target: Path) -> None:
