@@ -8,11 +8,8 @@ Odd ids are 404s, never 500s; tokens never reach the access log."""
 from __future__ import annotations
 
 import email
-import os
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import policy
@@ -20,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.serve import ADMIN_PASSWORD, Serving, start_serve
+from support.serve import ADMIN_PASSWORD, Serving, cli, start_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
@@ -72,25 +69,14 @@ class Served:
         return sorted(edition for edition, name in self.editions.items() if name == newsletter)
 
 
-def _cli(folder: Path, *args: str) -> None:
-    env = {**os.environ, "PUBLISHER_SECRET": SECRET}
-    done = subprocess.run(
-        [sys.executable, "-m", "publisher", "--config", str(folder / "config.toml"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("archive")
     (folder / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8") + STAFF_ONLY, "utf-8")
     shutil.copytree(ROOT / "newsletters", folder / "newsletters")
     for command in (["init"], ["demo", "load"], ["run-once"]):
-        _cli(folder, *command)
+        done = cli(folder / "config.toml", *command, PUBLISHER_SECRET=SECRET)
+        assert done.returncode == 0, done.stderr
     editions = {
         int(match.group(2)): match.group(1)
         for path in (folder / "outbox").glob("*.eml")

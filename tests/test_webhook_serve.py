@@ -5,10 +5,7 @@ body in tests/data/hostile/webhook_* is a 400 that applies nothing, even when si
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,8 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support.config import set_keys
-from support.serve import SECRET as SERVE_SECRET
-from support.serve import Serving, start_serve
+from support.serve import Serving, cli, start_serve
 from support.webhook_signing import Signer, body_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,12 +45,6 @@ class Served:
         return self.server.stop()
 
 
-def cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "publisher", "--config", str(folder / "config.toml"), *args]
-    env = {**os.environ, "PUBLISHER_SECRET": SERVE_SECRET}
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=folder)
-
-
 @pytest.fixture(scope="module")
 def signer() -> Signer:
     return Signer()
@@ -67,7 +57,7 @@ def serve(folder: Path, key: str | None) -> Served:
     if key:
         set_keys(folder / "config.toml", "delivery.sendgrid", webhook_verification_key=key)
     for step in (["init"], ["demo", "load"]):
-        assert cli(folder, *step).returncode == 0
+        assert cli(folder / "config.toml", *step).returncode == 0
     return Served(folder, start_serve(folder / "config.toml"))
 
 
