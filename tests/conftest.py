@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 from support.apps import app_for
+from support.paths import ROOT
 
 from publisher.app import App
 from publisher.clock import FixedClock
 from publisher.config import Config, load_config
 from publisher.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 

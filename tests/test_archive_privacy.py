@@ -17,10 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.paths import HOSTILE, ROOT
 from support.serve import ADMIN_PASSWORD, Serving, cli, start_serve
 
-ROOT = Path(__file__).resolve().parent.parent
-HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
 SECRET = "archive-test-secret-long-enough-for-serve"
 ADMIN = ("admin", ADMIN_PASSWORD)
 BASE_URL = "https://www.horizons-emploi.example.org"

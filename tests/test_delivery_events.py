@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import ROOT
 from support.apps import app_for
 from support.config import set_keys
 from support.delivery import add_subscribers, make_edition
+from support.paths import ROOT
 from support.webhook_signing import Signer, body_of
 
 from publisher.app import App

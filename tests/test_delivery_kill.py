@@ -19,6 +19,7 @@ from pathlib import Path
 from support.apps import app_for
 from support.config import set_keys
 from support.delivery import add_subscribers, make_edition, use_sendgrid
+from support.paths import ROOT
 from support.sendgrid_fake import FakeSendgrid
 from support.waiting import wait_for
 from support.webhook_signing import Signer, body_of
@@ -30,7 +31,6 @@ from publisher.delivery.status import status_lines
 from publisher.store.deliveries import delivery_counts, ledger_rows
 
 WORKER = Path(__file__).parent / "support" / "delivery_worker.py"
-ROOT = Path(__file__).parent.parent
 
 
 def run_worker(config_file: Path, edition_id: int) -> subprocess.Popen:

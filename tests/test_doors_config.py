@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from support.config import replace_once
+from support.paths import HOSTILE
 
 from publisher.cli import main
 from publisher.config import load_config
 
-HOSTILE = Path(__file__).parent / "data" / "hostile"
 CASES = tomllib.loads((HOSTILE / "doors_config_values.toml").read_text(encoding="utf-8"))["case"]
 
 

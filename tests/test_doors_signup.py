@@ -13,13 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.paths import HOSTILE, ROOT
 from support.serve import cli, start_serve
 from support.waiting import wait_for
 
 from publisher.web.subscriptions import ADDRESS_REFUSED, NAME_REFUSED, VALID_ADDRESS
 
-ROOT = Path(__file__).resolve().parent.parent
-HOSTILE = Path(__file__).parent / "data" / "hostile"
 with (HOSTILE / "doors_signup.csv").open(encoding="utf-8", newline="") as _file:
     SIGNUP_CASES = [(row["field"], row["value"]) for row in csv.DictReader(_file)]
 NON_ASCII_LOCAL_PARTS = {"jörg@example.org", "ｍａｒｉｅ@example.org", "\u0430dmin@example.org", "x\u2029y@example.org"}

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from support.config import set_keys
+from support.paths import ROOT
 from support.serve import SECRET, cli, start_serve
 from support.waiting import wait_for
 
@@ -23,8 +24,6 @@ from publisher.config import Secrets, load_config
 from publisher.store import deliveries as ledger
 from publisher.store.runs import recent_runs
 from publisher.subscribers import get_subscriber
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def configure(folder: Path, rate: int, batch: int) -> Path:

@@ -4,8 +4,8 @@ import shutil
 from datetime import UTC, datetime
 
 import pytest
-from conftest import ROOT
 from support.apps import app_for
+from support.paths import ROOT
 from support.subscribers import add_tags, write_csv
 
 from publisher.config import Secrets

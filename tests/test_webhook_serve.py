@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 from support.config import set_keys
+from support.paths import ROOT
 from support.serve import Serving, cli, start_serve
 from support.webhook_signing import Signer, body_of
 
-ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = sorted((Path(__file__).resolve().parent / "data" / "hostile").glob("webhook_*"))
 TARGET = "marie-helene.berger@example.org"  # a demo subscriber, named by every hostile file's first event
 OTHER = "renaud.lea@maison-emploi.test"

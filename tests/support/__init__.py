@@ -25,5 +25,6 @@ Module map:
                       ``Serving``: process, base URL, log file) and ``serving`` (a block that must
                       end cleanly); ``cli`` and the secrets both use.
 - ``waiting``         ``wait_for``: poll a condition with a deadline (the only waiting loop).
+- ``paths``           ``ROOT`` (the repository), ``DATA`` and ``HOSTILE`` (the tests' data files).
 - ``delivery_worker`` a script the kill-and-resume test runs as a separate sender process.
 """
