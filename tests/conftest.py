@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.apps import app_for
+from support.paths import ROOT
 
 from publisher.app import App
 from publisher.clock import FixedClock
-from publisher.config import Config, Secrets, load_config
+from publisher.config import Config, load_config
 from publisher.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
@@ -42,9 +42,7 @@ def config(config_file: Path) -> Config:
 
 @pytest.fixture
 def app(config: Config, clock: FixedClock) -> App:
-    with Store(config.store.path, clock) as store:
-        store.migrate()
-    app = App(config, Secrets(signing_secret="test-secret"), clock)
+    app = app_for(config, clock, migrate=True)
     yield app
     app.close()
 

@@ -3,9 +3,9 @@
 import csv
 import random
 import string
-from pathlib import Path
 
 import pytest
+from support.paths import HOSTILE
 
 from publisher.addresses import (
     InvalidAddress,
@@ -18,8 +18,6 @@ from publisher.addresses import (
     normalize_email,
     unsendable,
 )
-
-HOSTILE = Path(__file__).parent / "data" / "hostile"
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,8 @@ Odd ids are 404s, never 500s; tokens never reach the access log."""
 from __future__ import annotations
 
 import email
-import os
 import re
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import policy
@@ -21,12 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from webserver import free_port
+from support.paths import HOSTILE, ROOT
+from support.serve import ADMIN_PASSWORD, Serving, cli, start_serve
 
-ROOT = Path(__file__).resolve().parent.parent
-HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
 SECRET = "archive-test-secret-long-enough-for-serve"
-ADMIN = ("admin", "admin-pass")
+ADMIN = ("admin", ADMIN_PASSWORD)
 BASE_URL = "https://www.horizons-emploi.example.org"
 # A copy of hebdo (the same content for the whole segment) whose archive staff turned off.
 STAFF_ONLY = """
@@ -41,11 +36,14 @@ archive = false
 
 @dataclass
 class Served:
-    base: str
     folder: Path
-    server: subprocess.Popen
+    server: Serving
     # edition id → newsletter, from the outbox file names (<newsletter>-e<edition>-s<subscriber>.eml)
     editions: dict[int, str]
+
+    @property
+    def base(self) -> str:
+        return self.server.base
 
     def get(self, path: str, **kwargs) -> httpx.Response:
         return httpx.get(self.base + path, **{"timeout": 10, **kwargs})
@@ -70,74 +68,24 @@ class Served:
         return sorted(edition for edition, name in self.editions.items() if name == newsletter)
 
 
-def _cli(folder: Path, *args: str) -> None:
-    env = {**os.environ, "PUBLISHER_SECRET": SECRET}
-    done = subprocess.run(
-        [sys.executable, "-m", "publisher", "--config", str(folder / "config.toml"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("archive")
     (folder / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8") + STAFF_ONLY, "utf-8")
     shutil.copytree(ROOT / "newsletters", folder / "newsletters")
     for command in (["init"], ["demo", "load"], ["run-once"]):
-        _cli(folder, *command)
+        done = cli(folder / "config.toml", *command, PUBLISHER_SECRET=SECRET)
+        assert done.returncode == 0, done.stderr
     editions = {
         int(match.group(2)): match.group(1)
         for path in (folder / "outbox").glob("*.eml")
         if (match := re.fullmatch(r"(.+)-e(\d+)-s\d+\.eml", path.name))
     }
-    port = free_port()
-    env = {**os.environ, "PUBLISHER_SECRET": SECRET, "PUBLISHER_ADMIN_PASSWORD": ADMIN[1]}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "publisher",
-            "--config",
-            str(folder / "config.toml"),
-            "-v",
-            "serve",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    running = Served(f"http://127.0.0.1:{port}", folder, server, editions)
+    running = Served(folder, start_serve(folder / "config.toml", "-v", PUBLISHER_SECRET=SECRET), editions)
     try:
-        _wait_until_up(running)
         yield running
     finally:
-        if server.poll() is None:
-            server.terminate()
-        try:
-            server.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate()
-
-
-def _wait_until_up(served: Served) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert served.server.poll() is None, served.server.stdout.read()
-        try:
-            if served.get("/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("publisher serve did not answer")
+        running.server.stop()
 
 
 def test_the_demo_sent_public_and_private_editions(served):
@@ -254,8 +202,7 @@ def test_tokens_never_reach_the_access_log(served):
     edition = served.of("equipe")[0]
     path = served.view_online_path(edition)
     assert served.get(path).status_code == 200
-    served.server.terminate()
-    output, _ = served.server.communicate(timeout=30)
+    output = served.server.stop()
     assert f"/archive/{edition}/" in output  # the request was logged…
     assert path.rsplit("/", 1)[1] not in output  # …without its token
     assert "Traceback" not in output

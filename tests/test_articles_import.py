@@ -4,12 +4,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.paths import DATA
 
 from publisher.article_import import import_files, read_records
 from publisher.errors import PublisherError, RecordError
 from publisher.store.articles import count_articles, list_articles
-
-DATA = Path(__file__).parent / "data"
 
 
 def article(n: int, **changes) -> dict:

@@ -4,10 +4,10 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from support.waiting import wait_for
 
 from publisher.child_process import ChildStopped, items_from_child, worker_pool
 from publisher.errors import PublisherError
@@ -83,10 +83,7 @@ def test_the_child_exits_when_its_parent_is_killed(tmp_path):
     assert running(child)
     parent.kill()
     parent.wait()
-    deadline = time.monotonic() + 10
-    while running(child) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not running(child)
+    wait_for(lambda: not running(child), 10, "the child to exit")
 
 
 # --- worker_pool: the processes that share out CPU work (feeds entries, SendGrid requests) ---
@@ -147,7 +144,4 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path):
     assert running(worker)
     parent.kill()
     parent.wait()
-    deadline = time.monotonic() + 10
-    while running(worker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not running(worker)
+    wait_for(lambda: not running(worker), 10, "the worker to exit")

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
+from support.config import replace_once
 
 from publisher.cli import main
 
@@ -67,7 +68,7 @@ def test_user_mistakes_are_one_line_errors(config_file, tmp_path):
 
 
 def test_installed_entry_point_reports_config_errors_without_traceback(config_file):
-    config_file.write_text(config_file.read_text().replace("items = 50", "items = -1"))
+    replace_once(config_file, "items = 50", "items = -1")
     process = subprocess.run(
         [sys.executable, "-m", "publisher", "--config", str(config_file), "status"],
         capture_output=True,

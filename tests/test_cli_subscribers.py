@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
-from subscriber_helpers import write_csv
+from support.subscribers import write_csv
 
 from publisher.cli import main
 

@@ -2,16 +2,10 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from support.config import replace_once
 
 from publisher.config import Secrets, load_config
 from publisher.errors import ConfigError
-
-
-def edit(config_file: Path, old: str, new: str) -> Path:
-    text = config_file.read_text(encoding="utf-8")
-    assert old in text, old
-    config_file.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return config_file
 
 
 def line_of(config_file: Path, fragment: str) -> int:
@@ -43,19 +37,19 @@ def test_demo_config_loads_into_frozen_typed_objects(config_file):
 
 
 def test_unknown_key_names_file_line_and_key(config_file):
-    edit(config_file, "items = 50", "itemz = 50")
+    replace_once(config_file, "items = 50", "itemz = 50")
     assert error_of(config_file) == f"{config_file}:{line_of(config_file, 'itemz')}: feeds.itemz: unknown key"
 
 
 def test_wrong_type_is_an_error_not_a_coercion(config_file):
-    edit(config_file, "items = 50", 'items = "50"')
+    replace_once(config_file, "items = 50", 'items = "50"')
     message = error_of(config_file)
     assert message.startswith(f"{config_file}:{line_of(config_file, 'items = ')}: feeds.items: ")
     assert "integer" in message
 
 
 def test_missing_required_key_points_at_its_table(config_file):
-    edit(config_file, "postal_address =", "# postal_address =")
+    replace_once(config_file, "postal_address =", "# postal_address =")
     assert (
         error_of(config_file)
         == f"{config_file}:{line_of(config_file, '[site]')}: site.postal_address: missing required key"
@@ -63,13 +57,13 @@ def test_missing_required_key_points_at_its_table(config_file):
 
 
 def test_nested_table_errors_name_the_full_key(config_file):
-    edit(config_file, "port = 587", "port = 70000")
+    replace_once(config_file, "port = 587", "port = 70000")
     message = error_of(config_file)
     assert f":{line_of(config_file, 'port = 70000')}: delivery.smtp.port:" in message
 
 
 def test_newsletter_must_name_a_known_segment(config_file):
-    edit(config_file, 'segment = "tous"', 'segment = "inconnu"')
+    replace_once(config_file, 'segment = "tous"', 'segment = "inconnu"')
     message = error_of(config_file)
     assert "newsletters.hebdo.segment: unknown segment 'inconnu'" in message
     line = line_of(config_file, 'segment = "inconnu"')
@@ -95,13 +89,13 @@ def test_newsletter_must_name_a_known_segment(config_file):
     ],
 )
 def test_invalid_values_are_reported_with_their_key(config_file, old, new, expected):
-    edit(config_file, old, new)
+    replace_once(config_file, old, new)
     assert expected in error_of(config_file)
 
 
 def test_invalid_toml_and_missing_file(tmp_path, config_file):
     assert "config file not found" in error_of(tmp_path / "absent.toml")
-    edit(config_file, "[site]", "[site")
+    replace_once(config_file, "[site]", "[site")
     assert "invalid TOML" in error_of(config_file)
 
 

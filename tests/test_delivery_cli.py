@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-from delivery_helpers import add_subscribers, make_edition
+from support.delivery import add_subscribers, make_edition
 
 from publisher.cli import main
 from publisher.delivery.send import enqueue

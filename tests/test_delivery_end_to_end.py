@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from delivery_helpers import add_subscribers, app_for, use_sendgrid
-from sendgrid_fake import FakeSendgrid
+from support.apps import app_for
+from support.delivery import add_subscribers, use_sendgrid
+from support.sendgrid_fake import FakeSendgrid
 
 from publisher.cli import main
 from publisher.cycle import run_once

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import ROOT
-from delivery_helpers import add_subscribers, make_edition
-from webhook_signing import Signer, body_of
+from support.apps import app_for
+from support.config import set_keys
+from support.delivery import add_subscribers, make_edition
+from support.paths import ROOT
+from support.webhook_signing import Signer, body_of
 
 from publisher.app import App
 from publisher.config import load_config
@@ -182,8 +184,6 @@ def test_a_signature_outside_the_time_window_is_refused_like_a_bad_one(app, sign
 
 
 def test_the_window_is_configurable(config_file, clock, signer, sent_edition):
-    from delivery_helpers import app_for, set_keys
-
     set_keys(config_file, "delivery.sendgrid", webhook_max_age_hours=48)
     application = app_for(config_file, clock)
     body = body_of([event("spamreport", 1, sent_edition.id, 1)])
@@ -260,8 +260,6 @@ def test_event_ids_older_than_the_retention_are_pruned_by_the_nightly_job(app, s
 
 
 def test_the_webhook_keys_are_checked_when_the_config_is_read(config_file):
-    from delivery_helpers import set_keys
-
     from publisher.errors import ConfigError
 
     set_keys(config_file, "delivery.sendgrid", webhook_verification_key="MFkwEwYHKoZIzj0CAQYIKoZI")

@@ -16,18 +16,21 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from delivery_helpers import add_subscribers, app_for, make_edition, set_keys, use_sendgrid
-from sendgrid_fake import FakeSendgrid
+from support.apps import app_for
+from support.config import set_keys
+from support.delivery import add_subscribers, make_edition, use_sendgrid
+from support.paths import ROOT
+from support.sendgrid_fake import FakeSendgrid
+from support.waiting import wait_for
+from support.webhook_signing import Signer, body_of
 from test_delivery_outbox_smtp import Recorder, start_smtp_server
-from webhook_signing import Signer, body_of
 
 from publisher.delivery.events import handle_event_webhook
 from publisher.delivery.send import enqueue
 from publisher.delivery.status import status_lines
 from publisher.store.deliveries import delivery_counts, ledger_rows
 
-WORKER = Path(__file__).parent / "delivery_worker.py"
-ROOT = Path(__file__).parent.parent
+WORKER = Path(__file__).parent / "support" / "delivery_worker.py"
 
 
 def run_worker(config_file: Path, edition_id: int) -> subprocess.Popen:
@@ -39,15 +42,6 @@ def run_worker(config_file: Path, edition_id: int) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def wait_for(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_kill_9_midway_then_restart_sends_each_of_2000_exactly_once(app, config_file):
@@ -71,7 +65,7 @@ def test_kill_9_midway_then_restart_sends_each_of_2000_exactly_once(app, config_
 
         first = run_worker(config_file, edition.id)
         # Every worker thread is now inside a request the server has accepted and not answered.
-        assert wait_for(lambda: fake.held >= 4, 30), first.communicate(timeout=5)
+        wait_for(lambda: fake.held >= 4, 30, "4 requests held on the wire", lambda: first.communicate(timeout=5))
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         first.stdout.close()
@@ -130,7 +124,7 @@ def test_sigterm_to_publisher_send_records_the_batches_on_the_wire_and_a_rerun_r
         command = [sys.executable, "-m", "publisher", "--config", str(config_file), "send", "hebdo"]
         pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
         sender = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True, **pipes)
-        assert wait_for(lambda: len(fake.accepted) >= 6, 30), sender.communicate(timeout=5)
+        wait_for(lambda: len(fake.accepted) >= 6, 30, "6 accepted requests", lambda: sender.communicate(timeout=5))
         # As a service manager does: the whole process group, request builders included.
         os.killpg(sender.pid, signal.SIGTERM)
         out, err = sender.communicate(timeout=30)
@@ -169,7 +163,7 @@ def test_kill_9_of_an_outbox_send_then_a_plain_send_settles_every_unknown_from_t
     expected = {f"hebdo-e{edition.id}-s{n}.eml" for n in range(1, 2001)}
 
     first = subprocess.Popen(publisher_send(config_file), env=SEND_ENV, cwd=ROOT, stdout=subprocess.DEVNULL)
-    assert wait_for(lambda: outbox.exists() and len(list(outbox.glob("*.eml"))) >= 500, 60)
+    wait_for(lambda: outbox.exists() and len(list(outbox.glob("*.eml"))) >= 500, 60, "500 messages in the outbox")
     first.kill()  # SIGKILL: no clean-up of any kind
     first.wait(timeout=10)
     written = {path.name: path.stat().st_mtime_ns for path in outbox.glob("*.eml")}
@@ -222,7 +216,7 @@ def test_kill_9_of_an_smtp_send_leaves_at_most_the_message_on_the_wire_of_each_c
         enqueue(app.store, edition, add_subscribers(app.store, 600))
 
         first = subprocess.Popen(publisher_send(config_file), env=SEND_ENV, cwd=ROOT, stdout=subprocess.DEVNULL)
-        assert wait_for(lambda: smtp.held >= 2, 60), "both connections hold a message on the wire"
+        wait_for(lambda: smtp.held >= 2, 60, "both connections to hold a message on the wire")
         first.kill()
         first.wait(timeout=10)
         smtp.holding = False  # the held messages are refused: they never reach anyone

@@ -13,7 +13,9 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from delivery_helpers import add_subscribers, app_for, make_edition, set_keys
+from support.apps import app_for
+from support.config import set_keys
+from support.delivery import add_subscribers, make_edition
 
 from publisher.delivery.engine import deliver_pending
 from publisher.delivery.send import enqueue, send_edition_copy, send_message

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from delivery_helpers import add_subscribers, make_edition, set_keys
+from support.config import set_keys
+from support.delivery import add_subscribers, make_edition
 from test_delivery_outbox_smtp import Recorder, start_smtp_server
 
 from publisher.app import App

@@ -1,7 +1,7 @@
 """The SendGrid transport and the engine against a local SendGrid-compatible server.
 
 The official client is pointed at the server through [delivery.sendgrid] api_host; every
-request body is validated against SendGrid's mail-send schema (tests/sendgrid_fake.py).
+request body is validated against SendGrid's mail-send schema (tests/support/sendgrid_fake.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from delivery_helpers import add_subscribers, app_for, make_edition, placeholders_of, set_keys, use_sendgrid
-from sendgrid_fake import FakeSendgrid, mail_send_validator
+from support.apps import app_for
+from support.config import set_keys
+from support.delivery import add_subscribers, make_edition, placeholders_of, use_sendgrid
+from support.sendgrid_fake import FakeSendgrid, mail_send_validator
 
 from publisher.delivery.content import Personalizer, edition_content
 from publisher.delivery.engine import deliver_pending

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from digest_helpers import add_articles, app_with, article, members, tag_id, week_of_articles
+from support.articles import store_articles
+from support.digests import app_with, digest_article, members, tag_id, week_of_articles
 
 from publisher.digests import needs_interests, plan_editions
 from publisher.errors import NotFoundError, TemplateError
@@ -60,30 +61,30 @@ def test_only_articles_published_since_the_last_edition(app, clock):
     [(first, _)] = plan(app)
     assert set(first.article_ids) == set(ids.values())
     clock.advance(days=7)
-    fresh = add_articles(app.store, article(50, clock.now() - timedelta(days=1)))
+    fresh = store_articles(app.store, digest_article(50, clock.now() - timedelta(days=1)))
     [(second, _)] = plan(app)
-    assert second.article_ids == (fresh[article(50, clock.now()).guid],)
+    assert second.article_ids == (fresh[digest_article(50, clock.now()).guid],)
 
 
 def test_back_dated_and_edited_articles_never_go_out_twice(app, clock):
-    ids = add_articles(app.store, article(1, clock.now() - timedelta(days=1)))
+    ids = store_articles(app.store, digest_article(1, clock.now() - timedelta(days=1)))
     [(first, _)] = plan(app)
     clock.advance(days=7)
     # the same article edited and re-dated after the edition, plus one back-dated before it
-    add_articles(
+    store_articles(
         app.store,
-        article(1, clock.now() - timedelta(hours=1), title="Titre corrigé"),
-        article(2, clock.now() - timedelta(days=30)),
+        digest_article(1, clock.now() - timedelta(hours=1), title="Titre corrigé"),
+        digest_article(2, clock.now() - timedelta(days=30)),
     )
     assert plan(app) == []
-    assert first.article_ids == (ids[article(1, clock.now()).guid],)
+    assert first.article_ids == (ids[digest_article(1, clock.now()).guid],)
 
 
 def test_future_and_draft_articles_wait(app, clock):
-    add_articles(
+    store_articles(
         app.store,
-        article(1, clock.now() + timedelta(hours=2)),
-        article(2, clock.now() - timedelta(hours=2), status="draft"),
+        digest_article(1, clock.now() + timedelta(hours=2)),
+        digest_article(2, clock.now() - timedelta(hours=2), status="draft"),
     )
     assert plan(app) == []
     clock.advance(hours=3)
@@ -121,7 +122,7 @@ def test_interest_based_members_with_the_same_articles_share_one_edition(app, cl
 
 
 def test_interest_selection_keeps_the_newest_max_items(app, clock):
-    add_articles(app.store, *(article(n, clock.now() - timedelta(hours=n)) for n in range(1, 13)))
+    store_articles(app.store, *(digest_article(n, clock.now() - timedelta(hours=n)) for n in range(1, 13)))
     interest = tag_id(app.store, "apprentissage")
     [(edition, _)] = plan(app, "mes-sujets", [Recipient(1, "a@example.org", interests=(interest,))])
     assert len(edition.article_ids) == 8

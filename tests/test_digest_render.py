@@ -7,7 +7,9 @@ import shutil
 from datetime import timedelta
 
 import pytest
-from digest_helpers import LONG_SUMMARY, add_articles, add_subscriber, app_with, article, week_of_articles
+from support.articles import store_articles
+from support.config import replace_once
+from support.digests import LONG_SUMMARY, add_subscriber, app_with, digest_article, week_of_articles
 
 from publisher.digests import render_preview
 from publisher.digests.compiler import DigestCompiler
@@ -66,11 +68,8 @@ def test_every_link_and_image_is_absolute_and_only_article_links_carry_utm(app, 
 
 
 def test_utm_can_be_switched_off_and_the_campaign_renamed(config_file, clock):
-    text = config_file.read_text(encoding="utf-8")
-    text = text.replace("utm = true", "utm = false", 1).replace(
-        'utm_campaign = "mes-sujets"', 'utm_campaign = "sujets-2026"'
-    )
-    config_file.write_text(text, encoding="utf-8")
+    replace_once(config_file, "utm = true", "utm = false")
+    replace_once(config_file, 'utm_campaign = "mes-sujets"', 'utm_campaign = "sujets-2026"')
     with app_with(config_file, clock) as app:
         week_of_articles(app.store, clock.now(), count=2)
         assert "utm_" not in compile_digest(app).html
@@ -127,7 +126,7 @@ def test_preview_fills_placeholders_with_the_subscribers_links(app, clock):
 
 def test_dates_are_written_in_french_in_the_site_time_zone(app, clock):
     late_evening = clock.now().replace(year=2020, month=2, day=4, hour=23, minute=30)  # 5 February in Paris
-    add_articles(app.store, article(1, late_evening, summary=LONG_SUMMARY))
+    store_articles(app.store, digest_article(1, late_evening, summary=LONG_SUMMARY))
     html = compile_digest(app, count=1).html
     assert "5 février 2020" in html and "Mercredi 5 février" in html
 
@@ -197,8 +196,7 @@ def test_mjml_in_the_wrong_parent_is_an_error(broken):
 
 
 def test_missing_template_is_named(app, clock, config_file):
-    text = config_file.read_text(encoding="utf-8")
-    config_file.write_text(text.replace('template = "digest.mjml.j2"', 'template = "hebdo.mjml.j2"', 1))
+    replace_once(config_file, 'template = "digest.mjml.j2"', 'template = "hebdo.mjml.j2"')
     with app_with(config_file, clock) as other:
         week_of_articles(other.store, clock.now(), count=1)
         with pytest.raises(TemplateError, match=r"template 'hebdo\.mjml\.j2' not found \(looked in newsletters/hebdo"):
@@ -206,8 +204,7 @@ def test_missing_template_is_named(app, clock, config_file):
 
 
 def test_subject_error_names_the_config_key_and_line(app, clock, config_file):
-    text = config_file.read_text(encoding="utf-8")
-    config_file.write_text(text.replace("semaine du {{ edition_date }}", "semaine du {{ edition_day }}", 1))
+    replace_once(config_file, "semaine du {{ edition_date }}", "semaine du {{ edition_day }}")
     with app_with(config_file, clock) as other:
         week_of_articles(other.store, clock.now(), count=1)
         with pytest.raises(
@@ -224,7 +221,7 @@ def test_templates_of_a_clone_without_newsletter_folder_fall_back_to_shared(app,
 
 
 def test_first_of_month_is_premier(app, clock):
-    add_articles(app.store, article(1, clock.now().replace(day=1)))
+    store_articles(app.store, digest_article(1, clock.now().replace(day=1)))
     assert "1er novembre 2026" in compile_digest(app, count=1).html
 
 
@@ -238,7 +235,9 @@ def test_mrml_parse_error_is_located_in_the_overriding_file(broken):
 
 def test_article_text_cannot_inject_markup(app, clock):
     title = 'Salaires & « primes » </mj-text></mj-column><mj-raw><script>alert("x")</script></mj-raw>'
-    add_articles(app.store, article(1, clock.now() - timedelta(hours=1), title=title, summary="<b>gras</b> & co"))
+    store_articles(
+        app.store, digest_article(1, clock.now() - timedelta(hours=1), title=title, summary="<b>gras</b> & co")
+    )
     digest = compile_digest(app, count=1)
     assert "<script" not in re.sub(r'"[^"]*"', '""', digest.html)  # only inside (quoted) attribute values
     assert "<b>gras</b>" not in digest.html
@@ -247,7 +246,7 @@ def test_article_text_cannot_inject_markup(app, clock):
 
 
 def test_no_break_spaces_in_attributes_stay_readable(app, clock):
-    add_articles(app.store, article(1, clock.now() - timedelta(hours=1), title="Emploi : « oui »"))
+    store_articles(app.store, digest_article(1, clock.now() - timedelta(hours=1), title="Emploi : « oui »"))
     html = compile_digest(app, count=1).html
     assert 'alt="Emploi&nbsp;: «&nbsp;oui&nbsp;»"' in html
     assert 'aria-label="Lire la suite : Emploi&nbsp;: «&nbsp;oui&nbsp;»"' in html

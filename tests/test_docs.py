@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 from typing import get_args, get_origin
 
+from support.paths import ROOT
+
 from publisher.cli import main
 from publisher.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 DOCS = "\n".join([README, *(page.read_text(encoding="utf-8") for page in sorted((ROOT / "docs").glob("*.md")))])
 

@@ -7,18 +7,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.config import replace_once
+from support.paths import HOSTILE
 
 from publisher.cli import main
 from publisher.config import load_config
 
-HOSTILE = Path(__file__).parent / "data" / "hostile"
 CASES = tomllib.loads((HOSTILE / "doors_config_values.toml").read_text(encoding="utf-8"))["case"]
-
-
-def edit(config_file: Path, old: str, new: str) -> None:
-    text = config_file.read_text(encoding="utf-8")
-    assert old in text, old
-    config_file.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def where(config_file: Path, fragment: str) -> str:
@@ -30,7 +25,7 @@ def where(config_file: Path, fragment: str) -> str:
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{case['key']}-{n}" for n, case in enumerate(CASES)])
 def test_a_hostile_config_value_is_one_error_line_naming_file_line_and_key(config_file, case):
-    edit(config_file, case["old"], case["new"])
+    replace_once(config_file, case["old"], case["new"])
     result = CliRunner().invoke(main, ["--config", str(config_file), "status"])
     assert result.exit_code != 0
     assert "Traceback" not in result.output
@@ -42,10 +37,14 @@ def test_a_hostile_config_value_is_one_error_line_naming_file_line_and_key(confi
 
 def test_a_postal_address_may_span_lines_and_senders_are_kept_in_normal_form(config_file):
     postal_address = 'postal_address = "Horizons Emploi-Formation, '
-    edit(config_file, postal_address, 'postal_address = """Horizons Emploi-Formation\r\n')
-    edit(config_file, 'France"', 'France"""')
-    edit(config_file, 'from_email = "lettre@horizons-emploi.example.org"', 'from_email = " Lettre@Horizons-Émploi.FR "')
-    edit(config_file, 'from_name = "Horizons Emploi-Formation"', 'from_name = "  Horizons Emploi–Formation, Orléans "')
+    replace_once(config_file, postal_address, 'postal_address = """Horizons Emploi-Formation\r\n')
+    replace_once(config_file, 'France"', 'France"""')
+    replace_once(
+        config_file, 'from_email = "lettre@horizons-emploi.example.org"', 'from_email = " Lettre@Horizons-Émploi.FR "'
+    )
+    replace_once(
+        config_file, 'from_name = "Horizons Emploi-Formation"', 'from_name = "  Horizons Emploi–Formation, Orléans "'
+    )
     config = load_config(config_file)
     assert config.site.postal_address.splitlines()[0] == "Horizons Emploi-Formation"
     assert config.delivery.from_email == "Lettre@xn--horizons-mploi-jkb.fr"

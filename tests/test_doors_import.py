@@ -4,10 +4,10 @@ one address, for duplicates and for the forget list."""
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.paths import HOSTILE
 
 from publisher.addresses import (
     NAME_MAX,
@@ -21,7 +21,6 @@ from publisher.addresses import (
 )
 from publisher.cli import main
 
-HOSTILE = Path(__file__).parent / "data" / "hostile"
 LOOK_ALIKES = [
     "marie@exämple.fr",
     "marie@exa\u0308mple.fr",  # the ä decomposed (NFD)

@@ -8,19 +8,17 @@ import csv
 import html
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from test_serve_process import ROOT, _env, cli, wait_for
-from webserver import free_port
+from support.paths import HOSTILE, ROOT
+from support.serve import cli, start_serve
+from support.waiting import wait_for
 
 from publisher.web.subscriptions import ADDRESS_REFUSED, NAME_REFUSED, VALID_ADDRESS
 
-HOSTILE = Path(__file__).parent / "data" / "hostile"
 with (HOSTILE / "doors_signup.csv").open(encoding="utf-8", newline="") as _file:
     SIGNUP_CASES = [(row["field"], row["value"]) for row in csv.DictReader(_file)]
 NON_ASCII_LOCAL_PARTS = {"jörg@example.org", "ｍａｒｉｅ@example.org", "\u0430dmin@example.org", "x\u2029y@example.org"}
@@ -32,28 +30,12 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     folder = tmp_path_factory.mktemp("serve")
     shutil.copy(ROOT / "config.toml", folder / "config.toml")
     shutil.copytree(ROOT / "newsletters", folder / "newsletters")
-    assert cli(folder, "init").returncode == 0
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "publisher", "--config", str(folder / "config.toml"), "serve", "--port", str(port)],
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            return httpx.get(base + "/healthz", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    assert cli(folder / "config.toml", "init").returncode == 0
+    server = start_serve(folder / "config.toml")
     try:
-        wait_for(answers, 30, "the web app")
-        yield base, folder
+        yield server.base, folder
     finally:
-        process.terminate()
-        process.wait(30)
+        server.stop()
 
 
 def sign_up(base: str, **fields: str) -> httpx.Response:
@@ -64,7 +46,7 @@ def sign_up(base: str, **fields: str) -> httpx.Response:
 
 
 def stored_addresses(folder: Path) -> list[str]:
-    exported = cli(folder, "subscribers", "export", "--format", "jsonl")
+    exported = cli(folder / "config.toml", "subscribers", "export", "--format", "jsonl")
     assert exported.returncode == 0, exported.stderr
     return re.findall(r'"email": "([^"]+)"', exported.stdout)
 
@@ -92,7 +74,7 @@ def test_a_refused_address_or_name_is_a_french_error_next_to_the_field(server, f
 def test_a_look_alike_of_a_forgotten_address_stores_and_sends_nothing(server):
     base, folder = server
     stored_before, sent_before = stored_addresses(folder), outbox(folder)
-    assert cli(folder, "subscribers", "forget", "marie@exämple.fr").returncode == 0
+    assert cli(folder / "config.toml", "subscribers", "forget", "marie@exämple.fr").returncode == 0
     for spelling in ("marie@ｅｘäｍｐｌｅ．ｆｒ", "MARIE@EXA\u0308MPLE.FR", "marie@xn--exmple-cua.fr"):
         response = sign_up(base, email=spelling)
         assert response.status_code == 200

@@ -8,19 +8,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from feedrules import check_feed_folder
-from feedsupport import (
-    FEEDS_URL,
-    app_for,
-    copy_store,
-    edit_config,
-    feed_files,
-    make_article,
-    snapshot,
-    store_articles,
-    touched,
-)
 from lxml import etree
+from support.apps import app_for
+from support.articles import make_article, store_articles
+from support.config import set_keys
+from support.feedrules import check_feed_folder
+from support.feeds import FEEDS_URL, copy_store, feed_files, snapshot, touched
 
 from publisher.cycle import run_once
 from publisher.demo import load_demo
@@ -74,7 +67,7 @@ def test_builds_of_the_same_store_are_byte_identical(app, output, config_file, c
     copy = tmp_path / "copy"
     copy.mkdir()
     shutil.copy(config_file, copy / "config.toml")
-    edit_config(copy / "config.toml", output_dir='"other-feeds"')
+    set_keys(copy / "config.toml", "feeds", output_dir="other-feeds")
     copy_store(app.config.store.path, copy / "publisher.db")
     clock.advance(hours=5)  # a later build of the same articles: no "now" in any file
     other = app_for(copy / "config.toml", clock)
@@ -111,7 +104,7 @@ def test_one_new_article_rewrites_only_its_three_tag_feeds_and_the_site_feeds(ap
 
 
 def test_an_older_article_outside_every_feed_rewrites_nothing(app, output, config_file, clock):
-    edit_config(config_file, items="3")
+    set_keys(config_file, "feeds", items=3)
     app = app_for(config_file, clock)
     store_articles(app.store, *(make_article(n, tags=("emploi",)) for n in range(10, 20)))
     build_feeds(app)
@@ -142,7 +135,7 @@ def test_an_incremental_build_gives_the_same_files_as_a_full_build(app, output, 
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     shutil.copy(config_file, fresh / "config.toml")
-    edit_config(fresh / "config.toml", output_dir=f'"{tmp_path / "fresh-feeds"}"')
+    set_keys(fresh / "config.toml", "feeds", output_dir=str(tmp_path / "fresh-feeds"))
     copy_store(app.config.store.path, fresh / "publisher.db")
     other = app_for(fresh / "config.toml", clock)
     build_feeds(other, full=True)
@@ -217,7 +210,7 @@ def test_a_renamed_tag_renames_its_feed_and_the_categories(app, output):
 
 
 def test_feeds_show_the_newest_configured_number_of_articles(app, config_file, clock):
-    edit_config(config_file, items="3")
+    set_keys(config_file, "feeds", items=3)
     app = app_for(config_file, clock)
     store_articles(app.store, *(make_article(n, tags=("emploi",)) for n in range(10)))
     build_feeds(app)
@@ -233,7 +226,7 @@ def test_feeds_show_the_newest_configured_number_of_articles(app, config_file, c
 def test_only_the_configured_formats_are_written_and_dropped_ones_are_removed(app, output, config_file, clock):
     store_articles(app.store, make_article(1, tags=("emploi",)))
     build_feeds(app)
-    edit_config(config_file, formats='["atom"]')
+    set_keys(config_file, "feeds", formats=["atom"])
     atom_only = app_for(config_file, clock)
     report = build_feeds(atom_only)
     atom_only.close()
@@ -373,7 +366,7 @@ def test_rendering_in_worker_processes_gives_the_same_files(app, output, config_
     parallel = tmp_path / "parallel"
     parallel.mkdir()
     shutil.copy(config_file, parallel / "config.toml")
-    edit_config(parallel / "config.toml", output_dir='"feeds"')
+    set_keys(parallel / "config.toml", "feeds", output_dir="feeds")
     copy_store(app.config.store.path, parallel / "publisher.db")
     other = app_for(parallel / "config.toml", clock)
     try:

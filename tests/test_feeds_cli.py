@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-from feedsupport import edit_config
+from support.config import set_keys
 
 from publisher.cli import main
 
@@ -36,7 +36,7 @@ def test_feeds_build_needs_a_migrated_store_and_says_so(config_file):
 
 
 def test_a_bad_feeds_setting_is_one_line_naming_the_key(config_file):
-    edit_config(config_file, tag_page_url='"https://www.horizons-emploi.example.org/tags/"')
+    set_keys(config_file, "feeds", tag_page_url="https://www.horizons-emploi.example.org/tags/")
     result = run(config_file, "feeds", "build")
     assert result.exit_code == 1
     assert "feeds.tag_page_url: expected a URL containing {slug}" in result.output

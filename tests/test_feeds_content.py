@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from feedrules import check_html
+from support.feedrules import check_html
 
 from publisher.feeds.content import HtmlCleaner, absolute_uri, as_uri, excerpt, html_to_text, plain_text, xml_text
 

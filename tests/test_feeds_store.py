@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from feedsupport import make_article, store_articles
+from support.articles import make_article, store_articles
 
 from publisher.clock import to_db
 from publisher.store.feeds import (

@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 import feedparser
 import pytest
 from feedgen.feed import FeedGenerator
-from feedrules import check_atom, check_feed_folder, check_json_feed, check_rss
-from feedsupport import FEEDS_URL, SITE, make_article, store_articles
 from lxml import etree
+from support.articles import SITE, make_article, store_articles
+from support.feedrules import check_atom, check_feed_folder, check_json_feed, check_rss
+from support.feeds import FEEDS_URL
 
 from publisher.feeds import build_feeds
 from publisher.feeds.render import FeedRenderer, _feed_entry
@@ -200,7 +201,7 @@ def test_json_feeds_follow_the_json_feed_1_1_schema(app, output, clock):
 
 
 def test_the_local_validator_rules_catch_what_feedgen_does_by_default(clock):
-    """The checks of tests/feedrules.py are not vacuous: a plain feedgen feed fails them."""
+    """The checks of tests/support/feedrules.py are not vacuous: a plain feedgen feed fails them."""
     generator = FeedGenerator()
     generator.id("urn:exemple")
     generator.title("Flux <b>naïf</b>")

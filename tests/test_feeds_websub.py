@@ -8,9 +8,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 import pytest
-from feedrules import check_feed_folder
-from feedsupport import FEEDS_URL, app_for, edit_config, feed_files, make_article, store_articles
 from lxml import etree
+from support.apps import app_for
+from support.articles import make_article, store_articles
+from support.config import set_keys
+from support.feedrules import check_feed_folder
+from support.feeds import FEEDS_URL, feed_files
 
 from publisher.feeds import build as build_module
 from publisher.feeds import build_feeds
@@ -58,7 +61,7 @@ def hub():
 
 @pytest.fixture
 def hub_app(config_file, clock, hub, app):  # app: migrates the store
-    edit_config(config_file, websub_hub=f'"{hub.url}"')
+    set_keys(config_file, "feeds", websub_hub=hub.url)
     hub_app = app_for(config_file, clock)
     yield hub_app
     hub_app.close()
@@ -116,7 +119,7 @@ def test_a_hub_that_is_down_never_fails_the_build_and_is_retried_next_time(hub_a
 
 
 def test_an_unreachable_hub_is_reported_and_the_urls_kept(config_file, clock, app):
-    edit_config(config_file, websub_hub='"http://127.0.0.1:9/hub"')  # the discard port: nothing listens
+    set_keys(config_file, "feeds", websub_hub="http://127.0.0.1:9/hub")  # the discard port: nothing listens
     unreachable = app_for(config_file, clock)
     store_articles(unreachable.store, make_article(1))
     report = build_feeds(unreachable)
@@ -136,7 +139,7 @@ def test_a_settings_change_that_changes_no_file_announces_nothing(hub_app, hub, 
     store_articles(hub_app.store, make_article(1, tags=("emploi",)))
     build_feeds(hub_app)
     hub.requests.clear()
-    edit_config(config_file, rebuild_minutes="10", output_dir='"feeds"')  # same values, reordered file
+    set_keys(config_file, "feeds", rebuild_minutes=10, output_dir="feeds")  # same values, reordered file
     with hub_app.store.transaction() as conn:
         conn.execute("UPDATE feed_state SET value = 'older' WHERE key = 'settings'")  # as after an upgrade
     report = build_feeds(hub_app)

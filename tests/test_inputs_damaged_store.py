@@ -6,15 +6,13 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.paths import ROOT
 
 from publisher.cli import main
 from publisher.config import load_config
-
-ROOT = Path(__file__).resolve().parent.parent
 
 COMMANDS = [
     ("status",),

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.paths import HOSTILE
 
 from publisher.cli import main
 
-HOSTILE = Path(__file__).parent / "data" / "hostile"
 REPORT_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<field>[a-z_]+): (?P<reason>.+)$")
 
 

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from support.config import replace_once
 
 from publisher.config import load_config
 from publisher.errors import ConfigError
-
-
-def edit(config_file, old, new):
-    text = config_file.read_text(encoding="utf-8")
-    assert old in text
-    config_file.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_demo_newsletters(config):
@@ -23,32 +18,36 @@ def test_demo_newsletters(config):
 
 
 def test_templates_dir_defaults_beside_config_toml(config_file):
-    edit(config_file, '[digests]\ntemplates_dir = "newsletters"', "")
+    replace_once(config_file, '[digests]\ntemplates_dir = "newsletters"', "")
     config = load_config(config_file)
     assert config.digests.templates_dir == config_file.parent / "newsletters"
     assert config.store.path == config_file.parent / "publisher.db"
 
 
 def test_tags_are_kept_as_slugs(config_file):
-    edit(config_file, 'selection = "all"', 'selection = "tags"\ntags = ["bassin d\'emploi", "bassin-d-emploi", "VAE"]')
+    replace_once(
+        config_file, 'selection = "all"', 'selection = "tags"\ntags = ["bassin d\'emploi", "bassin-d-emploi", "VAE"]'
+    )
     assert load_config(config_file).newsletters["hebdo"].tags == ["bassin-d-emploi", "vae"]
 
 
 def test_tag_selection_needs_tags(config_file):
-    edit(config_file, 'selection = "all"', 'selection = "tags"')
+    replace_once(config_file, 'selection = "all"', 'selection = "tags"')
     with pytest.raises(ConfigError, match=r'newsletters\.hebdo: selection = "tags" needs a non-empty tags list'):
         load_config(config_file)
 
 
 @pytest.mark.parametrize("name", ["../secret.mjml.j2", "/etc/passwd", "a//b.j2"])
 def test_template_names_stay_inside_the_templates_folder(config_file, name):
-    edit(config_file, 'template = "digest.mjml.j2"', f'template = "{name}"')
+    replace_once(config_file, 'template = "digest.mjml.j2"', f'template = "{name}"')
     with pytest.raises(ConfigError, match=r"config\.toml:\d+: newsletters\.hebdo\.template: expected a template file"):
         load_config(config_file)
 
 
 def test_text_template_can_be_named(config_file):
-    edit(config_file, 'template = "digest.mjml.j2"', 'template = "digest.mjml.j2"\ntext_template = "court.txt.j2"')
+    replace_once(
+        config_file, 'template = "digest.mjml.j2"', 'template = "digest.mjml.j2"\ntext_template = "court.txt.j2"'
+    )
     assert load_config(config_file).newsletters["hebdo"].text_template_name == "court.txt.j2"
 
 
@@ -56,15 +55,15 @@ def test_archive_is_public_by_default_unless_made_per_reader(config_file):
     config = load_config(config_file)
     assert config.newsletters["hebdo"].public_archive and config.newsletters["hebdo"].archive is None
     assert not config.newsletters["mes-sujets"].public_archive
-    edit(config_file, 'selection = "all"', 'selection = "tags"\ntags = ["VAE"]\narchive = false')
-    edit(config_file, 'selection = "interests"', 'selection = "interests"\narchive = true')
+    replace_once(config_file, 'selection = "all"', 'selection = "tags"\ntags = ["VAE"]\narchive = false')
+    replace_once(config_file, 'selection = "interests"', 'selection = "interests"\narchive = true')
     config = load_config(config_file)
     assert not config.newsletters["hebdo"].public_archive
     assert config.newsletters["mes-sujets"].public_archive
 
 
 def test_archive_must_be_a_boolean(config_file):
-    edit(config_file, 'selection = "all"', 'selection = "all"\narchive = "no"')
+    replace_once(config_file, 'selection = "all"', 'selection = "all"\narchive = "no"')
     with pytest.raises(
         ConfigError, match=r"config\.toml:\d+: newsletters\.hebdo\.archive: Input should be a valid boolean"
     ):

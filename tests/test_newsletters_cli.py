@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-from digest_helpers import add_subscriber, members, week_of_articles
+from support.digests import add_subscriber, members, week_of_articles
 
 from publisher.cli import main
 from publisher.digests import plan_editions

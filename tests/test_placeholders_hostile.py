@@ -18,10 +18,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 from click.testing import CliRunner
-from delivery_helpers import add_subscribers, app_for, set_keys, use_sendgrid
-from sendgrid_fake import FakeSendgrid
+from support.apps import app_for
+from support.config import set_keys
+from support.delivery import add_subscribers, use_sendgrid
+from support.sendgrid_fake import FakeSendgrid
+from support.webserver import served, web_app
 from test_delivery_outbox_smtp import start_smtp_server
-from webserver import served, web_app
 
 from publisher.app import App
 from publisher.cli import main

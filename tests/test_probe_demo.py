@@ -10,10 +10,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from servesupport import cli
-
-ROOT = Path(__file__).resolve().parent.parent
-HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
+from support.paths import HOSTILE, ROOT
+from support.serve import cli
 
 
 @pytest.fixture

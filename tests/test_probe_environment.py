@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from servesupport import SECRET
-from webserver import free_port
+from support.paths import HOSTILE
+from support.serve import SECRET
+from support.webserver import free_port
 
-HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
 NOT_UTF8 = [line for line in (HOSTILE / "probe_env_not_utf8.txt").read_bytes().splitlines()[1:] if line]
 VARIABLES = ["PUBLISHER_SECRET", "PUBLISHER_ADMIN_PASSWORD", "SENDGRID_API_KEY", "SMTP_PASSWORD"]
 

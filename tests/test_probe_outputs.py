@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from servesupport import environment
+from support.paths import HOSTILE, ROOT
+from support.serve import environment
 
-ROOT = Path(__file__).resolve().parent.parent
-HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
 OWN_FILES = [
     line for line in (HOSTILE / "probe_out_own_files.txt").read_text("utf-8").splitlines() if line and line[0] != "#"
 ]

@@ -6,13 +6,11 @@ from __future__ import annotations
 import shutil
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from servesupport import cli, serving
+from support.paths import HOSTILE, ROOT
+from support.serve import cli, serving
 
-ROOT = Path(__file__).resolve().parent.parent
-HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
 HEADERS = [line for line in (HOSTILE / "probe_raw_headers.txt").read_bytes().splitlines()[1:] if line]
 PATHS = [b"/", b"/admin/", b"/subscribe", b"/archive/", b"/archive/1", b"/unsubscribe/x"]
 

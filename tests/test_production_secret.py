@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from delivery_helpers import set_keys
-from sendgrid_fake import FakeSendgrid
-from webserver import free_port
+from support.config import set_keys
+from support.paths import HOSTILE
+from support.sendgrid_fake import FakeSendgrid
+from support.webserver import free_port
 
-HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
 WEAK = [line for line in (HOSTILE / "secret_weak.txt").read_text(encoding="utf-8").splitlines()[1:] if line]
 DEMO_SECRET = "demo-secret-not-for-production"
 HOW = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from delivery_helpers import add_subscribers, make_edition
+from support.delivery import add_subscribers, make_edition
 
 from publisher.delivery.engine import deliver_pending
 from publisher.delivery.send import enqueue, send_due_newsletters

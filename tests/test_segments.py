@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from subscriber_helpers import TAG_NAMES, add_tags, write_csv
+from support.subscribers import TAG_NAMES, add_tags, write_csv
 
 from publisher.app import App
 from publisher.config import load_config

@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 import pytest
-from delivery_helpers import app_for, use_sendgrid
+from support.apps import app_for
+from support.delivery import use_sendgrid
 
 from publisher.delivery.sendgrid_api import JSON_UTF8, SendgridTransport
 

@@ -6,20 +6,18 @@ the wire, records it and exits; the next run resumes the send and nobody gets it
 from __future__ import annotations
 
 import email
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from email import policy
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from servesupport import SECRET, wait_for
-from webserver import free_port
+from support.config import set_keys
+from support.paths import ROOT
+from support.serve import SECRET, cli, start_serve
+from support.waiting import wait_for
 
 from publisher.app import App
 from publisher.config import Secrets, load_config
@@ -27,36 +25,17 @@ from publisher.store import deliveries as ledger
 from publisher.store.runs import recent_runs
 from publisher.subscribers import get_subscriber
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def configure(folder: Path, rate: int, batch: int) -> Path:
     """The demo config with one newsletter due every minute, sent slowly enough to be interrupted."""
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    text = text[: text.index("[newsletters.mes-sujets]")]
-    text = re.sub(r'(\[newsletters\.hebdo\][^\[]*?)schedule = "[^"]*"', r'\1schedule = "* * * * *"', text, flags=re.S)
-    text = re.sub(r"(?m)^rate_per_second = .*$", f"rate_per_second = {rate}", text)
-    text = re.sub(r"(?m)^batch_size = .*$", f"batch_size = {batch}", text)
-    text = re.sub(r"(?m)^concurrency = .*\n", "", text).replace("[delivery]\n", "[delivery]\nconcurrency = 1\n", 1)
     path = folder / "config.toml"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text[: text.index("[newsletters.mes-sujets]")], encoding="utf-8")
+    set_keys(path, "newsletters.hebdo", schedule="* * * * *")
+    set_keys(path, "delivery", rate_per_second=rate, batch_size=batch, concurrency=1)
     if (ROOT / "newsletters").is_dir() and not (folder / "newsletters").exists():
         shutil.copytree(ROOT / "newsletters", folder / "newsletters")
     return path
-
-
-def cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "publisher", "--config", str(folder / "config.toml"), *args],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PUBLISHER_SECRET": SECRET, "PUBLISHER_ADMIN_PASSWORD": "admin-pass"}
 
 
 def sent_files(folder: Path) -> list[Path]:
@@ -65,36 +44,11 @@ def sent_files(folder: Path) -> list[Path]:
 
 def test_sigterm_stops_after_the_batch_on_the_wire_and_the_send_resumes(tmp_path):
     configure(tmp_path, rate=40, batch=10)
-    assert cli(tmp_path, "init").returncode == 0
-    assert cli(tmp_path, "demo", "load").returncode == 0
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "publisher",
-            "--config",
-            str(tmp_path / "config.toml"),
-            "-v",
-            "serve",
-            "--port",
-            str(port),
-        ],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    assert cli(tmp_path / "config.toml", "init").returncode == 0
+    assert cli(tmp_path / "config.toml", "demo", "load").returncode == 0
+    server = start_serve(tmp_path / "config.toml", "-v")
     try:
-        base = f"http://127.0.0.1:{port}"
-
-        def answers() -> bool:
-            try:
-                return httpx.get(base + "/healthz", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(answers, 30, "the web app")
+        base = server.base
         assert httpx.get(base + "/admin/").status_code == 401
         feed = httpx.get(base + "/feeds/all.rss.xml")
         assert feed.status_code == 200
@@ -110,13 +64,10 @@ def test_sigterm_stops_after_the_batch_on_the_wire_and_the_send_resumes(tmp_path
         assert one_click.status_code == 200
         leaver = int(re.search(r"-s(\d+)\.eml$", sent_files(tmp_path)[0].name).group(1))
         started = time.monotonic()
-        server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=30)
+        output = server.stop()
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.communicate()
-    assert server.returncode == 0, output
+        server.kill()
+    assert server.process.returncode == 0, output
     assert time.monotonic() - started < 10
     assert "Traceback" not in output
     assert SECRET not in output and "@" not in output.replace("@example", "")
@@ -137,7 +88,7 @@ def test_sigterm_stops_after_the_batch_on_the_wire_and_the_send_resumes(tmp_path
         app.close()
 
     configure(tmp_path, rate=10_000, batch=100)
-    resumed = cli(tmp_path, "run-once")
+    resumed = cli(tmp_path / "config.toml", "run-once")
     assert resumed.returncode == 0, resumed.stderr
     app = App(load_config(tmp_path / "config.toml"), Secrets(signing_secret=SECRET))
     try:

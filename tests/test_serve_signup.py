@@ -11,9 +11,11 @@ from collections import defaultdict
 
 import httpx
 import pytest
-from delivery_helpers import set_keys, use_sendgrid
-from sendgrid_fake import FakeSendgrid
-from servesupport import ADMIN_PASSWORD, SECRET, cli, client_from, serving, start_serve, wait_for
+from support.config import set_keys
+from support.delivery import use_sendgrid
+from support.sendgrid_fake import FakeSendgrid
+from support.serve import ADMIN_PASSWORD, SECRET, cli, client_from, serving, start_serve
+from support.waiting import wait_for
 
 from publisher import subscribers
 from publisher.app import App
@@ -109,15 +111,14 @@ def test_a_mail_on_the_wire_when_the_service_is_killed_is_never_sent_twice(confi
     try:
         use_sendgrid(config_file, held.url)
         assert cli(config_file, "init").returncode == 0
-        server, base = start_serve(config_file, SENDGRID_API_KEY="SG.test")
+        server = start_serve(config_file, SENDGRID_API_KEY="SG.test")
         try:
-            with httpx.Client(base_url=base) as web:
+            with httpx.Client(base_url=server.base) as web:
                 csrf = csrf_of(web.get("/subscribe").text)
                 web.post("/subscribe", data={"email": "first@example.org", "consent": "oui", "csrf": csrf})
                 wait_for(lambda: held.held == 1, 10, "the mail on the wire")  # SendGrid has it, no answer yet
         finally:
             server.kill()  # kill -9
-            server.communicate()
         held.release.set()
         with serving(config_file, SENDGRID_API_KEY="SG.test") as base, httpx.Client(base_url=base) as web:
             csrf = csrf_of(web.get("/subscribe").text)

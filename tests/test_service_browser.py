@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from conftest import SCREENSHOTS
-from servesupport import wait_for
-from webserver import served, web_app
+from support.waiting import wait_for
+from support.webserver import served, web_app
 
 from publisher import subscribers
 from publisher.app import App

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from apscheduler.triggers.interval import IntervalTrigger
 from click.testing import CliRunner
-from webserver import served, web_app
+from support.webserver import served, web_app
 
 from publisher.app import App, AppFactory
 from publisher.article_import import import_files

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 from aiosmtpd.controller import Controller
-from delivery_helpers import app_for, set_keys, use_sendgrid
-from sendgrid_fake import FakeSendgrid
-from webserver import free_port
+from support.apps import app_for
+from support.config import set_keys
+from support.delivery import use_sendgrid
+from support.sendgrid_fake import FakeSendgrid
+from support.webserver import free_port
 
 from publisher import signup_queue, subscribers
 from publisher.errors import ConfigError

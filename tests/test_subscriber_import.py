@@ -4,13 +4,12 @@ import shutil
 from datetime import UTC, datetime
 
 import pytest
-from conftest import ROOT
-from subscriber_helpers import add_tags, write_csv
+from support.apps import app_for
+from support.paths import ROOT
+from support.subscribers import add_tags, write_csv
 
-from publisher.app import App
-from publisher.config import Secrets, load_config
+from publisher.config import Secrets
 from publisher.errors import PublisherError
-from publisher.store import Store
 from publisher.subscribers import find_subscriber, forget, import_csv, show, suppress, unsubscribe
 
 
@@ -297,11 +296,9 @@ def fresh_app(folder, clock):
     """Another App with its own migrated store and tags, in ``folder``."""
     folder.mkdir()
     shutil.copy(ROOT / "config.toml", folder / "config.toml")
-    config = load_config(folder / "config.toml")
-    with Store(config.store.path, clock) as store:
-        store.migrate()
-        add_tags(store)
-    return App(config, Secrets(signing_secret="test-secret"), clock)
+    app = app_for(folder / "config.toml", clock, migrate=True)
+    add_tags(app.store)
+    return app
 
 
 def a_large_mixed_file(path):

@@ -5,7 +5,7 @@ import io
 import json
 
 import pytest
-from subscriber_helpers import add_tags, write_csv
+from support.subscribers import add_tags, write_csv
 
 from publisher import signup_queue
 from publisher import subscribers as subscriber_ops

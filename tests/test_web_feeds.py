@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from webserver import served, web_app
+from support.webserver import served, web_app
 
 RSS = (
     '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>Apprentissage</title>'

@@ -1,14 +1,11 @@
 """The keys and clocks of the web limits: which spellings share a sign-up limit, which clients
 share an IP limit, and how the /admin/ throttle grows and forgets (an injected clock)."""
 
-from pathlib import Path
-
 import pytest
+from support.paths import HOSTILE
 
 from publisher.web.security import FailureThrottle, client_key
 from publisher.web.subscriptions import signup_limit_key
-
-HOSTILE = Path(__file__).resolve().parent / "data" / "hostile"
 
 
 def test_every_look_alike_spelling_of_one_inbox_has_one_key():

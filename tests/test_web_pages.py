@@ -6,7 +6,7 @@ from datetime import datetime
 
 import httpx
 import pytest
-from webserver import served, web_app
+from support.webserver import served, web_app
 
 from publisher import subscribers
 from publisher.app import App

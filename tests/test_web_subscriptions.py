@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servesupport import wait_for
-from webserver import served, web_app
+from support.paths import DATA
+from support.waiting import wait_for
+from support.webserver import served, web_app
 
 from publisher import subscribers
 from publisher.article_import import import_files
@@ -21,7 +22,6 @@ from publisher.store.signup_mails import queue_counts
 from publisher.tokens import confirm_url, links_for
 
 ADDRESS = "camille.martin@example.org"
-DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture

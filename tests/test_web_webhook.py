@@ -5,8 +5,8 @@ are refused with the status SendGrid expects."""
 import time
 
 import httpx
-from webhook_signing import Signer, body_of
-from webserver import served, web_app
+from support.webhook_signing import Signer, body_of
+from support.webserver import served, web_app
 
 from publisher.app import App
 

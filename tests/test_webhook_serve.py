@@ -5,11 +5,7 @@ body in tests/data/hostile/webhook_* is a 400 that applies nothing, even when si
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,11 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servesupport import SECRET as SERVE_SECRET
-from webhook_signing import Signer, body_of
-from webserver import free_port
+from support.config import set_keys
+from support.paths import ROOT
+from support.serve import Serving, cli, start_serve
+from support.webhook_signing import Signer, body_of
 
-ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = sorted((Path(__file__).resolve().parent / "data" / "hostile").glob("webhook_*"))
 TARGET = "marie-helene.berger@example.org"  # a demo subscriber, named by every hostile file's first event
 OTHER = "renaud.lea@maison-emploi.test"
@@ -29,9 +25,12 @@ OTHER = "renaud.lea@maison-emploi.test"
 
 @dataclass
 class Served:
-    base: str
     folder: Path
-    process: subprocess.Popen
+    server: Serving
+
+    @property
+    def base(self) -> str:
+        return self.server.base
 
     def status_of(self, email: str) -> str:
         with sqlite3.connect(self.folder / "publisher.db") as conn:
@@ -43,15 +42,7 @@ class Served:
             return conn.execute(query, (prefix + "%",)).fetchone()[0]
 
     def stop(self) -> str:
-        self.process.send_signal(signal.SIGTERM)
-        output, _ = self.process.communicate(timeout=30)
-        return output
-
-
-def cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "publisher", "--config", str(folder / "config.toml"), *args]
-    env = {**os.environ, "PUBLISHER_SECRET": SERVE_SECRET}
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=folder)
+        return self.server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -62,27 +53,12 @@ def signer() -> Signer:
 def serve(folder: Path, key: str | None) -> Served:
     """The demo config and data, without newsletters (nothing is sent), served on a free port."""
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    text = text[: text.index("[newsletters.")]
+    (folder / "config.toml").write_text(text[: text.index("[newsletters.")], encoding="utf-8")
     if key:
-        text = text.replace("[delivery.sendgrid]\n", f'[delivery.sendgrid]\nwebhook_verification_key = "{key}"\n')
-    (folder / "config.toml").write_text(text, encoding="utf-8")
+        set_keys(folder / "config.toml", "delivery.sendgrid", webhook_verification_key=key)
     for step in (["init"], ["demo", "load"]):
-        assert cli(folder, *step).returncode == 0
-    port = free_port()
-    command = [sys.executable, "-m", "publisher", "--config", str(folder / "config.toml"), "serve", "--port", str(port)]
-    env = {**os.environ, "PUBLISHER_SECRET": SERVE_SECRET}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    served = Served(f"http://127.0.0.1:{port}", folder, process)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(served.base + "/healthz", timeout=1).status_code == 200:
-                return served
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"publisher serve did not start: {served.stop()}")
-        time.sleep(0.1)
+        assert cli(folder / "config.toml", *step).returncode == 0
+    return Served(folder, start_serve(folder / "config.toml"))
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,11 @@ from pathlib import Path
 
 from publisher.app import App
 from publisher.clock import Clock
-from publisher.config import Secrets, load_config
-from publisher.models import Article, Recipient, Tag
+from publisher.models import Article, Recipient
 from publisher.store import Store
-from publisher.store.articles import upsert_articles
+from support.apps import app_for
+from support.articles import SITE, make_article, store_articles
 
-BASE = "https://www.horizons-emploi.example.org"
 LONG_SUMMARY = (
     "Avec une hausse de 1,8 % des effectifs salariés sur un an, le bassin tourangeau confirme son avance, "
     "portée par les services aux entreprises, la santé et la logistique le long de l'A10 ; les employeurs "
@@ -22,33 +21,23 @@ LONG_SUMMARY = (
 )
 
 
-def article(number: int, published: datetime, tags: tuple[str, ...] = ("apprentissage",), **fields) -> Article:
+def digest_article(number: int, published: datetime, tags: tuple[str, ...] = ("apprentissage",), **fields) -> Article:
+    """The factory's article as the digest tests want it: a long summary, no content, an image
+    on odd numbers."""
     values = {
-        "guid": f"{BASE}/actualites/{number}",
-        "url": f"{BASE}/actualites/{number}",
         "title": f"Article {number} : l'apprentissage « en tension » à Orléans",
-        "published_at": published,
-        "updated_at": published,
-        "language": "fr",
         "summary": LONG_SUMMARY,
-        "author": "Claire Lefèvre",
-        "image_url": f"{BASE}/medias/{number}.jpg" if number % 2 else None,
-        "tags": tuple(Tag.from_name(name) for name in tags),
+        "content_html": "",
+        "image_url": f"{SITE}/medias/{number}.jpg" if number % 2 else None,
     }
-    return Article(**(values | fields))
-
-
-def add_articles(store: Store, *articles: Article) -> dict[str, int]:
-    """Store the articles; return guid → id."""
-    upsert_articles(store, list(articles))
-    return dict(store.conn.execute("SELECT guid, id FROM articles"))
+    return make_article(number, tags, published, **(values | fields))
 
 
 def week_of_articles(store: Store, now: datetime, count: int = 10) -> dict[str, int]:
     """``count`` articles published over the last days, alternating tags, half with images."""
     tags = [("apprentissage", "jeunes"), ("bassin d'emploi",), ("travaux publics", "métiers en tension")]
-    return add_articles(
-        store, *(article(n, now - timedelta(hours=6 + 11 * n), tags[n % len(tags)]) for n in range(1, count + 1))
+    return store_articles(
+        store, *(digest_article(n, now - timedelta(hours=6 + 11 * n), tags[n % len(tags)]) for n in range(1, count + 1))
     )
 
 
@@ -83,10 +72,7 @@ def at(text: str) -> datetime:
 @contextmanager
 def app_with(config_file: Path, clock: Clock) -> Iterator[App]:
     """An App on config_file as it is now (after a test edited it), with a migrated store."""
-    config = load_config(config_file)
-    with Store(config.store.path, clock) as store:
-        store.migrate()
-    app = App(config, Secrets(signing_secret="test-secret"), clock)
+    app = app_for(config_file, clock, migrate=True)
     try:
         yield app
     finally:

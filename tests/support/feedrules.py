@@ -18,7 +18,8 @@ import html5lib
 import jsonschema
 from lxml import etree
 
-DATA = Path(__file__).resolve().parent / "data"
+from support.paths import DATA
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 DC = "{http://purl.org/dc/elements/1.1/}"

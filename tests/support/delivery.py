@@ -1,21 +1,18 @@
 """Helpers shared by the delivery tests: subscribers, an edition with every placeholder,
-and config.toml edits (for apps in this process and for sender subprocesses)."""
+and config.toml pointed at a local SendGrid-compatible server."""
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
-from publisher.app import App
 from publisher.clock import to_db
-from publisher.config import Secrets, load_config
 from publisher.models import Edition, Recipient
 from publisher.placeholders import Placeholders, edition_placeholders
 from publisher.store import Store
 from publisher.store.editions import insert_edition
+from support.apps import SECRETS
+from support.config import set_keys
 
-SECRETS = Secrets(signing_secret="test-secret")
 HTML = (
     "<html><body><p>Bonjour {ph.name},</p><p>Les actualités « emploi » de la semaine.</p>"
     '<p><a href="{ph.view_online_url}">Voir en ligne</a> · <a href="{ph.unsubscribe_url}">Se désabonner</a> · '
@@ -69,22 +66,6 @@ def make_edition(store: Store, newsletter: str = "hebdo", segment: str = "tous",
     )
 
 
-def set_keys(config_file: Path, section: str, **values: object) -> None:
-    """Set keys of one [section] of a TOML file in place (values as TOML literals via JSON)."""
-    text = config_file.read_text(encoding="utf-8")
-    header = re.search(rf"^\[{re.escape(section)}\][ \t]*$", text, re.MULTILINE)
-    assert header, f"no [{section}] in {config_file}"
-    end = re.search(r"^\[", text[header.end() :], re.MULTILINE)
-    body_end = header.end() + (end.start() if end else len(text) - header.end())
-    body = text[header.end() : body_end]
-    for key, value in values.items():
-        literal = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
-        line = f"{key} = {literal}"
-        pattern = re.compile(rf"^#?[ \t]*{key}[ \t]*=.*$", re.MULTILINE)
-        body = pattern.sub(line, body, count=1) if pattern.search(body) else f"\n{line}{body}"
-    config_file.write_text(text[: header.end()] + body + text[body_end:], encoding="utf-8")
-
-
 def use_sendgrid(config_file: Path, api_host: str, **delivery: object) -> None:
     """Point config.toml at a local SendGrid-compatible server, with fast retries."""
     settings = {
@@ -98,8 +79,3 @@ def use_sendgrid(config_file: Path, api_host: str, **delivery: object) -> None:
     }
     set_keys(config_file, "delivery", **settings)
     set_keys(config_file, "delivery.sendgrid", api_host=api_host)
-
-
-def app_for(config_file: Path, clock, **secrets: str) -> App:
-    config = load_config(config_file)
-    return App(config, Secrets(signing_secret="test-secret", **secrets), clock)

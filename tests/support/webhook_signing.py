@@ -10,9 +10,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from delivery_helpers import set_keys
 
 from publisher.delivery.events import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from support.config import set_keys
 
 
 class Signer:

@@ -17,13 +17,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import jsonschema
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-SPEC = Path(__file__).parent / "data" / "sendgrid" / "tsg_mail_v3.json"
+from support.paths import DATA
+
+SPEC = DATA / "sendgrid" / "tsg_mail_v3.json"
 BODY_POINTER = "#/components/requestBodies/PostMailSend/content/application~1json/schema"
 RESERVED_HEADERS = {
     "x-sg-id",

@@ -1,6 +1,6 @@
 """Run as a separate process by the kill-and-resume test: deliver one edition's pending rows.
 
-usage: python tests/delivery_worker.py CONFIG EDITION_ID   (secrets from the environment)
+usage: python tests/support/delivery_worker.py CONFIG EDITION_ID   (secrets from the environment)
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,6 +12,7 @@ import uvicorn
 from publisher.app import App, AppFactory
 from publisher.service.scheduler import PlannedSchedule
 from publisher.web import create_app
+from support.waiting import wait_for
 
 
 def web_app(app: App):
@@ -31,11 +31,13 @@ def served(asgi_app) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(asgi_app, log_config=None, lifespan="on", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
+
+    def started() -> bool:
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn stopped before it started")
+        return server.started
+
+    wait_for(started, 10, "uvicorn to start")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -1,0 +1,9 @@
+"""Where the tests find the project and their data files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository: config.toml, newsletters/, docs/
+DATA = ROOT / "tests" / "data"
+HOSTILE = DATA / "hostile"  # hostile inputs, one file per area
