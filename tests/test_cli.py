@@ -5,13 +5,14 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
+from support.cli import invoke_cli
 from support.config import replace_once
 
 from publisher.cli import main
 
 
 def run(config_file, *args):
-    result = CliRunner().invoke(main, ["--config", str(config_file), *args], catch_exceptions=False)
+    result = invoke_cli(config_file, *args)
     return result
 
 

@@ -6,10 +6,8 @@ import json
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
+from support.cli import invoke_cli
 from support.subscribers import write_csv
-
-from publisher.cli import main
 
 
 @pytest.fixture
@@ -17,7 +15,7 @@ def run(config_file, monkeypatch):
     monkeypatch.setenv("PUBLISHER_SECRET", "cli-test-secret")
 
     def invoke(*args):
-        return CliRunner().invoke(main, ["--config", str(config_file), *args], catch_exceptions=False)
+        return invoke_cli(config_file, *args)
 
     assert invoke("init").exit_code == 0
     assert invoke("demo", "load").exit_code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
+from support.cli import invoke_cli
 from support.delivery import add_subscribers, make_edition
 
 from publisher.cli import main
@@ -12,7 +13,7 @@ from publisher.store.editions import set_edition_status
 
 
 def run(config_file, *args: str):
-    return CliRunner().invoke(main, ["--config", str(config_file), *args], catch_exceptions=False)
+    return invoke_cli(config_file, *args)
 
 
 def test_status_shows_deliveries_paused_editions_and_unknown_batches(app, config_file):

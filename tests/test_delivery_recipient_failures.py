@@ -10,13 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from support.cli import invoke_cli
 from support.config import set_keys
 from support.delivery import add_subscribers, make_edition
 from test_delivery_outbox_smtp import Recorder, start_smtp_server
 
 from publisher.app import App
-from publisher.cli import main
 from publisher.clock import to_db
 from publisher.delivery.send import enqueue
 from publisher.demo import load_demo
@@ -50,7 +49,7 @@ def hostile_edition(app: App) -> tuple[int, dict[int, str], list[int]]:
 
 
 def run(config_file: Path, *args: str):
-    return CliRunner().invoke(main, ["--config", str(config_file), *args], catch_exceptions=False)
+    return invoke_cli(config_file, *args)
 
 
 @pytest.fixture

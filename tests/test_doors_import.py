@@ -6,7 +6,7 @@ import json
 import shutil
 
 import pytest
-from click.testing import CliRunner
+from support.cli import invoke_cli
 from support.paths import HOSTILE
 
 from publisher.addresses import (
@@ -19,7 +19,6 @@ from publisher.addresses import (
     checked_name,
     normalize_email,
 )
-from publisher.cli import main
 
 LOOK_ALIKES = [
     "marie@exämple.fr",
@@ -37,7 +36,7 @@ def run(config_file, monkeypatch):
     monkeypatch.setenv("PUBLISHER_SECRET", "doors-test-secret")
 
     def invoke(*args):
-        return CliRunner().invoke(main, ["--config", str(config_file), *args], catch_exceptions=False)
+        return invoke_cli(config_file, *args)
 
     assert invoke("init").exit_code == 0
     return invoke

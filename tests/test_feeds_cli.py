@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
+from support.cli import invoke_cli
 from support.config import set_keys
 
 from publisher.cli import main
 
 
 def run(config_file, *args):
-    return CliRunner().invoke(main, ["--config", str(config_file), *args], catch_exceptions=False)
+    return invoke_cli(config_file, *args)
 
 
 def test_feeds_build_full_then_incremental(config_file, tmp_path):

@@ -8,10 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from click.testing import CliRunner
+from support.cli import invoke_cli
 from support.paths import ROOT
 
-from publisher.cli import main
 from publisher.config import load_config
 
 COMMANDS = [
@@ -27,7 +26,7 @@ COMMANDS = [
 
 
 def invoke(config_file, *args):
-    return CliRunner().invoke(main, ["--config", str(config_file), *args], catch_exceptions=False)
+    return invoke_cli(config_file, *args)
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from support.cli import invoke_cli
 
-from publisher.cli import main
 from publisher.spreadsheet import FORMULA_STARTS, neutralize, restore
 
 HOSTILE = Path(__file__).parent / "data" / "hostile" / "inputs_formula.csv"
@@ -20,7 +19,7 @@ def run(config_file, monkeypatch):
     monkeypatch.setenv("PUBLISHER_SECRET", "cli-test-secret")
 
     def invoke(*args):
-        return CliRunner().invoke(main, ["--config", str(config_file), *args], catch_exceptions=False)
+        return invoke_cli(config_file, *args)
 
     assert invoke("init").exit_code == 0
     imported = invoke("subscribers", "import", str(HOSTILE))

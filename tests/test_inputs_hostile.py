@@ -6,10 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from support.cli import invoke_cli
 from support.paths import HOSTILE
-
-from publisher.cli import main
 
 REPORT_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<field>[a-z_]+): (?P<reason>.+)$")
 
@@ -17,7 +15,7 @@ REPORT_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<field>[a-z_]+):
 @pytest.fixture
 def run(config_file):
     def invoke(*args):
-        return CliRunner().invoke(main, ["--config", str(config_file), *args], catch_exceptions=False)
+        return invoke_cli(config_file, *args)
 
     assert invoke("init").exit_code == 0
     return invoke

@@ -5,11 +5,10 @@ import json
 import re
 
 import pytest
-from click.testing import CliRunner
+from support.cli import invoke_cli
 
 from publisher import cycle as cycle_module
 from publisher import store as store_module
-from publisher.cli import main
 from publisher.cycle import run_once
 from publisher.slugs import MAX_SLUG_LENGTH, slugify
 from publisher.store import Store
@@ -51,7 +50,7 @@ def run(config_file, monkeypatch):
     monkeypatch.setenv("PUBLISHER_SECRET", "x" * 40)
 
     def invoke(*args):
-        return CliRunner().invoke(main, ["--config", str(config_file), *args], catch_exceptions=False)
+        return invoke_cli(config_file, *args)
 
     assert invoke("init").exit_code == 0
     return invoke

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from click.testing import CliRunner
+from support.cli import invoke_cli
 from support.digests import add_subscriber, members, week_of_articles
 
-from publisher.cli import main
 from publisher.digests import plan_editions
 
 
 def run(config_file, *args):
-    result = CliRunner().invoke(main, ["--config", str(config_file), *args], catch_exceptions=False)
+    result = invoke_cli(config_file, *args)
     return result
 
 

@@ -24,6 +24,7 @@ Module map:
 - ``serve``           the one way to run ``publisher serve`` in a subprocess: ``start_serve`` (a
                       ``Serving``: process, base URL, log file) and ``serving`` (a block that must
                       end cleanly); ``cli`` and the secrets both use.
+- ``cli``             ``invoke_cli``: the CLI run in-process (exceptions not caught).
 - ``waiting``         ``wait_for``: poll a condition with a deadline (the only waiting loop).
 - ``paths``           ``ROOT`` (the repository), ``DATA`` and ``HOSTILE`` (the tests' data files).
 - ``delivery_worker`` a script the kill-and-resume test runs as a separate sender process.
