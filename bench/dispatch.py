@@ -29,16 +29,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# Filled with the edition's placeholders (publisher.placeholders) once its identity is known.
-HTML = (
-    "<html><body><p>Bonjour {ph.name},</p>"
-    + "<p>Les actualités « emploi-formation » de la semaine.</p>" * 40
-    + '<a href="{ph.view_online_url}">En ligne</a> <a href="{ph.unsubscribe_url}">Se désabonner</a> '
-    '<a href="{ph.preferences_url}">Préférences</a></body></html>'
-)
-TEXT = "Bonjour {ph.name},\n" + "Les actualités de la semaine.\n" * 40 + "Se désabonner : {ph.unsubscribe_url}\n"
-
-
 SUBSCRIBER_ID = re.compile(rb'"custom_args":\{"subscriber_id":"([0-9]+)"\}')
 
 
@@ -105,15 +95,14 @@ def serve(port_queue: Queue, expected: int) -> None:
 
 
 def one_run(subscribers: int, profile: bool) -> dict:
+    from bench_store import add_active_subscribers, bench_edition
+
     from publisher.app import App
-    from publisher.clock import FixedClock, to_db
+    from publisher.clock import FixedClock
     from publisher.config import Secrets, load_config
     from publisher.delivery.engine import deliver_pending
-    from publisher.models import Edition
-    from publisher.placeholders import edition_placeholders
     from publisher.store import Store
     from publisher.store.deliveries import delivery_counts, enqueue, stream_subscriber_ids
-    from publisher.store.editions import insert_edition
 
     ports: Queue = Queue()
     server = Process(target=serve, args=(ports, subscribers), daemon=True)
@@ -136,23 +125,8 @@ def one_run(subscribers: int, profile: bool) -> dict:
         with Store(app.config.store.path) as fresh:
             fresh.migrate()
         store: Store = app.store
-        now = to_db(clock.now())
-        rows = (
-            {
-                "id": n,
-                "email": f"abonne{n}@example.org",
-                "name": f"Abonné {n}",
-                "status": "active",
-                "created_at": now,
-                "updated_at": now,
-            }
-            for n in range(1, subscribers + 1)
-        )
-        with store.transaction():
-            store.db["subscribers"].insert_all(rows, batch_size=5000)
-        ph = edition_placeholders(app.secrets, "hebdo", "tous", "bench")
-        html, text = HTML.format(ph=ph), TEXT.format(ph=ph)
-        edition = insert_edition(store, Edition("hebdo", "tous", "bench", "La lettre hebdo", "", html, text, (1,)))
+        add_active_subscribers(app, subscribers)
+        edition = bench_edition(app)
 
         profiler = None
         if profile:

@@ -23,13 +23,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-HTML = (
-    "<html><body><p>Bonjour __PUB_NAME__,</p>"
-    + "<p>Les actualités « emploi-formation » de la semaine.</p>" * 40
-    + '<a href="__PUB_VIEW_ONLINE_URL__">En ligne</a> <a href="__PUB_UNSUBSCRIBE_URL__">Se désabonner</a></body></html>'
-)
-TEXT = "Bonjour __PUB_NAME__,\n" + "Les actualités de la semaine.\n" * 40 + "Se désabonner : __PUB_UNSUBSCRIBE_URL__\n"
-
 
 def smtp_server(ports: Queue, counts: Queue) -> None:
     """An SMTP server accepting every message; puts the number of messages per recipient
@@ -57,14 +50,14 @@ def smtp_server(ports: Queue, counts: Queue) -> None:
 
 def one_run(transport: str, subscribers: int, port: int) -> tuple[float, bool]:
     """(seconds to deliver, whether every recipient got exactly one message) for one transport."""
+    from bench_store import add_active_subscribers, bench_edition
+
     from publisher.app import App
-    from publisher.clock import FixedClock, to_db
+    from publisher.clock import FixedClock
     from publisher.config import Secrets, load_config
     from publisher.delivery.engine import deliver_pending
-    from publisher.models import Edition
     from publisher.store import Store
     from publisher.store.deliveries import delivery_counts, enqueue
-    from publisher.store.editions import insert_edition
 
     folder = Path(tempfile.mkdtemp(prefix="bench-send-paths-"))
     try:
@@ -79,21 +72,8 @@ def one_run(transport: str, subscribers: int, port: int) -> tuple[float, bool]:
         app = App(load_config(folder / "config.toml"), Secrets(signing_secret="bench"), clock)
         with Store(app.config.store.path) as fresh:
             fresh.migrate()
-        now = to_db(clock.now())
-        rows = (
-            {
-                "id": n,
-                "email": f"abonne{n}@example.org",
-                "name": f"Abonné {n}",
-                "status": "active",
-                "created_at": now,
-                "updated_at": now,
-            }
-            for n in range(1, subscribers + 1)
-        )
-        with app.store.transaction():
-            app.store.db["subscribers"].insert_all(rows, batch_size=5000)
-        edition = insert_edition(app.store, Edition("hebdo", "tous", "bench", "La lettre", "", HTML, TEXT, (1,)))
+        add_active_subscribers(app, subscribers)
+        edition = bench_edition(app)
         enqueue(app.store, edition.id, range(1, subscribers + 1))
         started = time.perf_counter()
         report = deliver_pending(app, edition.id)
