@@ -126,7 +126,7 @@ def cpu_per_compile(app: App, compiles: int) -> float:
 
 
 def members(count: int, tag_ids: list[int], seed: int, chunk: int = 1000):
-    """Members in chunks, as publisher.segments streams them: 3 interests each, uniformly drawn."""
+    """Members in chunks, as publisher.subscribers.segments streams them: 3 interests each, uniformly drawn."""
     rng = random.Random(seed)
     triples = list(itertools.combinations(sorted(tag_ids), 3))
     for start in range(0, count, chunk):

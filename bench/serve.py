@@ -85,7 +85,7 @@ def unsubscribed(folder: Path) -> int:
     """How many of the generated subscribers are unsubscribed now."""
     from publisher.app import App
     from publisher.config import Secrets, load_config
-    from publisher.subscribers import find_subscriber
+    from publisher.subscribers.lifecycle import find_subscriber
 
     app = App(load_config(folder / "config.toml"), Secrets(signing_secret=SECRET))
     try:

@@ -33,9 +33,9 @@ from publisher.article_import import import_files  # noqa: E402
 from publisher.clock import FixedClock  # noqa: E402
 from publisher.config import Secrets, load_config  # noqa: E402
 from publisher.demo import demo_file  # noqa: E402
-from publisher.segments import count_members, stream_members  # noqa: E402
 from publisher.store import Store  # noqa: E402
-from publisher.subscribers import import_csv  # noqa: E402
+from publisher.subscribers.csv_import import import_csv  # noqa: E402
+from publisher.subscribers.segments import count_members, stream_members  # noqa: E402
 
 TAGS = [
     "bassin d'emploi",

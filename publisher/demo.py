@@ -13,7 +13,7 @@ from publisher.article_import import ImportReport, import_files
 from publisher.errors import PublisherError
 from publisher.store.articles import count_articles_not_among
 from publisher.store.subscribers import count_subscribers_not_among
-from publisher.subscriber_import import SubscriberImportReport, import_csv
+from publisher.subscribers.csv_import import SubscriberImportReport, import_csv
 
 
 def demo_file(name: str) -> Path:

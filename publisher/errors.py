@@ -81,7 +81,7 @@ Private classes, control flow inside one module (they never reach a door):
 ``_ArticleFieldError`` (publisher.article_import)
     One field of an article record; the reader turns it into a RecordError with the file and
     line.
-``_SubscriberFieldError`` (publisher.subscriber_import_read)
+``_SubscriberFieldError`` (publisher.subscribers.csv_read)
     One field of a subscriber row; the reader turns it into a RecordError with the file and
     line.
 ``_Rollback`` (publisher.delivery.send)

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from publisher import subscriber_status
 from publisher.slugs import slugify
 
 
@@ -104,8 +103,3 @@ class Subscriber:
     updated_at: datetime
     status_at: datetime | None
     paused_at: datetime | None
-
-    @property
-    def mailable(self) -> bool:
-        """Receives newsletters: active and not paused."""
-        return subscriber_status.mailable(self.status, self.paused_at is not None)

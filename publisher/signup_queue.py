@@ -29,8 +29,8 @@ from publisher.errors import DeliveryError, DeliveryUncertain
 from publisher.models import Message, Subscriber
 from publisher.store import signup_mails as db
 from publisher.store.subscribers import get_subscriber
-from publisher.subscriber_status import ACTIVE, Source, allowed
-from publisher.subscription_mail import already_subscribed_message, confirmation_message
+from publisher.subscribers.status import ACTIVE, Source, allowed
+from publisher.subscribers.subscription_mail import already_subscribed_message, confirmation_message
 from publisher.tokens import confirm_url, links_for
 
 log = logging.getLogger(__name__)

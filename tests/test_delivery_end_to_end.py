@@ -1,4 +1,4 @@
-"""send_newsletter end to end: segment members (publisher.segments) → planned editions
+"""send_newsletter end to end: segment members (publisher.subscribers.segments) → planned editions
 (publisher.digests) → ledger → SendGrid-compatible server, and the "newsletters" step of
 `publisher run-once`. Runs once the segments and digests features are merged."""
 
@@ -16,7 +16,7 @@ from publisher.delivery.send import dry_run, send_newsletter
 from publisher.demo import load_demo
 from publisher.store.senders import last_fire
 
-segments = pytest.importorskip("publisher.segments")
+segments = pytest.importorskip("publisher.subscribers.segments")
 pytest.importorskip("publisher.digests")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support.cli import invoke_cli
 
-from publisher.spreadsheet import FORMULA_STARTS, neutralize, restore
+from publisher.subscribers.spreadsheet import FORMULA_STARTS, neutralize, restore
 
 HOSTILE = Path(__file__).parent / "data" / "hostile" / "inputs_formula.csv"
 

@@ -31,7 +31,7 @@ from publisher.config import Secrets
 from publisher.delivery.send import send_message
 from publisher.placeholders import edition_placeholders
 from publisher.store.editions import get_edition
-from publisher.subscription_mail import confirmation_message
+from publisher.subscribers.subscription_mail import confirmation_message
 from publisher.tokens import PREFERENCES, UNSUBSCRIBE, TokenError, verify
 
 HOSTILE = Path(__file__).parent / "data" / "hostile" / "articles_placeholders.jsonl"

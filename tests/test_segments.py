@@ -8,9 +8,10 @@ from support.subscribers import TAG_NAMES, add_tags, write_csv
 from publisher.app import App
 from publisher.config import load_config
 from publisher.errors import ConfigError, NotFoundError
-from publisher.segments import compile_segment, count_matches, count_members, list_segments, stream_members
 from publisher.store import segments as sql
-from publisher.subscribers import import_csv, update_preferences
+from publisher.subscribers.csv_import import import_csv
+from publisher.subscribers.lifecycle import update_preferences
+from publisher.subscribers.segments import compile_segment, count_matches, count_members, list_segments, stream_members
 
 ROWS = [
     # email, locale, interests, status, consent_at, bassin, role

@@ -23,7 +23,7 @@ from publisher.app import App
 from publisher.config import Secrets, load_config
 from publisher.store import deliveries as ledger
 from publisher.store.runs import recent_runs
-from publisher.subscribers import get_subscriber
+from publisher.subscribers.lifecycle import get_subscriber
 
 
 def configure(folder: Path, rate: int, batch: int) -> Path:

@@ -17,10 +17,11 @@ from support.sendgrid_fake import FakeSendgrid
 from support.serve import ADMIN_PASSWORD, SECRET, cli, client_from, serving, start_serve
 from support.waiting import wait_for
 
-from publisher import subscribers
 from publisher.app import App
 from publisher.config import ConfigError, Secrets, load_config
 from publisher.store.signup_mails import queue_counts
+from publisher.subscribers import lifecycle
+from publisher.subscribers.csv_import import import_csv
 
 KINDS = ("new", "pending", "active", "unsubscribed", "bounced", "complained", "forgotten")
 MAILED = ("new", "pending", "active", "unsubscribed")
@@ -47,9 +48,9 @@ def prepare_addresses(config_file) -> None:
     csv.write_text("email,status\n" + "\n".join(rows) + "\n", encoding="utf-8")
     app = App(load_config(config_file), Secrets(signing_secret=SECRET))
     try:
-        subscribers.import_csv(app, csv)
+        import_csv(app, csv)
         for n in range(ROUNDS):
-            subscribers.forget(app, address("forgotten", n))
+            lifecycle.forget(app, address("forgotten", n))
     finally:
         app.close()
 

@@ -17,12 +17,12 @@ from conftest import SCREENSHOTS
 from support.waiting import wait_for
 from support.webserver import served, web_app
 
-from publisher import subscribers
 from publisher.app import App
 from publisher.article_import import import_files
 from publisher.config import Secrets
 from publisher.delivery import send
 from publisher.demo import demo_file
+from publisher.subscribers import lifecycle
 
 ADDRESS = "dominique.lefevre@example.org"
 ADMIN_PASSWORD = "mot de passe de l’équipe"
@@ -102,7 +102,7 @@ def test_sign_up_confirm_preferences_and_unsubscribe_without_javascript(browser,
     shot(page, "04-confirmer")
     page.get_by_role("button", name="Confirmer mon abonnement").click()
     assert page.get_by_role("heading", name="Votre abonnement est confirmé").is_visible()
-    assert subscribers.find_subscriber(app, ADDRESS).status == "active"
+    assert lifecycle.find_subscriber(app, ADDRESS).status == "active"
     shot(page, "05-confirme")
 
     page.get_by_role("link", name="Choisir mes thèmes").click()
@@ -127,7 +127,7 @@ def test_sign_up_confirm_preferences_and_unsubscribe_without_javascript(browser,
     assert page.get_by_role("button").count() == 1
     page.get_by_role("button", name="Me désabonner").click()
     assert page.get_by_role("heading", name="Vous êtes désabonné·e").is_visible()
-    assert subscribers.find_subscriber(app, ADDRESS).status == "unsubscribed"
+    assert lifecycle.find_subscriber(app, ADDRESS).status == "unsubscribed"
     shot(page, "08-desabonne")
 
     page.goto(site + "/archive/")

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from publisher import subscribers
 from publisher.article_import import import_files
 from publisher.delivery import send
 from publisher.demo import demo_file
 from publisher.service.jobs import send_when_due
 from publisher.store import deliveries as ledger
 from publisher.store import senders
+from publisher.subscribers import lifecycle
 
 
 def at(text: str) -> datetime:
@@ -27,8 +27,8 @@ def demo(app):
     """The demo articles and three active subscribers (the demo's 340 would only slow this down)."""
     import_files(app.store, [demo_file("articles.jsonl")], "fr")
     for name in ("camille", "dominique", "sacha"):
-        subscribers.subscribe(app, f"{name}@example.org", name.title(), ["apprentissage"], "test")
-        subscribers.confirm(app, subscribers.find_subscriber(app, f"{name}@example.org").id, "test")
+        lifecycle.subscribe(app, f"{name}@example.org", name.title(), ["apprentissage"], "test")
+        lifecycle.confirm(app, lifecycle.find_subscriber(app, f"{name}@example.org").id, "test")
     return app
 
 

@@ -172,15 +172,15 @@ def test_next_runs_of_the_live_scheduler(app):
 
 
 def test_the_nightly_job_purges_unconfirmed_sign_ups_only(app, clock):
-    from publisher import subscribers
+    from publisher.subscribers import lifecycle
 
-    subscribers.subscribe(app, "ancien@example.org", "", [], "formulaire site")
+    lifecycle.subscribe(app, "ancien@example.org", "", [], "formulaire site")
     clock.advance(days=8)
-    subscribers.subscribe(app, "recent@example.org", "", [], "formulaire site")
+    lifecycle.subscribe(app, "recent@example.org", "", [], "formulaire site")
     [purge] = [job for job in build_jobs(app.config) if job.id == "purge-pending"]
     assert run_job(app, purge) == "1 unconfirmed sign-ups deleted"
-    assert subscribers.find_subscriber(app, "ancien@example.org") is None
-    assert subscribers.find_subscriber(app, "recent@example.org").status == "pending"
+    assert lifecycle.find_subscriber(app, "ancien@example.org") is None
+    assert lifecycle.find_subscriber(app, "recent@example.org").status == "pending"
     assert recent_runs(app.store, 1)[0].summary == "1 unconfirmed sign-ups deleted"
 
 

@@ -11,9 +11,10 @@ from support.delivery import use_sendgrid
 from support.sendgrid_fake import FakeSendgrid
 from support.webserver import free_port
 
-from publisher import signup_queue, subscribers
+from publisher import signup_queue
 from publisher.errors import ConfigError
 from publisher.store.signup_mails import queue_counts
+from publisher.subscribers import lifecycle
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def sg_app(config_file, fake, clock, app):  # ``app`` migrates the store of conf
 
 
 def test_a_sign_up_queues_its_answer_and_the_worker_sends_it_once(sg_app, fake):
-    subscribers.subscribe(sg_app, "Chloe@Example.ORG", "Chloé")
+    lifecycle.subscribe(sg_app, "Chloe@Example.ORG", "Chloé")
     assert fake.requests == 0  # nothing leaves during the request
     assert queue_counts(sg_app.store) == {"queued": 1}
     assert signup_queue.send_queued(sg_app).sent == 1
@@ -48,7 +49,7 @@ def test_a_sign_up_queues_its_answer_and_the_worker_sends_it_once(sg_app, fake):
 
 def test_asking_again_before_the_mail_left_queues_no_second_mail(sg_app, fake):
     for _ in range(3):
-        subscribers.subscribe(sg_app, "a@example.org")
+        lifecycle.subscribe(sg_app, "a@example.org")
     assert queue_counts(sg_app.store) == {"queued": 1}
     signup_queue.send_queued(sg_app)
     assert fake.recipients() == {"a@example.org": 1}
@@ -56,7 +57,7 @@ def test_asking_again_before_the_mail_left_queues_no_second_mail(sg_app, fake):
 
 def test_a_refused_mail_is_retried_later_and_sent_once(sg_app, fake, clock):
     fake.faults = lambda number: ("500",) if number <= 2 else None
-    subscribers.subscribe(sg_app, "a@example.org")
+    lifecycle.subscribe(sg_app, "a@example.org")
     report = signup_queue.send_queued(sg_app)
     assert report.sent == 0 and report.retried == 1
     assert signup_queue.send_queued(sg_app).sent == 0  # not due yet: retry_delay
@@ -70,7 +71,7 @@ def test_a_refused_mail_is_retried_later_and_sent_once(sg_app, fake, clock):
 
 def test_a_mail_refused_max_attempts_times_fails_with_its_reason(sg_app, fake, clock):
     fake.faults = lambda number: ("500",)
-    subscribers.subscribe(sg_app, "a@example.org")
+    lifecycle.subscribe(sg_app, "a@example.org")
     for _ in range(3):
         signup_queue.send_queued(sg_app)
         clock.advance(minutes=5)
@@ -81,7 +82,7 @@ def test_a_mail_refused_max_attempts_times_fails_with_its_reason(sg_app, fake, c
 
 def test_a_mail_that_may_have_left_is_never_sent_again(sg_app, fake, clock):
     fake.faults = lambda number: ("slow", 1.5)  # accepted, but the answer comes after request_timeout
-    subscribers.subscribe(sg_app, "a@example.org")
+    lifecycle.subscribe(sg_app, "a@example.org")
     report = signup_queue.send_queued(sg_app)
     assert report.unknown == 1 and report.retried == 0
     clock.advance(hours=1)
@@ -91,8 +92,8 @@ def test_a_mail_that_may_have_left_is_never_sent_again(sg_app, fake, clock):
 
 
 def test_a_mail_in_flight_when_the_service_died_is_not_sent_again(sg_app, fake):
-    subscribers.subscribe(sg_app, "a@example.org")
-    subscribers.subscribe(sg_app, "b@example.org")
+    lifecycle.subscribe(sg_app, "a@example.org")
+    lifecycle.subscribe(sg_app, "b@example.org")
     with sg_app.store.transaction():  # what a kill -9 during the send of a's mail leaves
         sg_app.store.conn.execute("UPDATE signup_mails SET status = 'sending' WHERE id = 1")
     assert signup_queue.settle_interrupted(sg_app) == 1
@@ -103,10 +104,10 @@ def test_a_mail_in_flight_when_the_service_died_is_not_sent_again(sg_app, fake):
 
 def test_who_left_or_was_forgotten_before_the_mail_left_gets_nothing(sg_app, fake):
     for email in ("parti@example.org", "oubli@example.org", "garde@example.org"):
-        subscribers.subscribe(sg_app, email)
-    gone = subscribers.find_subscriber(sg_app, "parti@example.org")
-    subscribers.suppress(sg_app, gone.id, "bounced", "sendgrid webhook")
-    subscribers.forget(sg_app, "oubli@example.org")  # erases the queued mail with the rest
+        lifecycle.subscribe(sg_app, email)
+    gone = lifecycle.find_subscriber(sg_app, "parti@example.org")
+    lifecycle.suppress(sg_app, gone.id, "bounced", "sendgrid webhook")
+    lifecycle.forget(sg_app, "oubli@example.org")  # erases the queued mail with the rest
     report = signup_queue.send_queued(sg_app)
     assert report.sent == 1 and report.dropped == 1
     assert fake.recipients() == {"garde@example.org": 1}
@@ -114,18 +115,18 @@ def test_who_left_or_was_forgotten_before_the_mail_left_gets_nothing(sg_app, fak
 
 
 def test_the_answer_depends_on_the_status_when_it_leaves(sg_app, fake):
-    subscribers.subscribe(sg_app, "a@example.org")
+    lifecycle.subscribe(sg_app, "a@example.org")
     signup_queue.send_queued(sg_app)
-    subscriber = subscribers.find_subscriber(sg_app, "a@example.org")
-    subscribers.confirm(sg_app, subscriber.id, "test")
-    subscribers.subscribe(sg_app, "a@example.org")
+    subscriber = lifecycle.find_subscriber(sg_app, "a@example.org")
+    lifecycle.confirm(sg_app, subscriber.id, "test")
+    lifecycle.subscribe(sg_app, "a@example.org")
     signup_queue.send_queued(sg_app)
     subjects = [accepted.body["subject"] for accepted in fake.accepted]
     assert subjects[0].startswith("Confirmez") and subjects[1].startswith("Vous êtes déjà inscrit")
 
 
 def test_a_transport_that_cannot_be_opened_leaves_the_mails_queued(sg_app, config_file, clock, fake):
-    subscribers.subscribe(sg_app, "a@example.org")
+    lifecycle.subscribe(sg_app, "a@example.org")
     keyless = app_for(config_file, clock)  # no SENDGRID_API_KEY
     try:
         with pytest.raises(ConfigError, match="SENDGRID_API_KEY"):
@@ -174,7 +175,7 @@ def smtp_app(config_file, clock, app):
 def test_smtp_a_refused_mail_fails_after_its_attempts_and_a_dropped_one_is_never_sent_again(smtp_app, clock):
     smtp_app, server = smtp_app
     for email in ("refuse@example.org", "drop@example.org", "ok@example.org"):
-        subscribers.subscribe(smtp_app, email)
+        lifecycle.subscribe(smtp_app, email)
     report = signup_queue.send_queued(smtp_app)
     assert (report.sent, report.retried, report.unknown) == (1, 1, 1)
     clock.advance(minutes=1)

@@ -10,7 +10,8 @@ from support.subscribers import add_tags, write_csv
 
 from publisher.config import Secrets
 from publisher.errors import PublisherError
-from publisher.subscribers import find_subscriber, forget, import_csv, show, suppress, unsubscribe
+from publisher.subscribers.csv_import import import_csv
+from publisher.subscribers.lifecycle import find_subscriber, forget, show, suppress, unsubscribe
 
 
 @pytest.fixture
@@ -75,8 +76,8 @@ STORED_KEYS = pytest.mark.parametrize("stored_keys", [(500_000, 1), (0, 100)], i
 
 def hold_stored_keys(monkeypatch, stored_keys: tuple[int, int]) -> None:
     stored_keys_max, bytes_per_row = stored_keys
-    monkeypatch.setattr("publisher.subscriber_import.STORED_KEYS_MAX", stored_keys_max)
-    monkeypatch.setattr("publisher.subscriber_import.BYTES_PER_ROW", bytes_per_row)
+    monkeypatch.setattr("publisher.subscribers.csv_import.STORED_KEYS_MAX", stored_keys_max)
+    monkeypatch.setattr("publisher.subscribers.csv_import.BYTES_PER_ROW", bytes_per_row)
 
 
 @STORED_KEYS
@@ -198,7 +199,7 @@ def test_in_file_duplicate_that_left_wins_over_an_earlier_active_row(app, store,
 
 
 def test_duplicates_across_chunks_are_merged(app, store, tags, tmp_path, monkeypatch):
-    monkeypatch.setattr("publisher.subscriber_import.CHUNK", 2)
+    monkeypatch.setattr("publisher.subscribers.csv_import.CHUNK", 2)
     report = import_csv(
         app,
         write_csv(

@@ -1,6 +1,6 @@
-"""The lifecycle rules table of publisher.subscriber_status."""
+"""The lifecycle rules table of publisher.subscribers.status."""
 
-from publisher.subscriber_status import (
+from publisher.subscribers.status import (
     LEFT,
     RANK,
     STATUSES,

@@ -8,13 +8,13 @@ import httpx
 import pytest
 from support.webserver import served, web_app
 
-from publisher import subscribers
 from publisher.app import App
 from publisher.config import Secrets
 from publisher.models import Edition
 from publisher.placeholders import edition_placeholders
 from publisher.store.editions import insert_edition, set_edition_status
 from publisher.store.signup_mails import claim_due, finish
+from publisher.subscribers import lifecycle
 
 
 def serve_app(app, admin_password=None):
@@ -149,7 +149,7 @@ def test_admin_dashboard_with_credentials(app):
     edition = insert_edition(app.store, Edition("hebdo", "tous", "key-9", "Lettre en pause", "", "<p>x</p>", "x", ()))
     set_edition_status(app.store, edition.id, "paused", "SendGrid a répondu 500 cinq fois")
     finish_run(app.store, start_run(app.store, "newsletter:hebdo"), "", error="transport injoignable")
-    subscribers.subscribe(app, "refuse@example.org")
+    lifecycle.subscribe(app, "refuse@example.org")
     mail = claim_due(app.store, app.clock.now())
     finish(app.store, mail.id, "failed", app.clock.now(), "550 mailbox unavailable")
     with serve_app(app, admin_password="s3cret") as url, httpx.Client(base_url=url) as client:

@@ -14,11 +14,11 @@ from support.paths import DATA
 from support.waiting import wait_for
 from support.webserver import served, web_app
 
-from publisher import subscribers
 from publisher.article_import import import_files
 from publisher.demo import demo_file
 from publisher.service.server import RedactAccessLog
 from publisher.store.signup_mails import queue_counts
+from publisher.subscribers import lifecycle
 from publisher.tokens import confirm_url, links_for
 
 ADDRESS = "camille.martin@example.org"
@@ -73,14 +73,14 @@ def sign_up(web, **fields) -> httpx.Response:
 
 
 def active_subscriber(app, address: str = ADDRESS) -> int:
-    subscribers.subscribe(app, address, "Camille", [], "test")
-    subscriber = subscribers.find_subscriber(app, address)
-    subscribers.confirm(app, subscriber.id, "test")
+    lifecycle.subscribe(app, address, "Camille", [], "test")
+    subscriber = lifecycle.find_subscriber(app, address)
+    lifecycle.confirm(app, subscriber.id, "test")
     return subscriber.id
 
 
 def status_of(app, address: str = ADDRESS) -> str:
-    return subscribers.find_subscriber(app, address).status
+    return lifecycle.find_subscriber(app, address).status
 
 
 def test_sign_up_sends_the_confirmation_email_and_its_link_confirms(app, web):
@@ -141,7 +141,7 @@ def test_each_field_in_error_is_marked_invalid_and_points_to_its_message(app, we
 def test_honeypot_sign_ups_are_answered_but_ignored(app, web):
     response = sign_up(web, website="https://spam.example.com")
     assert response.status_code == 200
-    assert subscribers.find_subscriber(app, ADDRESS) is None
+    assert lifecycle.find_subscriber(app, ADDRESS) is None
     assert outbox_messages(app) == []
 
 
@@ -182,9 +182,9 @@ def post_confirmation(web, path: str) -> httpx.Response:
 def test_a_confirmation_link_replayed_after_a_later_change_of_status_confirms_nothing(app, web):
     first = confirmation_path(app, web)
     assert "Votre abonnement est confirmé" in post_confirmation(web, first).text
-    subscriber_id = subscribers.find_subscriber(app, ADDRESS).id
+    subscriber_id = lifecycle.find_subscriber(app, ADDRESS).id
     app.clock.advance(seconds=2)
-    subscribers.unsubscribe(app, subscriber_id, "lien de désinscription")
+    lifecycle.unsubscribe(app, subscriber_id, "lien de désinscription")
     app.clock.advance(seconds=2)
 
     page = web.get(first)
@@ -198,7 +198,7 @@ def test_a_confirmation_link_replayed_after_a_later_change_of_status_confirms_no
     assert "Votre abonnement est confirmé" in post_confirmation(web, second).text
     assert status_of(app) == "active"
     app.clock.advance(seconds=2)
-    subscribers.suppress(app, subscriber_id, "bounced", "sendgrid webhook")
+    lifecycle.suppress(app, subscriber_id, "bounced", "sendgrid webhook")
     for link in (first, second):
         replayed = post_confirmation(web, link)
         assert replayed.status_code == 400 and "confirmé" not in replayed.text
@@ -293,7 +293,7 @@ def test_preferences_choose_interests_pause_and_leave(app, web):
     assert "Vos préférences sont enregistrées" in again.text
     assert re.search(r'value="apprentissage" checked', again.text)
     assert re.search(r'id="pause" name="delivery" value="pause" checked', again.text)
-    subscriber = subscribers.get_subscriber(app, subscriber_id)
+    subscriber = lifecycle.get_subscriber(app, subscriber_id)
     assert subscriber.paused_at is not None
     left = web.post(path, data={"csrf": csrf_of(again.text), "action": "leave"})
     assert left.status_code == 303
@@ -307,7 +307,7 @@ def test_no_address_nor_token_reaches_the_logs(app, web, caplog):
     [message] = mails(app, 1)
     confirm_path = link_in(message, app, "confirm")
     web.post(confirm_path, data={"csrf": csrf_of(web.get(confirm_path).text)})
-    subscriber_id = subscribers.find_subscriber(app, ADDRESS).id
+    subscriber_id = lifecycle.find_subscriber(app, ADDRESS).id
     unsubscribe = path_of(links_for(app, subscriber_id).unsubscribe_url, app)
     web.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})
     text = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("publisher"))

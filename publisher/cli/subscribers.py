@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
-from publisher import segments as segment_queries
-from publisher import subscriber_export
-from publisher import subscribers as subscriber_ops
 from publisher.cli import Counter, Lazy, main, pass_lazy
+from publisher.subscribers import export as subscriber_export
+from publisher.subscribers import lifecycle as subscriber_ops
+from publisher.subscribers import segments as segment_queries
+from publisher.subscribers.csv_import import import_csv
 
 
 @main.group()
@@ -37,7 +38,7 @@ def subscribers_import(lazy: Lazy, file: Path, dry_run: bool) -> None:
       publisher subscribers import contacts.csv
     """
     with Counter("Importing", "rows") as counter:
-        report = subscriber_ops.import_csv(lazy.app, file, dry_run=dry_run, on_rows=counter.tick)
+        report = import_csv(lazy.app, file, dry_run=dry_run, on_rows=counter.tick)
     for note in sorted([*report.rejected, *report.skipped, *report.warnings], key=lambda note: note.line):
         click.echo(str(note), err=True)
     click.echo(report.summary())

@@ -37,7 +37,7 @@ from publisher.delivery.event_payload import Event, body_text, parse_events
 from publisher.errors import PublisherError, WebhookDisabledError, WebhookSignatureError
 from publisher.store import deliveries as ledger
 from publisher.store import webhook_events
-from publisher.subscribers import find_subscriber, suppress
+from publisher.subscribers.lifecycle import find_subscriber, suppress
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ copies, transactional messages and the "newsletters" step of a publishing cycle.
 
 ``send_newsletter`` is the whole orchestration:
   1. in one transaction, plan the editions (publisher.digests) for the members of the
-     segment (publisher.segments) and write every recipient into the ledger as pending;
+     segment (publisher.subscribers.segments) and write every recipient into the ledger as pending;
   2. deliver the pending rows of the newsletter's unfinished editions, batch by batch.
 A newsletter with unfinished editions (interrupted, paused) is resumed, never planned again,
 so sending twice never sends twice.
@@ -86,7 +86,7 @@ def _planned(app: App, slug: str, segment: str) -> Iterator[tuple[Edition, list[
     """The editions of the audience's next plan (stored, 'ready') and their recipients, for the
     segment's members. Must run inside a store transaction."""
     from publisher.digests import needs_interests, plan_editions
-    from publisher.segments import stream_members
+    from publisher.subscribers.segments import stream_members
 
     members = stream_members(app, segment, chunk_size=1000, with_interests=needs_interests(app, slug))
     return plan_editions(app, slug, members, segment=segment)

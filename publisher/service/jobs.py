@@ -35,7 +35,7 @@ from publisher.errors import PublisherError, StoreBusy
 from publisher.feeds import build_feeds
 from publisher.scheduling import cron_trigger
 from publisher.store.runs import finish_run, start_run
-from publisher.subscribers import purge_pending
+from publisher.subscribers.lifecycle import purge_pending
 
 log = logging.getLogger(__name__)
 

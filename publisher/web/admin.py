@@ -19,11 +19,11 @@ from publisher.config import NewsletterConfig
 from publisher.delivery.status import delivery_status
 from publisher.digests.preview import render_preview
 from publisher.errors import PublisherError
-from publisher.segments import count_members
 from publisher.store.deliveries import BatchInfo, EditionDeliveries
 from publisher.store.runs import Run, recent_runs
 from publisher.store.signup_mails import queue_counts
 from publisher.store.subscribers import count_by_status
+from publisher.subscribers.segments import count_members
 from publisher.tokens import edition_path
 from publisher.web.context import NextRun, Schedule, WebContext
 from publisher.web.security import basic_auth_ok, client_key

@@ -19,7 +19,6 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from publisher import subscribers
 from publisher.addresses import (
     NAME_MAX,
     InvalidAddress,
@@ -34,7 +33,8 @@ from publisher.app import App
 from publisher.errors import NotFoundError
 from publisher.store.articles import TagChoice, tag_choices
 from publisher.store.subscribers import interests_of
-from publisher.subscriber_status import has_left
+from publisher.subscribers import lifecycle
+from publisher.subscribers.status import has_left
 from publisher.tokens import CONFIRM, TokenError, links_for
 from publisher.web.context import WebContext, read_form
 from publisher.web.security import client_key
@@ -211,7 +211,7 @@ def signup_limit_key(email: str, allow_test_domains: bool) -> str:
 def _sign_up(app: App, form: SignupForm) -> None:
     """Record the sign-up and queue its email, in one transaction; nothing is sent from here
     (publisher.signup_queue), so the answer and its timing are the same for every address."""
-    subscribers.subscribe(app, form.email, form.name, form.interests, CONSENT_SOURCE)
+    lifecycle.subscribe(app, form.email, form.name, form.interests, CONSENT_SOURCE)
 
 
 def _check_your_inbox(context: WebContext) -> Response:
@@ -263,8 +263,8 @@ async def confirm_submit(request: Request) -> Response:
 
 def _confirm(app: App, token: str) -> str | None:
     """The path of the preferences page when the link activated its subscriber, else None."""
-    target = subscribers.open_link(app, token, CONFIRM)
-    if not subscribers.confirm_link(app, token):
+    target = lifecycle.open_link(app, token, CONFIRM)
+    if not lifecycle.confirm_link(app, token):
         return None
     log.info("subscriber %s confirmed", target.subscriber.id)
     return urlsplit(links_for(app, target.subscriber.id).preferences_url).path
@@ -281,7 +281,7 @@ async def _unusable_confirmation(context: WebContext, token: str | None) -> Resp
 def _link_confirms(app: App, token: str) -> bool | None:
     """Whether the link would confirm its subscriber now; None when it is not a valid link."""
     try:
-        return subscribers.link_confirms(app, token)
+        return lifecycle.link_confirms(app, token)
     except LINK_ERRORS:
         return None
 
@@ -336,7 +336,7 @@ async def unsubscribe_submit(request: Request) -> Response:
 
 def _unsubscribe(app: App, token: str, source: str) -> None:
     try:
-        changed = subscribers.unsubscribe_link(app, token, source)
+        changed = lifecycle.unsubscribe_link(app, token, source)
     except NotFoundError:
         # The subscriber was erased (GDPR): there is no one left to unsubscribe.
         return
@@ -346,7 +346,7 @@ def _unsubscribe(app: App, token: str, source: str) -> None:
 
 def _subscriber_status(app: App, token: str, purpose: str) -> str | None:
     try:
-        return subscribers.open_link(app, token, purpose).subscriber.status
+        return lifecycle.open_link(app, token, purpose).subscriber.status
     except LINK_ERRORS:
         return None
 
@@ -365,7 +365,7 @@ class PreferencesView:
 
 def _preferences(app: App, token: str) -> PreferencesView | None:
     try:
-        subscriber = subscribers.preferences_subscriber(app, token)
+        subscriber = lifecycle.preferences_subscriber(app, token)
     except LINK_ERRORS:
         return None
     tags = _tags_in_french_order(app)
@@ -416,12 +416,12 @@ async def preferences_submit(request: Request) -> Response:
     if not context.pages.csrf_ok(request, form.get("csrf"), "preferences"):
         return _preferences_page(request, view, token, status=400)
     if form.get("action") == "leave":
-        await context.call(subscribers.unsubscribe, view.subscriber_id, "page de préférences")
+        await context.call(lifecycle.unsubscribe, view.subscriber_id, "page de préférences")
         log.info("subscriber %s left from the preferences page", view.subscriber_id)
         return RedirectResponse(f"/preferences/{token}", status_code=303)
     known = {tag.slug for tag in view.tags}
     wanted = [str(slug) for slug in form.getlist("interests")[:MAX_INTERESTS] if slug in known]
     paused = form.get("delivery") == "pause"
-    await context.call(subscribers.update_preferences, view.subscriber_id, wanted, paused, "page de préférences")
+    await context.call(lifecycle.update_preferences, view.subscriber_id, wanted, paused, "page de préférences")
     log.info("subscriber %s saved preferences", view.subscriber_id)
     return RedirectResponse(f"/preferences/{token}?enregistre=1", status_code=303)

@@ -5,7 +5,7 @@ changes are allowed from which source.
 ``complained``. Only active, unpaused subscribers receive newsletters. Leaving outranks
 staying, and a stronger reason to leave replaces a weaker one (unsubscribed < bounced <
 complained). Nothing but the person's own confirmation link brings back someone who
-unsubscribed (and only a link signed after they left: publisher.subscribers checks the
+unsubscribed (and only a link signed after they left: publisher.subscribers.lifecycle checks the
 date); nothing at all brings back one who bounced or complained.
 """
 

@@ -12,11 +12,11 @@ from typing import Literal, TextIO
 
 from publisher.app import App
 from publisher.errors import PublisherError
-from publisher.segments import stream_matches
 from publisher.slugs import slugify
-from publisher.spreadsheet import neutralize
 from publisher.store import subscribers as db
-from publisher.subscriber_import import KNOWN_COLUMNS
+from publisher.subscribers.csv_read import KNOWN_COLUMNS
+from publisher.subscribers.segments import stream_matches
+from publisher.subscribers.spreadsheet import neutralize
 
 ExportFormat = Literal["csv", "jsonl"]
 
@@ -45,7 +45,7 @@ def export(app: App, segment: str | None = None, format: ExportFormat = "csv", o
 
     CSV has the import columns plus one per attribute, so an export can be imported again;
     every cell is quoted, and one a spreadsheet would run as a formula gets a leading ``'``
-    (publisher.spreadsheet), which the import takes off again;
+    (publisher.subscribers.spreadsheet), which the import takes off again;
     JSON Lines has one object per subscriber with everything but the history. Returns the count.
     """
     if format not in ("csv", "jsonl"):

@@ -1,6 +1,6 @@
 """Subscriber CSV import, reading: the header, each row parsed and validated into a Row, a
 bad row as a RecordError (``FILE:LINE: field: reason``). The rules are in
-publisher.subscriber_import."""
+publisher.subscribers.csv_import."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from publisher.app import App
 from publisher.clock import to_db
 from publisher.errors import PublisherError, RecordError
 from publisher.slugs import slugify
-from publisher.spreadsheet import restore_row
 from publisher.store import chunks
-from publisher.subscriber_status import STATUSES
+from publisher.subscribers.spreadsheet import restore_row
+from publisher.subscribers.status import STATUSES
 
 KNOWN_COLUMNS = ("email", "name", "locale", "interests", "status", "consent_source", "consent_at")
 SHARED_TEXTS_MAX = 100_000  # distinct cell texts a parser shares (see RowParser.parse)

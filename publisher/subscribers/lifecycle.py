@@ -1,6 +1,6 @@
 """Subscribers: consent, status changes, preferences, GDPR access and erasure.
 
-The statuses and which changes of status are allowed are in publisher.subscriber_status.
+The statuses and which changes of status are allowed are in publisher.subscribers.status.
 Every change of status, consent, interests or pause is recorded in the subscriber's
 history with its time and source: the proof of consent GDPR asks for.
 
@@ -20,14 +20,13 @@ from publisher.addresses import address_key, checked_address, checked_name, norm
 from publisher.app import App
 from publisher.clock import to_db
 from publisher.errors import NotFoundError
-from publisher.forget_list import hasher_for
 from publisher.models import Subscriber
 from publisher.slugs import slugify
 from publisher.store import Store
 from publisher.store import subscribers as db
 from publisher.store.signup_mails import queue_mail
-from publisher.subscriber_import import import_csv as import_csv  # the rules are in that module
-from publisher.subscriber_status import ACTIVE, FINAL, LEFT, PENDING, UNSUBSCRIBED, Source, allowed, has_left
+from publisher.subscribers.forget_list import hasher_for
+from publisher.subscribers.status import ACTIVE, FINAL, LEFT, PENDING, UNSUBSCRIBED, Source, allowed, has_left
 from publisher.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, verify_link
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Subscriber CSV import, planning: which rows make new subscribers (laid out ready to write)
 and which go to the merger. Runs where the file is read: in the importing process, or in the
-reading child process (publisher.subscriber_import_speed)."""
+reading child process (publisher.subscribers.csv_speed)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from itertools import count
 
 from publisher.addresses import address_key
 from publisher.errors import RecordError
-from publisher.forget_list import AddressHasher
 from publisher.store import Store
 from publisher.store import subscribers as db
-from publisher.subscriber_import_read import ReadChunk, Row, RowNote
+from publisher.subscribers.csv_read import ReadChunk, Row, RowNote
+from publisher.subscribers.forget_list import AddressHasher
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Subscriber CSV import, merging: the rules that merge a row into the subscriber it names
 (stored, or created earlier by the same import), and the writes of each chunk. The rules
-themselves are told in publisher.subscriber_import; which status changes are allowed, in
-publisher.subscriber_status."""
+themselves are told in publisher.subscribers.csv_import; which status changes are allowed, in
+publisher.subscribers.status."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from publisher.addresses import address_key
 from publisher.clock import to_db
 from publisher.store import Store
 from publisher.store import subscribers as db
-from publisher.subscriber_import_plan import ImportDefaults
-from publisher.subscriber_import_read import Row, RowNote, SubscriberImportReport
-from publisher.subscriber_status import ACTIVE, Source, allowed, has_left
+from publisher.subscribers.csv_plan import ImportDefaults
+from publisher.subscribers.csv_read import Row, RowNote, SubscriberImportReport
+from publisher.subscribers.status import ACTIVE, Source, allowed, has_left
 
 
 @dataclass

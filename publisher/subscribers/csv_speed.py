@@ -13,8 +13,8 @@ from publisher.child_process import items_from_child
 from publisher.errors import RecordError
 from publisher.store import Store
 from publisher.store import subscribers as db
-from publisher.subscriber_import_plan import PlannedChunk, Planner
-from publisher.subscriber_import_read import Row, RowNote, RowParser, read_chunks
+from publisher.subscribers.csv_plan import PlannedChunk, Planner
+from publisher.subscribers.csv_read import Row, RowNote, RowParser, read_chunks
 
 
 def planned_chunks(

@@ -26,13 +26,12 @@ from pathlib import Path
 
 from publisher.app import App
 from publisher.clock import to_db
-from publisher.forget_list import AddressHasher, hasher_for
 from publisher.store import subscribers as db
-from publisher.subscriber_import_merge import Merger
-from publisher.subscriber_import_plan import ImportDefaults, Planner
-from publisher.subscriber_import_read import KNOWN_COLUMNS as KNOWN_COLUMNS
-from publisher.subscriber_import_read import RowNote, RowParser, SubscriberImportReport
-from publisher.subscriber_import_speed import fewer_collections, file_size, planned_chunks
+from publisher.subscribers.csv_merge import Merger
+from publisher.subscribers.csv_plan import ImportDefaults, Planner
+from publisher.subscribers.csv_read import RowNote, RowParser, SubscriberImportReport
+from publisher.subscribers.csv_speed import fewer_collections, file_size, planned_chunks
+from publisher.subscribers.forget_list import AddressHasher, hasher_for
 
 CHUNK = 2000  # rows read, planned and written at a time
 # Files from this size on are read, validated and planned (Planner) in a child process, in parallel with the
