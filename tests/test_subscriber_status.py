@@ -1,5 +1,15 @@
-"""The lifecycle rules table of publisher.subscribers.status."""
+"""The lifecycle rules table of publisher.subscribers.status, and the config and the store
+following it (their status names and the SQL of "who is mailed" are written in their own
+language, so they are checked here against the one authority)."""
 
+import sqlite3
+from typing import get_args
+
+import pytest
+
+from publisher.config.newsletters import SubscriberStatus
+from publisher.store import Store
+from publisher.store.segments import FROM_MAILABLE, MAILABLE
 from publisher.subscribers.status import (
     LEFT,
     RANK,
@@ -46,3 +56,29 @@ def test_who_may_be_mailed():
     assert not mailable("active", paused=True)
     assert [status for status in STATUSES if has_left(status)] == ["unsubscribed", "bounced", "complained"]
     assert not has_left(None)
+
+
+def test_segment_config_accepts_exactly_the_lifecycle_statuses():
+    assert get_args(SubscriberStatus) == STATUSES
+
+
+def test_the_store_mails_whom_the_lifecycle_says(tmp_path):
+    with Store(tmp_path / "store.db") as store:
+        store.migrate()
+        expected = set()
+        for number, (status, paused) in enumerate((s, p) for s in STATUSES for p in (False, True)):
+            store.conn.execute(
+                "INSERT INTO subscribers (id, email, status, paused_at, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, '2026-01-01', '2026-01-01')",
+                (number + 1, f"{number}@example.org", status, "2026-01-02" if paused else None),
+            )
+            if mailable(status, paused):
+                expected.add(number + 1)
+        # FROM_MAILABLE names the partial index, whose WHERE must agree with MAILABLE.
+        mailed = {row[0] for row in store.conn.execute(f"SELECT s.id FROM {FROM_MAILABLE} WHERE {MAILABLE}")}
+        assert mailed == expected == {3}
+        with pytest.raises(sqlite3.IntegrityError):
+            store.conn.execute(
+                "INSERT INTO subscribers (email, status, created_at, updated_at)"
+                " VALUES ('x@example.org', 'paused', '2026-01-01', '2026-01-01')"
+            )

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_v
 from publisher.config.fields import AbsoluteUrl, ConfigPath, DisplayName, Email, Section
 from publisher.slugs import slugify
 
+# The statuses of publisher.subscribers.status (tests/test_subscriber_status.py checks they agree).
 SubscriberStatus = Literal["pending", "active", "unsubscribed", "bounced", "complained"]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 NonEmptyList = Annotated[list[NonEmptyStr], Field(min_length=1)]

@@ -23,6 +23,7 @@ from publisher.clock import to_db
 from publisher.config import SegmentFilter
 from publisher.store import Store
 
+# Who is mailed, as publisher.subscribers.status.mailable says (tests/test_subscriber_status.py).
 MAILABLE = "s.status = 'active' AND s.paused_at IS NULL"
 # The partial index of mailable subscribers. Named, because without statistics SQLite prefers
 # subscribers_status and then reads every candidate's row for paused_at (twice as slow).
