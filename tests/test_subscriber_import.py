@@ -1,6 +1,7 @@
 """Subscriber CSV import: good rows in, bad rows reported by line, nobody who left comes back."""
 
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -11,6 +12,7 @@ from support.subscribers import add_tags, write_csv
 from publisher.config import Secrets
 from publisher.errors import PublisherError
 from publisher.subscribers.csv_import import import_csv
+from publisher.subscribers.csv_speed import ImportTuning
 from publisher.subscribers.lifecycle import find_subscriber, forget, show, suppress, unsubscribe
 
 
@@ -24,13 +26,15 @@ def statuses(store):
 
 
 # Large files are read in a child process (publisher.child_process): 0 sends every file there.
-READ_IN = pytest.mark.parametrize("read_in_child_from_bytes", [10**9, 0], ids=["inline", "child-process"])
+READ_IN = pytest.mark.parametrize(
+    "tuning",
+    [ImportTuning(read_in_child_from_bytes=10**9), ImportTuning(read_in_child_from_bytes=0)],
+    ids=["inline", "child-process"],
+)
 
 
 @READ_IN
-def test_malformed_and_duplicate_rows_good_ones_imported_others_reported_by_line(
-    app, store, tags, tmp_path, read_in_child_from_bytes
-):
+def test_malformed_and_duplicate_rows_good_ones_imported_others_reported_by_line(app, store, tags, tmp_path, tuning):
     path = write_csv(
         tmp_path / "contacts.csv",
         "marie.dupont@example.org,Marie Dupont,fr,apprentissage|bassin d'emploi,active,salon,2026-03-01,Tours,"
@@ -44,7 +48,7 @@ def test_malformed_and_duplicate_rows_good_ones_imported_others_reported_by_line
         "",
         "theo@example.org,Théo,klingon-xx,,,,,,",  # line 10: bad locale
     )
-    report = import_csv(app, path, read_in_child_from_bytes=read_in_child_from_bytes)
+    report = import_csv(app, path, tuning=tuning)
 
     assert report.inserted == 2 and report.merged == 1 and report.updated == 0
     assert [str(error) for error in report.rejected] == [
@@ -69,29 +73,24 @@ def test_malformed_and_duplicate_rows_good_ones_imported_others_reported_by_line
 
 
 # An import holds the stored address keys when the file has about as many rows as the store
-# has subscribers (rows estimated at BYTES_PER_ROW bytes), up to STORED_KEYS_MAX; otherwise it
+# has subscribers (rows estimated at bytes_per_row bytes), up to stored_keys_max; otherwise it
 # looks every row up in the store. Both paths, whatever the size of these small files:
-STORED_KEYS = pytest.mark.parametrize("stored_keys", [(500_000, 1), (0, 100)], ids=["keys-in-memory", "keys-looked-up"])
-
-
-def hold_stored_keys(monkeypatch, stored_keys: tuple[int, int]) -> None:
-    stored_keys_max, bytes_per_row = stored_keys
-    monkeypatch.setattr("publisher.subscribers.csv_import.STORED_KEYS_MAX", stored_keys_max)
-    monkeypatch.setattr("publisher.subscribers.csv_import.BYTES_PER_ROW", bytes_per_row)
+STORED_KEYS = pytest.mark.parametrize(
+    "stored_keys",
+    [ImportTuning(stored_keys_max=500_000, bytes_per_row=1), ImportTuning(stored_keys_max=0)],
+    ids=["keys-in-memory", "keys-looked-up"],
+)
 
 
 @STORED_KEYS
-def test_reimport_after_unsubscribe_bounce_and_complaint_reactivates_nobody(
-    app, store, tags, tmp_path, monkeypatch, stored_keys
-):
-    hold_stored_keys(monkeypatch, stored_keys)
+def test_reimport_after_unsubscribe_bounce_and_complaint_reactivates_nobody(app, store, tags, tmp_path, stored_keys):
     path = write_csv(
         tmp_path / "a.csv",
         "un@example.org,Un,fr,,active,,,,",
         "deux@example.org,Deux,fr,,active,,,,",
         "trois@example.org,Trois,fr,,active,,,,",
     )
-    import_csv(app, path)
+    import_csv(app, path, tuning=stored_keys)
     unsubscribe(app, find_subscriber(app, "un@example.org").id, "lien de désinscription")
     suppress(app, find_subscriber(app, "deux@example.org").id, "bounced", "sendgrid webhook")
     suppress(app, find_subscriber(app, "trois@example.org").id, "complained", "sendgrid webhook")
@@ -102,7 +101,7 @@ def test_reimport_after_unsubscribe_bounce_and_complaint_reactivates_nobody(
         "deux@example.org,Deux,fr,,,,,,",
         "trois@example.org,Trois,fr,,pending,,,,",
     )
-    report = import_csv(app, again)
+    report = import_csv(app, again, tuning=stored_keys)
 
     assert statuses(store) == {
         "un@example.org": "unsubscribed",
@@ -170,17 +169,21 @@ def test_import_applies_leaving_and_confirms_pending_but_never_downgrades(app, s
 
 
 @STORED_KEYS
-def test_merge_adds_interests_and_attributes_never_removes(app, store, tags, tmp_path, monkeypatch, stored_keys):
-    hold_stored_keys(monkeypatch, stored_keys)
-    import_csv(app, write_csv(tmp_path / "a.csv", "m@example.org,Marie,fr,apprentissage|VAE,active,,,Tours,conseiller"))
-    report = import_csv(app, write_csv(tmp_path / "b.csv", "m@example.org,,en,jeunes,,,,Blois,"))
+def test_merge_adds_interests_and_attributes_never_removes(app, store, tags, tmp_path, stored_keys):
+    import_csv(
+        app,
+        write_csv(tmp_path / "a.csv", "m@example.org,Marie,fr,apprentissage|VAE,active,,,Tours,conseiller"),
+        tuning=stored_keys,
+    )
+    report = import_csv(app, write_csv(tmp_path / "b.csv", "m@example.org,,en,jeunes,,,,Blois,"), tuning=stored_keys)
     assert report.updated == 1
     marie = show(app, "m@example.org")
     assert [interest["slug"] for interest in marie["interests"]] == ["apprentissage", "jeunes", "vae"]
     assert marie["attributes"] == {"bassin": "Blois", "role": "conseiller"}
     assert (marie["name"], marie["locale"]) == ("Marie", "en")
     assert marie["history"][-1]["change"] == "interests" and marie["history"][-1]["detail"] == "added jeunes"
-    assert import_csv(app, write_csv(tmp_path / "c.csv", "m@example.org,,en,jeunes,,,,Blois,")).unchanged == 1
+    same_again = write_csv(tmp_path / "c.csv", "m@example.org,,en,jeunes,,,,Blois,")
+    assert import_csv(app, same_again, tuning=stored_keys).unchanged == 1
 
 
 def test_in_file_duplicate_that_left_wins_over_an_earlier_active_row(app, store, tags, tmp_path):
@@ -198,8 +201,7 @@ def test_in_file_duplicate_that_left_wins_over_an_earlier_active_row(app, store,
     assert [note.line for note in report.skipped] == [4]
 
 
-def test_duplicates_across_chunks_are_merged(app, store, tags, tmp_path, monkeypatch):
-    monkeypatch.setattr("publisher.subscribers.csv_import.CHUNK", 2)
+def test_duplicates_across_chunks_are_merged(app, store, tags, tmp_path):
     report = import_csv(
         app,
         write_csv(
@@ -209,6 +211,7 @@ def test_duplicates_across_chunks_are_merged(app, store, tags, tmp_path, monkeyp
             "c@example.org,,,,,,,,",
             "A@example.org,,,VAE,,,,,",
         ),
+        tuning=ImportTuning(chunk_rows=2),
     )
     assert (report.inserted, report.merged) == (3, 1)
     assert [interest["slug"] for interest in show(app, "a@example.org")["interests"]] == ["apprentissage", "vae"]
@@ -248,9 +251,9 @@ def test_consent_at_defaults_to_the_import_time_and_refuses_the_future(app, stor
 
 
 @READ_IN
-def test_file_level_errors_are_one_line(app, tmp_path, read_in_child_from_bytes):
+def test_file_level_errors_are_one_line(app, tmp_path, tuning):
     def imported(path):
-        return import_csv(app, path, read_in_child_from_bytes=read_in_child_from_bytes)
+        return import_csv(app, path, tuning=tuning)
 
     with pytest.raises(PublisherError, match=r"a\.csv:1: header: no email column"):
         imported(write_csv(tmp_path / "a.csv", "x", header="mail,name"))
@@ -336,11 +339,11 @@ def everything_stored(store):
 
 
 @STORED_KEYS
-def test_a_large_file_read_in_the_child_process_imports_exactly_as_read_here(tmp_path, clock, monkeypatch, stored_keys):
-    hold_stored_keys(monkeypatch, stored_keys)
+def test_a_large_file_read_in_the_child_process_imports_exactly_as_read_here(tmp_path, clock, stored_keys):
     path = a_large_mixed_file(tmp_path / "contacts.csv")
     results = []
     for name, read_in_child_from_bytes in (("here", 10**9), ("child", 0)):
+        tuning = replace(stored_keys, read_in_child_from_bytes=read_in_child_from_bytes)
         app = fresh_app(tmp_path / name, clock)
         before = write_csv(
             tmp_path / name / "before.csv",
@@ -348,9 +351,9 @@ def test_a_large_file_read_in_the_child_process_imports_exactly_as_read_here(tmp
             "stored.left@example.org,,,,unsubscribed,,,,",
             "forgotten@example.org,,,,,,,,",
         )
-        import_csv(app, before)
+        import_csv(app, before, tuning=tuning)
         assert forget(app, "forgotten@example.org").found
-        report = import_csv(app, path, read_in_child_from_bytes=read_in_child_from_bytes)
+        report = import_csv(app, path, tuning=tuning)
         results.append((report, everything_stored(app.store)))
         app.close()
 

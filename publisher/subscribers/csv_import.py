@@ -30,17 +30,8 @@ from publisher.store import subscribers as db
 from publisher.subscribers.csv_merge import Merger
 from publisher.subscribers.csv_plan import ImportDefaults, Planner
 from publisher.subscribers.csv_read import RowNote, RowParser, SubscriberImportReport
-from publisher.subscribers.csv_speed import fewer_collections, file_size, planned_chunks
+from publisher.subscribers.csv_speed import MEASURED, ImportTuning, fewer_collections, planned_chunks
 from publisher.subscribers.forget_list import AddressHasher, hasher_for
-
-CHUNK = 2000  # rows read, planned and written at a time
-# Files from this size on are read, validated and planned (Planner) in a child process, in parallel with the
-# writing (see publisher.child_process); below it, starting the process costs more than it saves.
-READ_IN_CHILD_FROM_BYTES = 8_000_000
-# Up to this many stored subscribers, an import holds their address keys in memory (~100 bytes
-# each) instead of looking every row up in the store.
-STORED_KEYS_MAX = 500_000
-BYTES_PER_ROW = 100  # about what a subscriber row of a CSV file takes, to estimate its rows
 
 
 def import_csv(
@@ -48,13 +39,14 @@ def import_csv(
     path: str | Path,
     dry_run: bool = False,
     on_rows: Callable[[int], None] | None = None,
-    read_in_child_from_bytes: int = READ_IN_CHILD_FROM_BYTES,
+    tuning: ImportTuning = MEASURED,
 ) -> SubscriberImportReport:
     """Import a subscriber CSV; see the module docstring for the rules. ``on_rows`` is called
     with the number of rows read, chunk by chunk (progress).
 
-    A file of ``read_in_child_from_bytes`` or more is read in a spawned child process: a script
-    that calls this must start from an ``if __name__ == "__main__":`` block (multiprocessing's rule)."""
+    A file of ``tuning.read_in_child_from_bytes`` or more is read in a spawned child process: a
+    script that calls this must start from an ``if __name__ == "__main__":`` block
+    (multiprocessing's rule)."""
     path = Path(path)
     report = SubscriberImportReport(dry_run=dry_run)
     now = app.clock.now()
@@ -66,17 +58,11 @@ def import_csv(
             str(path),
             defaults,
             first_id=db.next_subscriber_id(app.store),
-            # The addresses stored before this import are held in memory when the file has about
-            # as many rows or more (a store being filled) and they are few enough: then only rows
-            # with one of them, or seen on an earlier line, go to the merger. Reading the keys
-            # costs ~5 µs each, as much as looking a row up: a small file into a large store looks up.
-            load_stored_keys=db.count_subscribers(app.store) <= min(STORED_KEYS_MAX, file_size(path) // BYTES_PER_ROW),
+            load_stored_keys=tuning.holds_stored_keys(db.count_subscribers(app.store), path),
             hasher=_forget_list_hasher(app, str(path), report),
         )
         merger = Merger(app.store, str(path), now, defaults, report)
-        for new, to_merge, rejected, warnings, skipped in planned_chunks(
-            path, parser, planner, app.store, CHUNK, read_in_child_from_bytes
-        ):
+        for new, to_merge, rejected, warnings, skipped in planned_chunks(path, parser, planner, app.store, tuning):
             if on_rows is not None:
                 on_rows(len(new) + len(to_merge) + len(rejected) + len(skipped))
             report.rejected.extend(rejected)

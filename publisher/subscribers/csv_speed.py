@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from publisher.child_process import items_from_child
@@ -17,12 +18,40 @@ from publisher.subscribers.csv_plan import PlannedChunk, Planner
 from publisher.subscribers.csv_read import Row, RowNote, RowParser, read_chunks
 
 
+@dataclass(frozen=True)
+class ImportTuning:
+    """How an import goes about its work; the defaults are measured with bench/subscribers.py.
+    Tests change them to take each path with small files."""
+
+    chunk_rows: int = 2000  # rows read, planned and written at a time
+    # Files from this size on are read, validated and planned (Planner) in a child process, in
+    # parallel with the writing (see publisher.child_process); below it, starting the process
+    # costs more than it saves.
+    read_in_child_from_bytes: int = 8_000_000
+    # Up to this many stored subscribers, an import holds their address keys in memory (~100
+    # bytes each) instead of looking every row up in the store.
+    stored_keys_max: int = 500_000
+    bytes_per_row: int = 100  # about what a subscriber row of a CSV file takes, to estimate its rows
+
+    def holds_stored_keys(self, stored: int, path: Path) -> bool:
+        """Whether to hold the ``stored`` subscribers' address keys in memory for this file:
+        when the file has about as many rows or more (a store being filled) and they are few
+        enough; then only rows with one of them, or seen on an earlier line, go to the merger.
+        Reading the keys costs ~5 µs each, as much as looking a row up: a small file into a
+        large store looks up."""
+        return stored <= min(self.stored_keys_max, file_size(path) // self.bytes_per_row)
+
+
+MEASURED = ImportTuning()
+
+
 def planned_chunks(
-    path: Path, parser: RowParser, planner: Planner, store: Store, chunk_size: int, in_child_from_bytes: int
+    path: Path, parser: RowParser, planner: Planner, store: Store, tuning: ImportTuning
 ) -> Iterator[PlannedChunk]:
-    """The file's rows, ``chunk_size`` at a time, read and planned (see Planner). A large file is read
-    in a child process while this one writes the previous chunks."""
-    if file_size(path) < in_child_from_bytes or planner.store_path == ":memory:":
+    """The file's rows, ``tuning.chunk_rows`` at a time, read and planned (see Planner). A large
+    file is read in a child process while this one writes the previous chunks."""
+    chunk_size = tuning.chunk_rows
+    if file_size(path) < tuning.read_in_child_from_bytes or planner.store_path == ":memory:":
         yield from planner.plan(read_chunks(path, parser, chunk_size), store)
         return
     for new, to_merge, rejected, warnings, skipped in items_from_child(
