@@ -98,9 +98,12 @@ def add_article(db: Path, n: int, tag_count: int) -> None:
         upsert_articles(store, [article(n, tags)])
 
 
+# `publisher feeds build` with every entry rendered in this one process (no workers).
 IN_PROCESS = (
-    "import sys, publisher.feeds.entries as entries; entries.PARALLEL_FROM = sys.maxsize; "
-    "from publisher.cli import main; main(prog_name='publisher')"
+    "import sys; from publisher.app import App; from publisher.config import load_config; "
+    "from publisher.feeds.build import build_feeds; from publisher.feeds.entries import Parallelism; "
+    "app = App(load_config(sys.argv[1])); "
+    "print(build_feeds(app, full='--full' in sys.argv, parallelism=Parallelism(workers=1)).summary()); app.close()"
 )
 
 
@@ -121,8 +124,11 @@ class Run:
 
 def timed_build(folder: Path, in_process: bool, *options: str) -> Run:
     """One `publisher feeds build` process: wall and CPU time (with its workers), peak RSS."""
-    program = ["-c", IN_PROCESS] if in_process else ["-m", "publisher"]
-    command = [sys.executable, *program, "--config", str(folder / "config.toml"), "feeds", "build", *options]
+    config = str(folder / "config.toml")
+    if in_process:
+        command = [sys.executable, "-c", IN_PROCESS, config, *options]
+    else:
+        command = [sys.executable, "-m", "publisher", "--config", config, "feeds", "build", *options]
     load = os.getloadavg()[0]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "CI": "1"})

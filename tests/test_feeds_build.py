@@ -22,6 +22,7 @@ from publisher.feeds import build as build_module
 from publisher.feeds import build_feeds
 from publisher.feeds import entries as entries_module
 from publisher.feeds import files as files_module
+from publisher.feeds.entries import Parallelism
 
 PAGES = {"index.html", "index.opml"}
 
@@ -357,9 +358,6 @@ def test_run_once_builds_the_feeds_first(app, output):
 def test_rendering_in_worker_processes_gives_the_same_files(app, output, config_file, clock, tmp_path, monkeypatch):
     load_demo(app)
     build_feeds(app)
-    monkeypatch.setattr(entries_module, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(entries_module, "_cores", lambda: 2)
-    monkeypatch.setattr(entries_module, "ARTICLES_PER_TASK", 7)
     pools = []
     start_pool = entries_module.EntryRenderer._start
     monkeypatch.setattr(entries_module.EntryRenderer, "_start", lambda self: pools.append(self) or start_pool(self))
@@ -370,7 +368,7 @@ def test_rendering_in_worker_processes_gives_the_same_files(app, output, config_
     copy_store(app.config.store.path, parallel / "publisher.db")
     other = app_for(parallel / "config.toml", clock)
     try:
-        build_feeds(other, full=True)
+        build_feeds(other, full=True, parallelism=Parallelism(from_entries=1, workers=2, articles_per_task=7))
     finally:
         other.close()
     assert pools and pools[0].workers == 2

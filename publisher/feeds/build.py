@@ -31,7 +31,7 @@ from datetime import datetime
 from publisher.app import App
 from publisher.clock import to_db
 from publisher.errors import FeedsNotWritten
-from publisher.feeds.entries import EntryCache, EntryRenderer
+from publisher.feeds.entries import MEASURED, EntryCache, EntryRenderer, Parallelism
 from publisher.feeds.files import OutputFolder
 from publisher.feeds.pages import PAGE_FILES, ListedFeed, render_pages
 from publisher.feeds.render import FeedRenderer
@@ -97,14 +97,16 @@ class BuildReport:
         return text
 
 
-def build_feeds(app: App, full: bool = False, progress: Progress | None = None) -> BuildReport:
+def build_feeds(
+    app: App, full: bool = False, progress: Progress | None = None, parallelism: Parallelism = MEASURED
+) -> BuildReport:
     """Bring ``[feeds] output_dir`` up to date with the store; rewrite only what changed."""
     settings = FeedSettings.from_config(app.config)
     output = OutputFolder(app.config.feeds.output_dir)
     store = app.store
     with output.locked():
         with store.transaction():  # StoreBusy when another command keeps the write lock
-            report = _Build(store, settings, output, app.clock.now(), progress).run(full)
+            report = _Build(store, settings, output, app.clock.now(), progress, parallelism).run(full)
         if settings.hub:
             report.pings = notify_hub(store, settings.hub)
         elif pending_pings(store):
@@ -164,9 +166,16 @@ def _article_ids(batch: list[tuple[_Feed, str]]) -> Iterator[int]:
 
 class _Build:
     def __init__(
-        self, store: Store, settings: FeedSettings, output: OutputFolder, now: datetime, progress: Progress | None
+        self,
+        store: Store,
+        settings: FeedSettings,
+        output: OutputFolder,
+        now: datetime,
+        progress: Progress | None,
+        parallelism: Parallelism,
     ) -> None:
         self.store = store
+        self.parallelism = parallelism
         self.settings = settings
         self.output = output
         self.now = now
@@ -259,7 +268,10 @@ class _Build:
         writes: list[_Write] = []
         # Files are written by a few threads (open, write and rename wait on the disk, not the
         # CPU), rendering runs up to BATCHES_AHEAD batches ahead of writing, so workers never wait.
-        with EntryRenderer(renderer, self.store, len(cache.remaining)) as entry_renderer, _writer_threads() as writer:
+        with (
+            EntryRenderer(renderer, self.store, len(cache.remaining), self.parallelism) as entry_renderer,
+            _writer_threads() as writer,
+        ):
             pending = deque()
             for number, batch in enumerate(batches):
                 while len(pending) <= BATCHES_AHEAD and number + len(pending) < len(batches):

@@ -17,6 +17,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -27,8 +28,21 @@ from publisher.feeds.settings import FeedSettings
 from publisher.store import Store, chunks
 from publisher.store.feeds import load_articles
 
-PARALLEL_FROM = 2000  # entries in a build; below this, starting workers costs more than it saves
-ARTICLES_PER_TASK = 100
+
+@dataclass(frozen=True)
+class Parallelism:
+    """When entries are rendered in worker processes, and how many; the defaults are measured
+    with bench/feeds.py. Tests and the bench change them to take each path."""
+
+    from_entries: int = 2000  # entries in a build; below this, starting workers costs more than it saves
+    workers: int | None = None  # None: one per core this process may use
+    articles_per_task: int = 100
+
+    def workers_for(self, expected: int) -> int:
+        return (self.workers or _cores()) if expected >= self.from_entries else 1
+
+
+MEASURED = Parallelism()
 
 
 class EntryCache:
@@ -62,10 +76,11 @@ class EntryCache:
 class EntryRenderer:
     """Renders articles into entries; in worker processes when there are ``expected`` enough."""
 
-    def __init__(self, renderer: FeedRenderer, store: Store, expected: int) -> None:
+    def __init__(self, renderer: FeedRenderer, store: Store, expected: int, parallelism: Parallelism) -> None:
         self.renderer = renderer
         self.store = store
-        self.workers = _cores() if expected >= PARALLEL_FROM else 1
+        self.workers = parallelism.workers_for(expected)
+        self.articles_per_task = parallelism.articles_per_task
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> EntryRenderer:
@@ -82,7 +97,9 @@ class EntryRenderer:
                 [_Done([self.renderer.entry(article) for article in load_articles(self.store, article_ids)])]
             )
         pool = self._start()
-        return _PendingEntries([pool.submit(_render, task) for task in chunks(sorted(article_ids), ARTICLES_PER_TASK)])
+        return _PendingEntries(
+            [pool.submit(_render, task) for task in chunks(sorted(article_ids), self.articles_per_task)]
+        )
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
