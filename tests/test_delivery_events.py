@@ -25,8 +25,8 @@ from publisher.delivery.events import (
     handle_event_webhook,
 )
 from publisher.delivery.send import enqueue
+from publisher.jobs import build_jobs, run_job
 from publisher.models import Recipient
-from publisher.service.jobs import build_jobs, run_job
 from publisher.store.deliveries import ledger_rows
 
 

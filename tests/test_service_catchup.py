@@ -13,7 +13,7 @@ from publisher import subscribers
 from publisher.article_import import import_files
 from publisher.delivery import send
 from publisher.demo import demo_file
-from publisher.service.jobs import send_when_due
+from publisher.jobs import send_when_due
 from publisher.store import deliveries as ledger
 from publisher.store import senders
 

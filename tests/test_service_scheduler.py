@@ -18,7 +18,7 @@ from publisher.cli import main
 from publisher.clock import FixedClock, SystemClock
 from publisher.demo import demo_file
 from publisher.errors import DeliveryError
-from publisher.service.jobs import Job, build_jobs, run_job
+from publisher.jobs import Job, build_jobs, run_job
 from publisher.service.scheduler import ServiceScheduler, upcoming
 from publisher.shutdown import clear_stop, stop_requested
 from publisher.store.runs import recent_runs
@@ -91,7 +91,7 @@ def test_a_job_is_not_run_while_another_process_keeps_the_store_busy(app, monkey
     calls = []
     importing = sqlite3.connect(app.store.path, isolation_level=None)  # e.g. a large import
     importing.execute("BEGIN IMMEDIATE")
-    with caplog.at_level(logging.ERROR, logger="publisher.service.jobs"):
+    with caplog.at_level(logging.ERROR, logger="publisher.jobs"):
         assert run_job(busy_app, Job("feeds", "feeds", IntervalTrigger(minutes=1), calls.append)) is None
     importing.execute("ROLLBACK")
     importing.close()

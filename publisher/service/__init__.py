@@ -1,6 +1,6 @@
-"""``publisher serve``: the scheduler and the web app in one process.
+"""``publisher serve``: the scheduler and the web app in one process (the jobs it runs are
+publisher.jobs, which ``publisher run-once`` runs too).
 
-- jobs:      what is scheduled (feed rebuilds, newsletters) and what each run does
 - scheduler: the APScheduler BackgroundScheduler that runs the jobs (the one module that uses it)
 - server:    uvicorn serving publisher.web, started and stopped with the scheduler
 

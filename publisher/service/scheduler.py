@@ -22,7 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from publisher.app import AppFactory
 from publisher.clock import Clock
 from publisher.config import Config
-from publisher.service.jobs import Job, build_jobs, job_label, run_job
+from publisher.jobs import Job, build_jobs, job_label, run_job
 from publisher.shutdown import request_stop
 from publisher.web.context import NextRun
 
