@@ -21,6 +21,8 @@ demo: $(BIN)/publisher
 	$(BIN)/publisher init
 	$(BIN)/publisher demo load
 	$(BIN)/publisher run-once
+	$(BIN)/publisher send hebdo
+	$(BIN)/publisher send mes-sujets
 	@echo
 	@echo "Done. Look at:"
 	@echo "  feeds/           RSS, Atom and JSON feeds (open feeds/index.html)"

@@ -1,7 +1,8 @@
-"""Cron schedules of newsletters, in the site time zone (the one module that uses apscheduler's triggers).
+"""The schedules of jobs, in the site time zone: newsletters' cron expressions and the feeds' interval
+(the one module that uses apscheduler's triggers).
 
-A newsletter is *due* when its schedule has a fire time after the last one handled and not
-after now; one that was never handled is due, so a fresh install (``make demo``) sends.
+When a newsletter is due is publisher.schedule_policy's business; this module only counts
+fire times.
 
 Daylight saving time, as crontab users expect it (Europe/Paris: 2027-03-28 and 2026-10-25):
 - a time that does not exist (02:30 on the spring-forward night) fires once, shifted forward by
@@ -16,10 +17,14 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from publisher.errors import ConfigError
 
 _MAX_MISSED = 10_000
+# Interval fire times are counted from this moment (site time zone): every 10 minutes means
+# :00, :10, :20… whenever the service was started, and `publisher schedule` can tell them.
+_INTERVAL_ANCHOR = datetime(2000, 1, 1)
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _TICK = timedelta(microseconds=1)
 # How far back to look for the latest fire time of a schedule never handled.
@@ -72,6 +77,11 @@ def cron_trigger(schedule: str, tz: ZoneInfo) -> CrontabTrigger:
         raise ConfigError(f"invalid cron schedule {schedule!r}: {error}") from None
 
 
+def interval_trigger(minutes: int, tz: ZoneInfo) -> IntervalTrigger:
+    """Every ``minutes`` minutes, on the clock (:00, :10, :20… for 10)."""
+    return IntervalTrigger(minutes=minutes, start_date=_INTERVAL_ANCHOR.replace(tzinfo=tz), timezone=tz)
+
+
 def _weekday_names(field: str) -> str:
     if field == "*":
         return "*"
@@ -106,20 +116,15 @@ def next_fire_time(schedule: str, tz: ZoneInfo, after: datetime) -> datetime | N
     return fire.astimezone(after.tzinfo) if fire else None
 
 
-def due_fire_time(schedule: str, tz: ZoneInfo, last_handled: datetime | None, now: datetime) -> datetime | None:
-    """The fire time to handle now: the latest one in (last_handled, now], or ``now`` when the
-    schedule was never handled; None when nothing is due."""
-    if last_handled is None:
-        return now
-    return latest_fire_time(schedule, tz, last_handled, now)
+def previous_fire_time(schedule: str, tz: ZoneInfo, before: datetime) -> datetime | None:
+    """The latest fire time strictly before ``before`` (None if there is none within 8 years)."""
+    return latest_fire_time(schedule, tz, None, before - _TICK)
 
 
 def latest_fire_time(schedule: str, tz: ZoneInfo, last_handled: datetime | None, now: datetime) -> datetime | None:
     """The latest fire time not after ``now`` and after ``last_handled`` (if given); None if there is none.
 
-    Unlike ``due_fire_time``, a schedule never handled gets its last real fire time, so the
-    service can tell how late it is (catch-up window) instead of sending at once. Missed fire
-    times are coalesced: only the latest counts, however long the outage.
+    Missed fire times are coalesced: only the latest counts, however long the outage.
     """
     trigger = cron_trigger(schedule, tz)
     for lookback in _LOOKBACK:

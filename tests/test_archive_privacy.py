@@ -30,6 +30,7 @@ title = "La lettre de l'équipe"
 subject = "Pour l'équipe"
 segment = "tous"
 schedule = "0 8 * * 1"
+first_edition_since = 2026-08-24
 archive = false
 """
 
@@ -73,7 +74,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("archive")
     (folder / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8") + STAFF_ONLY, "utf-8")
     shutil.copytree(ROOT / "newsletters", folder / "newsletters")
-    for command in (["init"], ["demo", "load"], ["run-once"]):
+    for command in (["init"], ["demo", "load"], ["send", "hebdo"], ["send", "equipe"], ["send", "mes-sujets"]):
         done = cli(folder / "config.toml", *command, PUBLISHER_SECRET=SECRET)
         assert done.returncode == 0, done.stderr
     editions = {

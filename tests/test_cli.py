@@ -17,7 +17,7 @@ def run(config_file, *args):
 
 
 def test_init_demo_load_list_run_once_status(config_file, monkeypatch):
-    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")  # run-once sends the due newsletters (signed links)
+    monkeypatch.setenv("PUBLISHER_SECRET", "test-secret")  # send signs the links
     assert "applied migrations 0001_foundation" in run(config_file, "init").output
     assert "up to date" in run(config_file, "init").output
 
@@ -34,8 +34,12 @@ def test_init_demo_load_list_run_once_status(config_file, monkeypatch):
 
     cycle = run(config_file, "run-once")
     assert cycle.exit_code == 0, cycle.output
-    assert "newsletters: hebdo: 1 edition" in cycle.output
+    assert "newsletter:hebdo: not due (next: " in cycle.output  # just added: it waits for its first Monday
+    assert "purge-pending: 0 unconfirmed sign-ups deleted" in cycle.output
     assert " run-once " in run(config_file, "status").output
+    sent = run(config_file, "send", "hebdo")  # the explicit way to send now (make demo)
+    assert sent.exit_code == 0, sent.output
+    assert "hebdo → tous: 1 edition" in sent.output
 
 
 def test_import_with_a_bad_line_exits_non_zero_and_names_the_line(config_file, tmp_path):

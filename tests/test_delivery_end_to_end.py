@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from click.testing import CliRunner
 from support.apps import app_for
@@ -14,7 +16,7 @@ from publisher.cli import main
 from publisher.cycle import run_once
 from publisher.delivery.send import dry_run, send_newsletter
 from publisher.demo import load_demo
-from publisher.store.senders import last_fire
+from publisher.store.senders import last_fire, set_last_fire
 
 segments = pytest.importorskip("publisher.subscribers.segments")
 pytest.importorskip("publisher.digests")
@@ -69,12 +71,15 @@ def test_dry_run_and_test_copy_from_the_command_line(app, config_file, monkeypat
     assert not any(app.store.db["deliveries"].rows)
 
 
-def test_run_once_sends_due_newsletters_to_the_outbox_and_records_the_fire(app, config):
+def test_run_once_sends_due_newsletters_to_the_outbox_and_records_the_fire(app, config, clock):
     expected = prepared(app)
+    set_last_fire(app.store, "hebdo", datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
+    clock.set(datetime(2026, 11, 30, 7, 5, tzinfo=UTC))  # Monday 08:05 in Paris
     results = {result.name: result.summary for result in run_once(app)}
-    assert "hebdo:" in results["newsletters"]
+    assert "sent" in results["newsletter:hebdo"]
     outbox = config.delivery.outbox.path
     assert {path.name.split("-e")[0] for path in outbox.glob("*.eml")} >= {"hebdo"}
     assert len(list(outbox.glob("hebdo-*.eml"))) == len(expected)
-    assert last_fire(app.store, "hebdo") == app.clock.now()
-    assert {result.name: result.summary for result in run_once(app)}["newsletters"] == "no newsletter due"
+    assert last_fire(app.store, "hebdo") == datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+    again = {result.name: result.summary for result in run_once(app)}["newsletter:hebdo"]
+    assert again == "not due (next: 2026-12-07 08:00 CET)"

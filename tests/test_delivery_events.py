@@ -25,8 +25,8 @@ from publisher.delivery.events import (
     handle_event_webhook,
 )
 from publisher.delivery.send import enqueue
+from publisher.jobs import build_jobs, run_job
 from publisher.models import Recipient
-from publisher.service.jobs import build_jobs, run_job
 from publisher.store.deliveries import ledger_rows
 
 
@@ -280,5 +280,5 @@ def test_run_once_forgets_old_event_ids_too(app, signer, clock, sent_edition):
     clock.advance(days=31)
     post(app, signer, [event("delivered", 2, sent_edition.id, 2)])
     results = {result.name: result.summary for result in run_once(app)}
-    assert results["webhook events"] == "1 event id older than 30 days forgotten"
+    assert results["prune-webhook-events"] == "1 event id older than 30 days forgotten"
     assert [row[0] for row in app.store.conn.execute("SELECT sg_event_id FROM webhook_events")] == ["ev2"]

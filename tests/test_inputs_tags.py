@@ -3,13 +3,16 @@ feed is still written, run-once goes on to the newsletters and records its run a
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 from support.cli import invoke_cli
+from support.delivery import due_now
 
 from publisher import cycle as cycle_module
 from publisher import store as store_module
 from publisher.cycle import run_once
+from publisher.jobs import build_jobs
 from publisher.slugs import MAX_SLUG_LENGTH, slugify
 from publisher.store import Store
 from publisher.store.runs import recent_runs
@@ -120,10 +123,11 @@ def test_a_feed_that_cannot_be_written_is_reported_and_the_others_are_written(ru
 
 def test_run_once_goes_on_to_the_newsletters_and_records_the_failure(run, config, tmp_path):
     assert run("demo", "load").exit_code == 0
+    due_now(config.source, "hebdo")
     block_feed_file(config, "apprentissage")
     cycle = run("run-once")
     assert cycle.exit_code == 1
-    assert "newsletters: hebdo: 1 edition" in cycle.stdout
+    assert "newsletter:hebdo: 1 edition" in cycle.stdout
     assert "tags/apprentissage.rss.xml" in cycle.stderr
     assert "Traceback" not in cycle.output
     assert any(config.feeds.output_dir.glob("tags/*.rss.xml"))
@@ -136,7 +140,8 @@ def test_any_step_that_stops_the_run_closes_its_row_as_failed(app, monkeypatch):
     def crash(app):
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr(cycle_module, "cycle_steps", lambda: [("feeds", crash)])
+    [feeds] = [job for job in build_jobs(app.config) if job.id == "feeds"]
+    monkeypatch.setattr(cycle_module, "build_jobs", lambda config: [replace(feeds, action=crash)])
     with pytest.raises(RuntimeError):
         run_once(app)
     (run,) = recent_runs(app.store)

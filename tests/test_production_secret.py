@@ -83,9 +83,10 @@ def test_a_real_transport_refuses_a_weak_secret_before_sending_anything(loaded, 
 
 
 def test_the_demo_keeps_working_with_its_secret(loaded):
-    result = publisher(loaded, "run-once", secret=DEMO_SECRET)
+    assert publisher(loaded, "run-once", secret=DEMO_SECRET).returncode == 0
+    result = publisher(loaded, "send", "hebdo", secret=DEMO_SECRET)  # as make demo sends
     assert result.returncode == 0, result.stderr
-    assert "hebdo: 1 edition" in result.stdout
+    assert "hebdo → tous: 1 edition" in result.stdout
     assert any((loaded.parent / "outbox").glob("hebdo-*.eml"))
 
 

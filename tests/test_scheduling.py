@@ -9,9 +9,9 @@ import pytest
 from support.delivery import add_subscribers, make_edition
 
 from publisher.delivery.engine import deliver_pending
-from publisher.delivery.send import enqueue, send_due_newsletters
+from publisher.delivery.send import enqueue, send_due_newsletter
 from publisher.errors import ConfigError
-from publisher.scheduling import cron_trigger, due_fire_time, next_fire_time
+from publisher.scheduling import cron_trigger, next_fire_time
 from publisher.store.editions import set_edition_status
 from publisher.store.senders import last_fire, set_last_fire
 
@@ -44,33 +44,18 @@ def test_weekday_steps_count_from_sunday_and_bad_schedules_are_config_errors():
         cron_trigger("0 8 * * 9", PARIS)
 
 
-def test_due_fire_time():
-    monday_8 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 08:00 in Paris (UTC+1 in winter)
-    assert due_fire_time("0 8 * * 1", PARIS, None, WEDNESDAY) == WEDNESDAY  # never handled: due now
-    assert due_fire_time("0 8 * * 1", PARIS, datetime(2026, 11, 23, 7, 0, tzinfo=UTC), WEDNESDAY) is None
-    later = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-    assert due_fire_time("0 8 * * 1", PARIS, datetime(2026, 11, 23, 7, 0, tzinfo=UTC), later) == monday_8
-    assert due_fire_time("0 8 * * 1", PARIS, monday_8, later) is None
-    # Two missed weeks: one send, for the latest fire time.
-    three_weeks = datetime(2026, 12, 15, 9, 0, tzinfo=UTC)
-    assert due_fire_time("0 8 * * 1", PARIS, datetime(2026, 11, 23, 7, 0, tzinfo=UTC), three_weeks) == datetime(
-        2026, 12, 14, 7, 0, tzinfo=UTC
-    )
-
-
-def test_the_cycle_step_skips_newsletters_not_due_and_leaves_paused_editions_to_staff(app, clock):
+def test_the_newsletter_job_skips_newsletters_not_due_and_leaves_paused_editions_to_staff(app, clock):
     for slug in app.config.newsletters:
         set_last_fire(app.store, slug, clock.now())
-    assert send_due_newsletters(app) == "no newsletter due"
+    assert send_due_newsletter(app, "hebdo") == "not due (next: 2026-11-30 08:00 CET)"
 
     edition = make_edition(app.store, newsletter="hebdo", segment="tous")
     enqueue(app.store, edition, add_subscribers(app.store, 3))
     set_edition_status(app.store, edition.id, "paused", "SendGrid 500 five times")
-    assert send_due_newsletters(app) == "hebdo: paused (resume with `publisher send hebdo`)"
+    assert send_due_newsletter(app, "hebdo") == "paused (resume with `publisher send hebdo`)"
     assert last_fire(app.store, "hebdo") == clock.now()
 
-    clock.advance(days=7)  # hebdo is due again, but a paused edition waits for staff
-    set_last_fire(app.store, "mes-sujets", clock.now())
-    assert send_due_newsletters(app).startswith("hebdo: paused")
+    clock.advance(days=4, hours=-2)  # Monday 08:00: hebdo is due again, but a paused edition waits for staff
+    assert send_due_newsletter(app, "hebdo").startswith("paused")
     assert last_fire(app.store, "hebdo") == datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
     assert deliver_pending(app, edition.id).sent == 3  # `publisher send hebdo` resumes it

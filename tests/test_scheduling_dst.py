@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from publisher.errors import ConfigError
-from publisher.scheduling import cron_trigger, due_fire_time, latest_fire_time, next_fire_time
+from publisher.scheduling import cron_trigger, latest_fire_time, next_fire_time, previous_fire_time
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -85,12 +85,19 @@ def test_invalid_schedule_is_a_config_error():
         cron_trigger("0 25 * * *", PARIS)
 
 
-def test_due_fire_time_coalesces_missed_fire_times_into_the_latest():
+def test_latest_fire_time_coalesces_missed_fire_times_into_the_latest():
     last = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)  # Monday 8:00 Paris
     now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # three Mondays later
-    assert due_fire_time("0 8 * * 1", PARIS, last, now) == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
-    assert due_fire_time("0 8 * * 1", PARIS, datetime(2026, 11, 23, 7, 0, tzinfo=UTC), now) is None
-    assert due_fire_time("0 8 * * 1", PARIS, None, now) == now  # never handled: due now (make demo)
+    assert latest_fire_time("0 8 * * 1", PARIS, last, now) == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    assert latest_fire_time("0 8 * * 1", PARIS, datetime(2026, 11, 23, 7, 0, tzinfo=UTC), now) is None
+
+
+def test_previous_fire_time_is_strictly_before_and_follows_dst():
+    first_of_april = datetime(2027, 4, 1, 9, 0, tzinfo=PARIS)  # summer time
+    assert previous_fire_time("0 9 1 * *", PARIS, first_of_april).isoformat() == "2027-03-01T09:00:00+01:00"
+    assert previous_fire_time("30 2 * * *", PARIS, datetime(2027, 3, 29, 2, 30, tzinfo=PARIS)).isoformat() == (
+        "2027-03-28T03:30:00+02:00"  # the spring-forward night's 02:30 fired at 03:30
+    )
 
 
 def test_latest_fire_time_of_a_schedule_never_handled_is_its_last_real_one():

@@ -150,7 +150,7 @@ def test_admin_dashboard_in_the_browser(browser, app, site):
     assert page.goto(site + "/admin/").status == 200
     assert page.get_by_role("heading", name="Tableau de bord").is_visible()
     assert page.get_by_role("table", name="Segments").is_visible()
-    assert page.get_by_role("table", name="Prochains envois et mises à jour (calculés depuis config.toml)").is_visible()
+    assert page.get_by_role("table", name="Prochains envois et mises à jour").is_visible()
     shot(page, "11-admin")
     page.get_by_role("link", name="Aperçu de « La lettre hebdo »").click()
     assert page.url.endswith("/admin/preview/hebdo")

@@ -1,5 +1,5 @@
-"""The jobs of `publisher serve`: built from config, listed by `publisher schedule`, run by APScheduler
-coalesced and never overlapping, recorded in the runs table."""
+"""The jobs of `publisher serve`: built from config, listed by `publisher schedule`, run by the
+service's scheduler on the injected clock, coalesced and never overlapping, recorded in the runs table."""
 
 import logging
 import sqlite3
@@ -10,16 +10,17 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from apscheduler.triggers.interval import IntervalTrigger
 from click.testing import CliRunner
+from conftest import NOW
+from support.waiting import wait_for
 from support.webserver import served, web_app
 
 from publisher.app import App, AppFactory
 from publisher.article_import import import_files
 from publisher.cli import main
-from publisher.clock import FixedClock, SystemClock
 from publisher.demo import demo_file
 from publisher.errors import DeliveryError
-from publisher.service.jobs import Job, build_jobs, run_job
-from publisher.service.scheduler import ServiceScheduler, upcoming
+from publisher.jobs import Job, build_jobs, next_runs, run_job
+from publisher.service.scheduler import ServiceScheduler
 from publisher.shutdown import clear_stop, stop_requested
 from publisher.store.runs import recent_runs
 
@@ -39,9 +40,9 @@ def test_jobs_come_from_config(config):
     assert jobs[4].description == "forget webhook event ids older than 30 days (daily)"
 
 
-def test_upcoming_fire_times_in_the_site_time_zone(config):
-    thursday = FixedClock(datetime(2026, 11, 26, 9, 3, tzinfo=UTC))  # 10:03 in Paris
-    runs = {job.id: job.next_run.isoformat() for job in upcoming(config, thursday)}
+def test_next_runs_in_the_site_time_zone(app, clock):
+    clock.set(datetime(2026, 11, 26, 9, 3, tzinfo=UTC))  # Thursday, 10:03 in Paris
+    runs = {job.id: job.next_run.isoformat() for job in next_runs(app)}
     assert runs == {
         "feeds": "2026-11-26T10:10:00+01:00",
         "newsletter:hebdo": "2026-11-30T08:00:00+01:00",
@@ -51,14 +52,14 @@ def test_upcoming_fire_times_in_the_site_time_zone(config):
     }
 
 
-def test_upcoming_across_the_march_dst_change(config):
-    saturday = FixedClock(datetime(2027, 3, 27, 12, 0, tzinfo=UTC))
-    runs = {job.id: job.next_run.isoformat() for job in upcoming(config, saturday)}
+def test_next_runs_across_the_march_dst_change(app, clock):
+    clock.set(datetime(2027, 3, 27, 12, 0, tzinfo=UTC))
+    runs = {job.id: job.next_run.isoformat() for job in next_runs(app)}
     assert runs["newsletter:hebdo"] == "2027-03-29T08:00:00+02:00"
     assert runs["newsletter:mes-sujets"] == "2027-04-01T07:30:00+02:00"
 
 
-def test_schedule_command_lists_every_job(config_file, monkeypatch):
+def test_schedule_command_lists_every_job(app, config_file, monkeypatch):
     monkeypatch.chdir(config_file.parent)
     result = CliRunner().invoke(main, ["schedule"])
     assert result.exit_code == 0, result.output
@@ -74,12 +75,12 @@ def test_schedule_command_lists_every_job(config_file, monkeypatch):
 
 
 def test_run_job_records_the_run_and_its_failure(app):
-    assert run_job(app, Job("ok", "ok", IntervalTrigger(minutes=1), lambda app: "done")) == "done"
+    assert run_job(app, Job("ok", "ok", "ok", IntervalTrigger(minutes=1), lambda app: "done")) == "done"
 
     def failing(app):
         raise DeliveryError("SendGrid said no")
 
-    assert run_job(app, Job("bad", "bad", IntervalTrigger(minutes=1), failing)) is None
+    assert run_job(app, Job("bad", "bad", "bad", IntervalTrigger(minutes=1), failing)) is None
     runs = {run.kind: run for run in recent_runs(app.store)}
     assert (runs["ok"].status, runs["ok"].summary) == ("ok", "done")
     assert (runs["bad"].status, runs["bad"].error) == ("failed", "SendGrid said no")
@@ -91,49 +92,55 @@ def test_a_job_is_not_run_while_another_process_keeps_the_store_busy(app, monkey
     calls = []
     importing = sqlite3.connect(app.store.path, isolation_level=None)  # e.g. a large import
     importing.execute("BEGIN IMMEDIATE")
-    with caplog.at_level(logging.ERROR, logger="publisher.service.jobs"):
-        assert run_job(busy_app, Job("feeds", "feeds", IntervalTrigger(minutes=1), calls.append)) is None
+    with caplog.at_level(logging.ERROR, logger="publisher.jobs"):
+        assert run_job(busy_app, Job("feeds", "feeds", "feeds", IntervalTrigger(minutes=1), calls.append)) is None
     importing.execute("ROLLBACK")
     importing.close()
     assert calls == []
     assert "job feeds not run: " in caplog.text and "the store is busy with another write" in caplog.text
-    assert run_job(busy_app, Job("feeds", "feeds", IntervalTrigger(minutes=1), lambda app: "built")) == "built"
+    assert run_job(busy_app, Job("feeds", "feeds", "feeds", IntervalTrigger(minutes=1), lambda app: "built")) == "built"
     busy_app.close()
 
 
-def test_live_jobs_coalesce_never_overlap_and_have_a_grace_time(app):
-    factory = AppFactory(App(app.config, app.secrets, SystemClock()))
+def test_missed_fire_times_of_a_running_job_are_coalesced_into_one_run(app, clock):
+    factory = AppFactory(app)  # the scheduler reads the test's clock
     calls, running, overlaps = [], [], []
+    release = threading.Event()
     lock = threading.Lock()
 
     def slow(app):
         with lock:
             if running:
-                overlaps.append(time.monotonic())
+                overlaps.append(app.clock.now())
             running.append(1)
-        time.sleep(1.2)  # longer than the 0.3 s interval: later fire times are missed, then coalesced
+        if not calls:
+            release.wait(10)  # the first run lasts while the test moves the clock
         with lock:
             running.pop()
-            calls.append(time.monotonic())
+            calls.append(app.clock.now())
         return "ok"
 
-    job = Job("slow", "slow", IntervalTrigger(seconds=0.3), slow)
+    job = Job("slow", "slow", "slow", IntervalTrigger(minutes=10, start_date=NOW), slow)
     scheduler = ServiceScheduler(factory, [job])
     scheduler.start()
     try:
-        [live] = scheduler._scheduler.get_jobs()
-        assert (live.coalesce, live.max_instances, live.misfire_grace_time) == (True, 1, 120 * 60)
-        time.sleep(2.0)
+        wait_for(lambda: running, 5, "the run at start")
+        clock.advance(minutes=55)  # five fire times pass while it runs
+        scheduler.wake()
+        release.set()
+        wait_for(lambda: len(calls) == 2, 5, "the coalesced run")
+        scheduler.wake()  # the clock has not moved: nothing else is due
+        time.sleep(0.2)
     finally:
         scheduler.stop()
         clear_stop()
+    assert calls == [NOW + timedelta(minutes=55)] * 2  # one run at start, one for the five missed
     assert overlaps == []
-    assert 1 <= len(calls) <= 2  # one run at start, at most one more: the missed ones coalesced
     assert not scheduler.running
 
 
 def test_stop_asks_running_jobs_to_stop_and_waits_for_them(app):
-    factory = AppFactory(App(app.config, app.secrets, SystemClock()))
+    factory = AppFactory(app)
     seen = []
 
     def cooperative(app):
@@ -143,7 +150,7 @@ def test_stop_asks_running_jobs_to_stop_and_waits_for_them(app):
         seen.append(stop_requested())
         return "stopped"
 
-    scheduler = ServiceScheduler(factory, [Job("long", "long", IntervalTrigger(hours=1), cooperative)])
+    scheduler = ServiceScheduler(factory, [Job("long", "long", "long", IntervalTrigger(hours=1), cooperative)])
     scheduler.start()
     time.sleep(0.3)
     started = time.monotonic()
@@ -156,19 +163,23 @@ def test_stop_asks_running_jobs_to_stop_and_waits_for_them(app):
     assert (run.kind, run.status, run.summary) == ("long", "ok", "stopped")
 
 
-def test_next_runs_of_the_live_scheduler(app):
-    factory = AppFactory(App(app.config, app.secrets, SystemClock()))
-    never = Job("later", "later", IntervalTrigger(hours=5), lambda app: "x", run_at_start=False)
-    scheduler = ServiceScheduler(factory, [never])
+def test_the_scheduler_runs_a_job_at_its_fire_time_on_the_injected_clock(app, clock):
+    seen = []
+    later = Job("later", "later", "later", IntervalTrigger(hours=5, start_date=NOW), seen.append, run_at_start=False)
+    scheduler = ServiceScheduler(AppFactory(app), [later])
     scheduler.start()
     try:
-        [next_run] = scheduler.next_runs()
+        clock.advance(hours=4, minutes=59)
+        scheduler.wake()
+        time.sleep(0.2)
+        assert seen == []
+        clock.advance(minutes=1)
+        scheduler.wake()
+        wait_for(lambda: seen, 5, "the run at its fire time")
     finally:
         scheduler.stop()
         clear_stop()
-    assert next_run.label == "later"  # a job without a label of its own is shown by its id
-    delay = next_run.next_run - datetime.now(UTC)
-    assert timedelta(hours=4, minutes=59) < delay <= timedelta(hours=5)
+    assert len(seen) == 1
 
 
 def test_the_nightly_job_purges_unconfirmed_sign_ups_only(app, clock):

@@ -133,10 +133,13 @@ def articles_list(lazy: Lazy, tag_slug: str | None, limit: int, as_json: bool) -
 @main.command("run-once")
 @pass_lazy
 def run_once_command(lazy: Lazy) -> None:
-    """Run one publishing cycle: build the feeds, then send every due newsletter.
+    """Run one publishing cycle: every job of `publisher schedule`, once.
 
-    A step that fails is reported and the next one still runs; the exit status is then 1 and
-    `publisher status` shows the run as failed with the reason.
+    It builds the feeds, sends each newsletter whose schedule time has come (a newsletter
+    just added waits for its first scheduled time: `publisher send SLUG` sends now), deletes
+    unconfirmed sign-ups and forgets old webhook event ids. A job that fails is reported and
+    the next one still runs; the exit status is then 1 and `publisher status` shows the run
+    as failed with the reason.
 
     \b
     Example:

@@ -56,8 +56,9 @@ def newsletters_list(lazy: Lazy) -> None:
 def newsletters_preview(lazy: Lazy, slug: str, segment: str | None, email: str | None, out: Path | None) -> None:
     """Render the next edition of a newsletter to FILE.html and FILE.txt, sending nothing.
 
-    The preview holds the articles that are new for the segment; when nothing is new it
-    shows the latest ones instead. Without --email, a sample subscriber following every topic.
+    The preview holds the articles that are new for the segment; for its first edition, those
+    its first scheduled send will hold (one schedule period back, or first_edition_since).
+    When nothing is new it shows the latest ones instead. Without --email, a sample subscriber following every topic.
 
     \b
     Example:
@@ -71,8 +72,11 @@ def newsletters_preview(lazy: Lazy, slug: str, segment: str | None, email: str |
     click.echo(f"preheader: {digest.preheader}")
     articles = f"{len(digest.article_ids)} article{'s' if len(digest.article_ids) > 1 else ''}"
     if not digest.fresh:
-        articles += " (nothing new since the last edition: showing the latest articles)"
+        articles += " (nothing new for this edition: showing the latest articles)"
     click.echo(f"articles:  {articles}")
+    if digest.first_edition_since is not None:
+        since = digest.first_edition_since.astimezone(lazy.app.config.site.tz).strftime("%Y-%m-%d %H:%M %Z")
+        click.echo(f"first edition: articles published since {since}")
     click.echo(f"html:      {result.html_path} ({size / 1024:.1f} KB)")
     click.echo(f"text:      {result.text_path}")
     if size > GMAIL_CLIP_BYTES:

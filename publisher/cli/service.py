@@ -10,21 +10,21 @@ from publisher.cli import Lazy, main, pass_lazy
 @main.command()
 @pass_lazy
 def schedule(lazy: Lazy) -> None:
-    """List every job of `publisher serve` with its next fire time (site time zone).
+    """List every job of `publisher serve` and `publisher run-once` with the next time it will
+    act on (site time zone): "due now" when the next run will do it.
 
-    Reads config.toml only. Newsletters fire at their cron `schedule`; the feeds are rebuilt
-    every [feeds] rebuild_minutes (and once when the service starts).
+    A newsletter is sent at its first `schedule` time after it was added to config.toml (the
+    first run that saw it), never earlier; the feeds are rebuilt every [feeds] rebuild_minutes.
 
     \b
     Example:
       publisher schedule
     """
-    from publisher.service.scheduler import upcoming
+    from publisher.jobs import next_runs
 
-    app = lazy.app
-    for job in upcoming(app.config, app.clock):
+    for job in next_runs(lazy.app):
         when = job.next_run.strftime("%Y-%m-%d %H:%M %Z") if job.next_run else "never"
-        click.echo(f"{job.id:<24} {when:<22} {job.description}")
+        click.echo(f"{job.id:<24} {'due now' if job.due_now else when:<22} {job.description}")
 
 
 @main.command()

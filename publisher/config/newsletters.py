@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from publisher.config.fields import AbsoluteUrl, ConfigPath, DisplayName, Email, Section
 from publisher.slugs import slugify
@@ -84,6 +85,33 @@ def _template_name(value: str) -> str:
 TemplateName = Annotated[str, AfterValidator(_template_name)]
 
 
+_DURATION = re.compile(r"(\d+)\s*([dw])")
+_MAX_FIRST_EDITION_DAYS = 3660
+
+
+def _first_edition_since(value: object) -> timedelta | date:
+    """ "7d" or "2w" (a duration back from the first send), or a date (TOML's 2026-09-01 or "2026-09-01")."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        if match := _DURATION.fullmatch(value.strip()):
+            days = int(match[1]) * (7 if match[2] == "w" else 1)
+            if 0 < days <= _MAX_FIRST_EDITION_DAYS:
+                return timedelta(days=days)
+        else:
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+    raise ValueError(
+        f'expected a duration in days or weeks such as "7d" or "2w" (at most {_MAX_FIRST_EDITION_DAYS} days), '
+        f"or a date such as 2026-09-01, got {value!r}"
+    )
+
+
+FirstEditionSince = Annotated[timedelta | date, BeforeValidator(_first_edition_since)]
+
+
 class DigestsConfig(Section):
     """Settings shared by every newsletter's templates."""
 
@@ -103,6 +131,8 @@ class NewsletterConfig(Section):
     text_template: TemplateName | None = None
     segment: str
     schedule: str
+    # What the first edition covers: default, one schedule period back from its send ("7d", or a date).
+    first_edition_since: FirstEditionSince | None = None
     selection: Literal["all", "tags", "interests"] = "all"
     tags: list[str] = []
     max_items: Annotated[int, Field(gt=0, le=100)] = 10

@@ -1,5 +1,5 @@
 """Sending a newsletter: plan its editions, write the ledger, deliver; plus dry runs, test
-copies, transactional messages and the "newsletters" step of a publishing cycle.
+copies, transactional messages and the job that sends a newsletter when its schedule says so.
 
 ``send_newsletter`` is the whole orchestration:
   1. in one transaction, plan the editions (publisher.digests) for the members of the
@@ -15,8 +15,10 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from publisher import schedule_policy as policy
 from publisher.addresses import InvalidAddress, checked_address
 from publisher.app import App
 from publisher.delivery.content import edition_content
@@ -25,7 +27,6 @@ from publisher.delivery.registry import open_transport
 from publisher.delivery.transport import Transport
 from publisher.errors import DeliveryError, PublisherError
 from publisher.models import Edition, Message, Recipient
-from publisher.scheduling import due_fire_time, latest_fire_time
 from publisher.store import Store, senders
 from publisher.store import deliveries as ledger
 
@@ -82,23 +83,26 @@ def _segment(app: App, slug: str, segment: str | None) -> str:
     return segment_of(app, slug, segment)
 
 
-def _planned(app: App, slug: str, segment: str) -> Iterator[tuple[Edition, list[Recipient]]]:
+def _planned(
+    app: App, slug: str, segment: str, fire: datetime | None = None
+) -> Iterator[tuple[Edition, list[Recipient]]]:
     """The editions of the audience's next plan (stored, 'ready') and their recipients, for the
-    segment's members. Must run inside a store transaction."""
+    segment's members; ``fire``: the fire time sent for (default now). Must run inside a store
+    transaction."""
     from publisher.digests import needs_interests, plan_editions
     from publisher.subscribers.segments import stream_members
 
     members = stream_members(app, segment, chunk_size=1000, with_interests=needs_interests(app, slug))
-    return plan_editions(app, slug, members, segment=segment)
+    return plan_editions(app, slug, members, segment=segment, fire=fire)
 
 
-def plan_and_enqueue(app: App, slug: str, segment: str) -> list[int]:
+def plan_and_enqueue(app: App, slug: str, segment: str, fire: datetime | None = None) -> list[int]:
     """In one transaction: plan the editions (only what is new for this audience) and write
     their recipients into the ledger as pending. Returns the edition ids."""
     store = app.store
     editions: dict[int, None] = {}
     with store.transaction():
-        for edition, recipients in _planned(app, slug, segment):
+        for edition, recipients in _planned(app, slug, segment, fire):
             enqueue(store, edition, recipients)
             editions[edition.id] = None
     return list(editions)
@@ -114,10 +118,12 @@ def send_newsletter(
     retry_failed: bool = False,
     transport: Transport | None = None,
     on_progress: Callable[[int], None] | None = None,
+    fire: datetime | None = None,
 ) -> SendReport:
     """Send a newsletter to its segment exactly once per member: resume its unfinished
     editions if it has any, else plan new ones and write them into the ledger, then deliver.
-    ``force`` takes the send over from another process still marked as sending it."""
+    ``force`` takes the send over from another process still marked as sending it; ``fire`` is
+    the scheduled time sent for (default: now, an explicit send)."""
     segment = _segment(app, slug, segment)
     store = app.store
     report = SendReport(slug, segment)
@@ -130,7 +136,7 @@ def send_newsletter(
         editions = ledger.unfinished_editions(store, slug, segment)
         report.resumed = bool(editions)
         if not editions:
-            editions = report.planned = plan_and_enqueue(app, slug, segment)
+            editions = report.planned = plan_and_enqueue(app, slug, segment, fire)
         for edition_id in editions:
             report.editions.append(
                 deliver_pending(
@@ -215,57 +221,34 @@ def send_message(app: App, message: Message) -> str:
         transport.close()
 
 
-def send_due_newsletters(app: App) -> str:
-    """The "newsletters" step of a cycle: send every due newsletter and resume interrupted
-    ones (paused editions wait for staff: ``publisher send SLUG``). Records the fire times handled."""
-    parts, errors = [], []
-    for slug in app.config.newsletters:
-        try:
-            part = send_due_newsletter(app, slug)
-        except PublisherError as error:
-            errors.append(f"{slug}: {error}")
-            continue
-        if part:
-            parts.append(f"{slug}: {part}")
-    if errors:
-        raise DeliveryError("; ".join(errors))
-    return "; ".join(parts) or "no newsletter due"
-
-
-def send_due_newsletter(app: App, slug: str, catch_up: timedelta | None = None) -> str:
-    """Send one newsletter if a fire time of its schedule is due, or resume its interrupted send.
-
-    Without ``catch_up`` (``run-once``), the latest fire time after the last one handled is
-    due however late it is, and a newsletter never handled is due now. With it (the service),
-    the fire time is the schedule's latest real one, and one missed by more than ``catch_up``
-    is skipped, logged and recorded as handled. An interrupted send is resumed either way.
-    Returns a one-line summary ("" when there was nothing to do).
-    """
+def send_due_newsletter(app: App, slug: str) -> str:
+    """The job of one newsletter (``run-once`` and the service alike, publisher.schedule_policy):
+    note it as added on first sight, send it if a fire time is due, resume its interrupted send;
+    a fire time missed by more than the catch-up window is logged and recorded as handled.
+    Returns a one-line summary for `publisher status`."""
     store = app.store
     newsletter = app.config.newsletters[slug]
-    now = app.clock.now()
     tz = app.config.site.tz
-    last = senders.last_fire(store, slug)
-    skipped = ""
-    if catch_up is None:
-        fire = due_fire_time(newsletter.schedule, tz, last, now)
-    else:
-        fire = latest_fire_time(newsletter.schedule, tz, last, now)
-        if fire is not None and now - fire > catch_up:
-            when = fire.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-            log.warning("newsletter %s: the send due at %s was missed by more than %s: skipped", slug, when, catch_up)
-            senders.set_last_fire(store, slug, fire)
-            skipped, fire = f"send due at {when} missed by more than {catch_up}, skipped", None
-    unfinished = ledger.edition_statuses(store, ledger.unfinished_editions(store, slug, newsletter.segment))
-    interrupted = any(status != "paused" for status in unfinished.values())
-    if unfinished and not interrupted:
-        paused = f"paused (resume with `publisher send {slug}`)"
-        if fire is not None:
-            senders.set_last_fire(store, slug, fire)
-        return "; ".join(part for part in (skipped, paused) if part)
-    if fire is None and not interrupted:
-        return skipped
-    summary = send_newsletter(app, slug).summary()
-    if fire is not None:
-        senders.set_last_fire(store, slug, fire)
-    return "; ".join(part for part in (skipped, summary) if part)
+    due = policy.due(app, slug, senders.note_added(store, slug))
+    parts = []
+    if due.missed is not None:
+        when = _local(due.missed, tz)
+        window = policy.catch_up(app)
+        log.warning("newsletter %s: the send due at %s was missed by more than %s: skipped", slug, when, window)
+        senders.set_last_fire(store, slug, due.missed)
+        parts.append(f"send due at {when} missed by more than {window}, skipped")
+    unfinished = ledger.unfinished_editions(store, slug, newsletter.segment)
+    if unfinished and not policy.interrupted(store, slug, newsletter.segment):
+        parts.append(f"paused (resume with `publisher send {slug}`)")
+    elif due.fire is not None or unfinished:
+        parts.append(send_newsletter(app, slug, fire=due.fire).summary())
+    if due.fire is not None:
+        senders.set_last_fire(store, slug, due.fire)
+    if not parts:
+        ahead = policy.next_send(app, slug).at
+        parts.append(f"not due (next: {_local(ahead, tz) if ahead else 'never'})")
+    return "; ".join(parts)
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")

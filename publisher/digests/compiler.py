@@ -30,6 +30,8 @@ class RenderedDigest:
     article_ids: tuple[int, ...] = ()
     # False for a preview that fell back to already-sent articles because nothing was new.
     fresh: bool = True
+    # For a preview of an audience's first edition: the start of what it covers.
+    first_edition_since: datetime | None = None
 
 
 def newsletter_config(config: Config, slug: str) -> NewsletterConfig:
@@ -51,10 +53,13 @@ class DigestCompiler:
         self._where = {key: self._key(key) for key in ("subject", "preheader")}
         self._articles: dict[Article, DigestArticle] = {}
 
-    def compile(self, selection: Selection, edition_at: datetime, placeholders: Placeholders) -> RenderedDigest:
-        """Render one edition with its ``placeholders``; a TemplateError (naming file and line)
-        if any template fails."""
+    def compile(
+        self, selection: Selection, edition_at: datetime, placeholders: Placeholders, *, first_edition: bool = False
+    ) -> RenderedDigest:
+        """Render one edition with its ``placeholders`` (``first_edition``: the audience's first);
+        a TemplateError (naming file and line) if any template fails."""
         context = template_context(self.config, self.slug, selection, edition_at, self._articles)
+        context["first_edition"] = first_edition
         subject = " ".join(self._render_setting("subject", context).split())
         if not subject:
             raise TemplateError(f"{self._where['subject']}: the subject is empty once rendered")

@@ -24,6 +24,7 @@ from publisher.digests.selection import Selector
 from publisher.errors import NotFoundError
 from publisher.models import Edition, Recipient
 from publisher.placeholders import edition_placeholders
+from publisher.schedule_policy import first_edition_start
 from publisher.store.digests import (
     NO_RECIPIENTS,
     NOTHING_NEW,
@@ -66,20 +67,23 @@ def plan_editions(
     segment: str | None = None,
     *,
     batch_size: int | None = None,
+    fire: datetime | None = None,
 ) -> Iterator[tuple[Edition, list[Recipient]]]:
     """Compile the editions of newsletter ``slug`` for ``segment`` (default: the newsletter's)
     and hand out its members, in batches of at most ``batch_size`` (default
     ``[delivery] batch_size``) that share one edition.
 
     ``members`` are the segment's members in chunks (with their interests when
-    ``needs_interests``). Each distinct content is compiled once and stored with status
-    'ready'. With nothing new, nothing is yielded and a 'nothing-new' plan is recorded.
+    ``needs_interests``). ``fire`` is the scheduled time sent for (default: now): the audience's
+    first edition counts back from it (``first_edition_start``). Each distinct content is
+    compiled once and stored with status 'ready'. With nothing new, nothing is yielded and a
+    'nothing-new' plan is recorded.
     Template errors raise TemplateError before anything is yielded for that content; in the
     caller's transaction, nothing of the plan is then kept.
     """
     segment = segment_of(app, slug, segment)
     compiler = DigestCompiler(app.config, slug)  # fails now on an unknown newsletter
-    return _plan(app, compiler, members, segment, batch_size or app.config.delivery.batch_size)
+    return _plan(app, compiler, members, segment, batch_size or app.config.delivery.batch_size, fire)
 
 
 @dataclass
@@ -92,12 +96,20 @@ class _Content:
 
 
 def _plan(
-    app: App, compiler: DigestCompiler, members: Iterable[list[Recipient]], segment: str, batch_size: int
+    app: App,
+    compiler: DigestCompiler,
+    members: Iterable[list[Recipient]],
+    segment: str,
+    batch_size: int,
+    fire: datetime | None,
 ) -> Iterator[tuple[Edition, list[Recipient]]]:
     store, slug, newsletter = app.store, compiler.slug, compiler.newsletter
     with store.transaction():
         now = app.clock.now()
         since = audience_watermark(store, slug, segment)
+        first = since is None
+        if first:
+            since = first_edition_start(newsletter, app.config.site.tz, fire or now)
         tags = newsletter.tags if newsletter.selection == "tags" else None
         articles = new_articles(store, slug, segment, since, now, tags, CANDIDATE_LIMIT)
         if not articles:
@@ -118,7 +130,8 @@ def _plan(
                 return None
             key = (selection.article_ids, selection.more_count)
             if key not in contents:
-                contents[key] = _Content(selection, _compile(app, compiler, selection, segment, plan_id, now))
+                edition = _compile(app, compiler, selection, segment, plan_id, now, first_edition=first)
+                contents[key] = _Content(selection, edition)
             return contents[key]
 
         # The hot loop (a million members): plain locals, one dict lookup per member.
@@ -153,12 +166,19 @@ _UNSEEN = object()
 
 
 def _compile(
-    app: App, compiler: DigestCompiler, selection: Selection, segment: str, plan_id: int, now: datetime
+    app: App,
+    compiler: DigestCompiler,
+    selection: Selection,
+    segment: str,
+    plan_id: int,
+    now: datetime,
+    *,
+    first_edition: bool,
 ) -> Edition:
     """Compile one distinct content and store it as a 'ready' edition of the plan."""
     content_key = hashlib.sha256(json.dumps([selection.article_ids, selection.more_count]).encode()).hexdigest()
     placeholders = edition_placeholders(app.secrets, compiler.slug, segment, content_key)
-    rendered = compiler.compile(selection, now, placeholders)
+    rendered = compiler.compile(selection, now, placeholders, first_edition=first_edition)
     edition = insert_edition(
         app.store,
         Edition(

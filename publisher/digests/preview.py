@@ -1,13 +1,15 @@
 """Previews: the next edition of a newsletter as one subscriber (or a sample one) would get it.
 
-A preview stores nothing. It shows the articles the next edition would hold; when nothing
-is new it falls back to the latest articles (``RenderedDigest.fresh`` is then False), so
-staff can always look at their templates.
+A preview stores nothing. It shows the articles the next edition would hold: for an
+audience's first edition, those of the first scheduled send (publisher.schedule_policy).
+When nothing is new it falls back to the latest articles (``RenderedDigest.fresh`` is then
+False), so staff can always look at their templates.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from publisher.app import App
@@ -18,6 +20,7 @@ from publisher.digests.selection import Selector
 from publisher.errors import NotFoundError, PublisherError
 from publisher.models import Article, Recipient
 from publisher.placeholders import RecipientValues, one_off_placeholders
+from publisher.schedule_policy import first_edition_start, next_send
 from publisher.store.digests import (
     article_tag_ids,
     audience_watermark,
@@ -41,10 +44,14 @@ def render_preview(app: App, slug: str, recipient: Recipient | None, segment: st
     tags = newsletter.tags if newsletter.selection == "tags" else None
     interests = recipient.interests if recipient is not None else None
     fresh = True
+    since = audience_watermark(store, slug, segment)
+    first = since is None
+    if first:
+        since = _first_edition_since(app, slug)
     selection = _select(
         app,
         compiler,
-        new_articles(store, slug, segment, audience_watermark(store, slug, segment), now, tags, CANDIDATE_LIMIT),
+        new_articles(store, slug, segment, since, now, tags, CANDIDATE_LIMIT),
         interests,
     )
     if selection is None:
@@ -54,14 +61,21 @@ def render_preview(app: App, slug: str, recipient: Recipient | None, segment: st
         who = "the interests of this subscriber" if interests is not None else "this newsletter"
         raise PublisherError(f"newsletters.{slug}: no published article matches {who}: nothing to preview")
     placeholders = one_off_placeholders()
-    rendered = compiler.compile(selection, now, placeholders)
+    rendered = compiler.compile(selection, now, placeholders, first_edition=first)
     values = _values(app, slug, recipient)
     return replace(
         rendered,
         html=placeholders.fill(rendered.html, values, html=True),
         text=placeholders.fill(rendered.text, values, html=False),
         fresh=fresh,
+        first_edition_since=since if first else None,
     )
+
+
+def _first_edition_since(app: App, slug: str) -> datetime | None:
+    """Where the first scheduled send of ``slug`` starts (its next fire time, or now)."""
+    fire = next_send(app, slug).fire or app.clock.now()
+    return first_edition_start(app.config.newsletters[slug], app.config.site.tz, fire)
 
 
 def _select(

@@ -1,126 +1,129 @@
-"""The scheduler of ``publisher serve``: APScheduler 3's BackgroundScheduler (only used here).
+"""The scheduler of ``publisher serve``: it runs the jobs of the registry (publisher.jobs) at
+their triggers' times, read from the app's clock (publisher.clock), so that tests drive it with
+a FixedClock. APScheduler 3's schedulers read the system clock: only its triggers are used
+(publisher.scheduling).
 
-Both schedules here are what the web app shows of the jobs (publisher.web.context.Schedule):
-ServiceScheduler, live, and PlannedSchedule, the times computed from config.toml.
-
-Every job coalesces (a backlog of missed fire times runs once), never overlaps itself
-(max_instances=1), and has a misfire grace time of ``[service] catch_up_minutes``. Each run
-gets its own App (its own SQLite connection) from the factory. ``stop`` waits for the
+Each job runs once at start (``run_at_start``: catch-up), then at each fire time of its
+trigger, in a worker thread: a job never overlaps itself, and the fire times missed while it
+ran (or while the machine slept) are coalesced into one run. Whether a newsletter is then sent
+is the schedule policy's decision (publisher.schedule_policy), the same as for ``run-once``.
+Each run gets its own App (its own SQLite connection) from the factory. ``stop`` waits for the
 running jobs: a send stops after the batch on the wire is recorded (publisher.shutdown).
+
+Both schedules here are what the web app knows of the scheduler (publisher.web.context.Schedule):
+ServiceScheduler, live, and PlannedSchedule, for the web app served without it.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
-
-from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 from publisher.app import AppFactory
-from publisher.clock import Clock
-from publisher.config import Config
-from publisher.service.jobs import Job, build_jobs, job_label, run_job
+from publisher.jobs import Job, build_jobs, run_job
 from publisher.shutdown import request_stop
-from publisher.web.context import NextRun
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Upcoming:
-    """A job and its next fire time (timezone-aware, in the site time zone)."""
-
-    id: str
-    description: str
-    next_run: datetime | None
+# The longest the scheduler sleeps: a jump of the system clock (suspend, NTP) is noticed within it.
+MAX_SLEEP_SECONDS = 30.0
+_TICK = timedelta(microseconds=1)
 
 
-def upcoming(config: Config, clock: Clock) -> list[Upcoming]:
-    """The next fire time of every job after the clock's now (``publisher schedule``); no store needed."""
-    tz = config.site.tz
-    now = clock.now().astimezone(tz)
-    result = []
-    for job in build_jobs(config):
-        fire = job.trigger.get_next_fire_time(None, now)
-        result.append(Upcoming(job.id, job.description, fire.astimezone(tz) if fire else None))
-    return result
-
-
-@dataclass(frozen=True)
 class PlannedSchedule:
-    """The jobs of a config and their next times, computed from config.toml (no scheduler runs)."""
+    """No scheduler runs (the web app alone): /healthz does not report one."""
 
-    config: Config
-    clock: Clock
     live = False
     running = False
 
-    def next_runs(self) -> list[NextRun]:
-        return [NextRun(job_label(self.config, job.id), job.next_run) for job in upcoming(self.config, self.clock)]
-
 
 class ServiceScheduler:
-    """The jobs of one config in a BackgroundScheduler (a thread pool, one worker per job)."""
+    """The jobs of one config, each run in a worker thread when its time comes."""
 
     live = True
 
     def __init__(self, factory: AppFactory, jobs: list[Job] | None = None) -> None:
         self.factory = factory
-        config = factory.template.config
-        self.jobs = build_jobs(config) if jobs is None else jobs
-        self._scheduler = BackgroundScheduler(
-            timezone=config.site.tz,
-            executors={"default": ThreadPoolExecutor(max_workers=max(1, len(self.jobs)))},
-            job_defaults={
-                "coalesce": True,
-                "max_instances": 1,
-                "misfire_grace_time": config.service.catch_up_minutes * 60,
-            },
-        )
-        self._scheduler.add_listener(self._missed, EVENT_JOB_MISSED)
+        self.clock = factory.template.clock
+        self.jobs = build_jobs(factory.template.config) if jobs is None else jobs
+        self._next: dict[str, datetime | None] = {}
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._workers = ThreadPoolExecutor(max_workers=max(1, len(self.jobs)), thread_name_prefix="job")
 
     def start(self) -> None:
-        """Add every job and start; jobs with ``run_at_start`` run at once (feeds, catch-up)."""
-        now = self.factory.template.local_now()
-        for job in self.jobs:
-            options = {"next_run_time": now} if job.run_at_start else {}
-            self._scheduler.add_job(self._run, job.trigger, args=[job], id=job.id, name=job.description, **options)
-        self._scheduler.start()
+        """Start the loop; jobs with ``run_at_start`` run at once (feeds, catch-up)."""
+        now = self.clock.now()
+        self._next = {job.id: now if job.run_at_start else _next_fire(job, now) for job in self.jobs}
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self._thread.start()
         log.info("scheduler started with %s jobs", len(self.jobs))
+
+    def wake(self) -> None:
+        """Read the clock again now (a test that moved its clock calls this)."""
+        self._wake.set()
 
     def stop(self) -> None:
         """Ask running jobs to stop at their next safe point and wait for them."""
-        if not self._scheduler.running:
+        if self._thread is None:
             return
         request_stop()
         log.info("scheduler stopping: waiting for running jobs")
-        self._scheduler.shutdown(wait=True)
+        self._stopping = True
+        self._wake.set()
+        self._thread.join()
+        self._workers.shutdown(wait=True)
+        self._thread = None
         log.info("scheduler stopped")
 
     @property
     def running(self) -> bool:
-        return self._scheduler.running
+        return self._thread is not None and self._thread.is_alive()
 
-    def next_runs(self) -> list[NextRun]:
-        """The live next run time of every job (None while it runs or when paused)."""
-        config = self.factory.template.config
-        return [
-            NextRun(
-                job_label(config, job.id), job.next_run_time.astimezone(config.site.tz) if job.next_run_time else None
-            )
-            for job in self._scheduler.get_jobs()
-        ]
+    def _loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            self._start_due_jobs()
+            self._wake.wait(self._seconds_to_next())
+
+    def _start_due_jobs(self) -> None:
+        """Start every job whose time has come and that is not running; its next time is its
+        first fire time after now, whatever fire times it missed."""
+        now = self.clock.now()
+        with self._lock:
+            for job in self.jobs:
+                when = self._next[job.id]
+                if when is None or when > now or job.id in self._running:
+                    continue
+                self._running.add(job.id)
+                self._next[job.id] = _next_fire(job, now)
+                self._workers.submit(self._run, job)
+
+    def _seconds_to_next(self) -> float:
+        now = self.clock.now()
+        with self._lock:
+            waiting = [when for job, when in self._next.items() if when is not None and job not in self._running]
+        if not waiting:
+            return MAX_SLEEP_SECONDS  # a running job wakes the loop when it ends
+        return min(MAX_SLEEP_SECONDS, max(0.0, (min(waiting) - now).total_seconds()))
 
     def _run(self, job: Job) -> None:
-        with self.factory.opened() as app:
-            run_job(app, job)
+        try:
+            with self.factory.opened() as app:
+                run_job(app, job)
+        except Exception:  # the store could not be opened: run_job records everything else
+            log.exception("job %s not run", job.id)
+        finally:
+            with self._lock:
+                self._running.discard(job.id)
+            self._wake.set()
 
-    def _missed(self, event: JobExecutionEvent) -> None:
-        log.warning(
-            "job %s: run time %s missed by more than catch_up_minutes, skipped",
-            event.job_id,
-            event.scheduled_run_time.isoformat(),
-        )
+
+def _next_fire(job: Job, now: datetime) -> datetime | None:
+    """The first fire time of the job's trigger strictly after ``now``."""
+    return job.trigger.get_next_fire_time(None, now + _TICK)

@@ -1,5 +1,6 @@
-"""SQL for sending newsletters besides the ledger: when each newsletter last fired, the lock
-that makes one process the sender of a newsletter, and the rate limits shared by every process."""
+"""SQL for sending newsletters besides the ledger: when each newsletter was added and last
+fired, the lock that makes one process the sender of a newsletter, and the rate limits shared
+by every process."""
 
 from __future__ import annotations
 
@@ -22,6 +23,24 @@ def _now(store: Store) -> str:
 def last_fire(store: Store, newsletter: str) -> datetime | None:
     row = store.conn.execute("SELECT last_fire_at FROM newsletter_runs WHERE newsletter = ?", (newsletter,)).fetchone()
     return from_db(row[0]) if row and row[0] else None
+
+
+def added_at(store: Store, newsletter: str) -> datetime | None:
+    """When the store first saw this newsletter in config.toml (None: not yet)."""
+    row = store.conn.execute("SELECT added_at FROM newsletter_runs WHERE newsletter = ?", (newsletter,)).fetchone()
+    return from_db(row[0]) if row and row[0] else None
+
+
+def note_added(store: Store, newsletter: str) -> datetime:
+    """Record now as when this newsletter was added, unless the store already knows; return when it was."""
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO newsletter_runs (newsletter, added_at) VALUES (?, ?) "
+            "ON CONFLICT (newsletter) DO UPDATE SET added_at = coalesce(added_at, excluded.added_at)",
+            (newsletter, _now(store)),
+        )
+        (added,) = conn.execute("SELECT added_at FROM newsletter_runs WHERE newsletter = ?", (newsletter,)).fetchone()
+    return from_db(added)
 
 
 def set_last_fire(store: Store, newsletter: str, fire_at: datetime) -> None:

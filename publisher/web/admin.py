@@ -19,13 +19,14 @@ from publisher.config import NewsletterConfig
 from publisher.delivery.status import delivery_status
 from publisher.digests.preview import render_preview
 from publisher.errors import PublisherError
+from publisher.jobs import NextRun, next_runs
 from publisher.store.deliveries import BatchInfo, EditionDeliveries
 from publisher.store.runs import Run, recent_runs
 from publisher.store.signup_mails import queue_counts
 from publisher.store.subscribers import count_by_status
 from publisher.subscribers.segments import count_members
 from publisher.tokens import edition_path
-from publisher.web.context import NextRun, Schedule, WebContext
+from publisher.web.context import WebContext
 from publisher.web.security import basic_auth_ok, client_key
 
 log = logging.getLogger(__name__)
@@ -134,8 +135,7 @@ def _blocked(context: WebContext, wait: int) -> Response:
     return response
 
 
-def _dashboard(app: App, schedule: Schedule) -> Dashboard:
-
+def _dashboard(app: App) -> Dashboard:
     status = delivery_status(app, limit=20)
     runs = recent_runs(app.store, 20)
     segments = [_segment_size(app, name, segment.description) for name, segment in app.config.segments.items()]
@@ -145,7 +145,7 @@ def _dashboard(app: App, schedule: Schedule) -> Dashboard:
         editions=status.editions,
         paused=[edition for edition in status.editions if edition.edition_status == "paused"],
         unknown_batches=status.unknown_batches,
-        next_runs=schedule.next_runs(),
+        next_runs=next_runs(app),
         segments=segments,
         subscribers=count_by_status(app.store),
         newsletters=dict(app.config.newsletters),
@@ -170,11 +170,10 @@ async def dashboard(request: Request) -> Response:
     if refused is not None:
         return refused
     context = WebContext.of(request)
-    board = await context.call(_dashboard, context.schedule)
+    board = await context.call(_dashboard)
     return context.pages.render(
         "admin.html.j2",
         board=board,
-        live=context.schedule.live,
         labels=LABELS,
         delivery_count=delivery_count,
     )

@@ -1,10 +1,10 @@
-"""What every request handler needs: per-thread Apps, pages, limits, the jobs it shows; and bounded form reading."""
+"""What every request handler needs: per-thread Apps, pages, limits, the scheduler it reports on;
+and bounded form reading."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -23,16 +23,9 @@ MAX_FIELDS = 300
 MAX_FIELD_BYTES = 4096
 
 
-@dataclass(frozen=True)
-class NextRun:
-    """A job of ``publisher serve`` as /admin/ lists it: its label and its next run time."""
-
-    label: str
-    next_run: datetime | None
-
-
 class Schedule(Protocol):
-    """The jobs of ``publisher serve`` as /admin/ and /healthz show them.
+    """The scheduler of ``publisher serve`` as /admin/ and /healthz show it (the jobs' next
+    times come from publisher.jobs.next_runs).
 
     publisher.service implements it and hands it to ``create_app``: the web app does not
     import the service, which imports the web app.
@@ -40,16 +33,11 @@ class Schedule(Protocol):
 
     @property
     def live(self) -> bool:
-        """True for a running scheduler's own times and state; False for times computed from
-        config.toml (the web app served without the scheduler)."""
+        """True for a running scheduler's state; False for the web app served without it."""
         ...
 
     @property
     def running(self) -> bool: ...
-
-    def next_runs(self) -> list[NextRun]:
-        """Every job, labelled for staff, with its next run time (site time zone)."""
-        ...
 
 
 @dataclass

@@ -11,8 +11,9 @@ Module map:
 - ``articles``        ``make_article``: the one article factory; ``store_articles`` (guid → id).
 - ``config``          the one config.toml editor: ``set_keys`` (keys of a [section]) and
                       ``replace_once`` (a piece of text that must be there).
-- ``delivery``        subscribers in the store, an edition with every placeholder and ``use_sendgrid``
-                      (config.toml pointed at a local SendGrid).
+- ``delivery``        subscribers in the store, an edition with every placeholder, ``use_sendgrid``
+                      (config.toml pointed at a local SendGrid) and ``due_now`` (a newsletter the next
+                      `run-once` sends).
 - ``digests``         ``digest_article`` (the factory's article with a digest's long summary and
                       images), subscribers and segment members; ``app_with``.
 - ``subscribers``     tags in the store and subscriber CSV files.

@@ -3,13 +3,16 @@ and config.toml pointed at a local SendGrid-compatible server."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from publisher.clock import to_db
+from publisher.clock import SystemClock, to_db
+from publisher.config import load_config
 from publisher.models import Edition, Recipient
 from publisher.placeholders import Placeholders, edition_placeholders
 from publisher.store import Store
 from publisher.store.editions import insert_edition
+from publisher.store.senders import set_last_fire
 from support.apps import SECRETS
 from support.config import set_keys
 
@@ -79,3 +82,12 @@ def use_sendgrid(config_file: Path, api_host: str, **delivery: object) -> None:
     }
     set_keys(config_file, "delivery", **settings)
     set_keys(config_file, "delivery.sendgrid", api_host=api_host)
+
+
+def due_now(config_file: Path, slug: str) -> None:
+    """Make newsletter ``slug`` due for the next `publisher run-once` (system clock): it fires
+    every minute and last fired over a minute ago. The store must exist (`publisher init`)."""
+    set_keys(config_file, f"newsletters.{slug}", schedule="* * * * *")
+    clock = SystemClock()
+    with Store(load_config(config_file).store.path, clock) as store:
+        set_last_fire(store, slug, clock.now() - timedelta(minutes=1, seconds=1))

@@ -18,7 +18,7 @@ from support.waiting import wait_for
 def web_app(app: App):
     """The web app for ``app``'s config, secrets and clock, without the scheduler of
     ``publisher serve``: /admin/ shows the run times computed from config.toml."""
-    return create_app(AppFactory(app), PlannedSchedule(app.config, app.clock))
+    return create_app(AppFactory(app), PlannedSchedule())
 
 
 @contextmanager

@@ -1,19 +1,20 @@
-"""What ``publisher serve`` schedules, built from config.toml, and what each run does.
+"""The job registry: what ``publisher serve`` schedules and ``publisher run-once`` runs, built
+from config.toml. Each job calls the library function behind a CLI command:
 
-Every job calls the library function behind a CLI command, so plain cron can run the same
-work instead of the service (``publisher feeds build``, ``publisher run-once``):
-
-- ``feeds``: rebuild the feeds every ``[feeds] rebuild_minutes`` (and once at start);
+- ``feeds``: rebuild the feeds every ``[feeds] rebuild_minutes`` (``publisher feeds build``);
 - ``newsletter:SLUG``: at each fire time of ``[newsletters.SLUG] schedule`` (site time zone),
-  send the newsletter if that fire time was not handled yet. A fire time missed by less than
-  ``[service] catch_up_minutes`` (the service was down, the machine asleep) is sent once, at
-  start; an older one is skipped and logged. An interrupted send is always resumed;
+  send the newsletter when the schedule says so (publisher.schedule_policy: never before its
+  first fire time after it was added; a fire time missed by more than ``[service]
+  catch_up_minutes`` is skipped; an interrupted send is resumed);
 - ``purge-pending``: every night, delete sign-ups not confirmed within ``[subscribers]
   pending_days`` (``publisher subscribers purge-pending``);
 - ``prune-webhook-events``: every night, forget the Event Webhook event ids older than
-  ``[delivery.sendgrid] webhook_events_retention_days`` (also a step of ``publisher run-once``).
+  ``[delivery.sendgrid] webhook_events_retention_days``.
 
-Each run is recorded in the runs table (``publisher status`` and /admin/ show them).
+The service runs each job at its trigger's times (and once at start); ``run-once`` runs every
+job once, in this order: the newsletter jobs decide for themselves whether a send is due, so
+both send at the same times. ``next_runs`` is the next time each job will act on, which
+``publisher schedule`` and /admin/ show. Each run is recorded in the runs table.
 """
 
 from __future__ import annotations
@@ -21,19 +22,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from publisher.app import App
 from publisher.config import Config
 from publisher.delivery.events import prune_webhook_events
 from publisher.delivery.send import send_due_newsletter
 from publisher.errors import PublisherError, StoreBusy
-from publisher.feeds import build_feeds
-from publisher.scheduling import cron_trigger
+from publisher.feeds import feeds_step
+from publisher.schedule_policy import next_send
+from publisher.scheduling import cron_trigger, interval_trigger
 from publisher.store.runs import finish_run, start_run
 from publisher.subscribers.lifecycle import purge_pending
 
@@ -44,24 +45,30 @@ NEWSLETTER_JOB = "newsletter:"
 PURGE_JOB = "purge-pending"
 PURGE_SCHEDULE = "15 3 * * *"  # 03:15, site time zone: a quiet hour
 PRUNE_EVENTS_JOB = "prune-webhook-events"
-# What /admin/ calls the nightly jobs.
-NIGHTLY_LABELS = {
-    PURGE_JOB: "Suppression des inscriptions non confirmées (chaque nuit)",
-    PRUNE_EVENTS_JOB: "Oubli des anciens identifiants d’événements SendGrid (chaque nuit)",
-}
-# Interval fire times are counted from this moment (site time zone): every 10 minutes means
-# :00, :10, :20… whenever the service was started, and `publisher schedule` can tell them.
-_INTERVAL_ANCHOR = datetime(2000, 1, 1)
 
 
 @dataclass(frozen=True)
 class Job:
     id: str
-    description: str
+    description: str  # for `publisher schedule`
+    label: str  # for /admin/, in French
     trigger: BaseTrigger
     action: Callable[[App], str]
     # Run once as soon as the service starts (catch-up), before the first fire time.
     run_at_start: bool = True
+    # The newsletter a job sends: its next time is the schedule policy's, not just the trigger's.
+    newsletter: str | None = None
+
+
+@dataclass(frozen=True)
+class NextRun:
+    """A job and the next time it will act on (site time zone); ``due_now`` when that is now."""
+
+    id: str
+    description: str
+    label: str
+    next_run: datetime | None
+    due_now: bool = False
 
 
 def build_jobs(config: Config) -> list[Job]:
@@ -73,8 +80,9 @@ def build_jobs(config: Config) -> list[Job]:
         Job(
             FEEDS_JOB,
             f"rebuild the feeds every {minutes} min",
-            IntervalTrigger(minutes=minutes, start_date=_INTERVAL_ANCHOR.replace(tzinfo=tz), timezone=tz),
-            rebuild_feeds,
+            f"Mise à jour des flux (toutes les {minutes} min)",
+            interval_trigger(minutes, tz),
+            feeds_step,
         )
     ]
     for slug, newsletter in config.newsletters.items():
@@ -82,39 +90,47 @@ def build_jobs(config: Config) -> list[Job]:
             Job(
                 f"{NEWSLETTER_JOB}{slug}",
                 f"send {slug} ({newsletter.schedule})",
+                f"Envoi de « {newsletter.title} » ({newsletter.schedule})",
                 cron_trigger(newsletter.schedule, tz),
-                partial(send_when_due, slug=slug),
+                partial(send_due_newsletter, slug=slug),
+                newsletter=slug,
             )
         )
-    jobs.append(
+    days = config.delivery.sendgrid.webhook_events_retention_days
+    jobs += [
         Job(
             PURGE_JOB,
             f"delete sign-ups unconfirmed after {config.subscribers.pending_days} days (daily)",
+            "Suppression des inscriptions non confirmées (chaque nuit)",
             cron_trigger(PURGE_SCHEDULE, tz),
             purge_unconfirmed,
-        )
-    )
-    days = config.delivery.sendgrid.webhook_events_retention_days
-    jobs.append(
+        ),
         Job(
             PRUNE_EVENTS_JOB,
             f"forget webhook event ids older than {days} days (daily)",
+            "Oubli des anciens identifiants d’événements SendGrid (chaque nuit)",
             cron_trigger(PURGE_SCHEDULE, tz),
             prune_webhook_events,
-        )
-    )
+        ),
+    ]
     return jobs
 
 
-def job_label(config: Config, job_id: str) -> str:
-    """What /admin/ calls a job, in French: « Envoi de « La lettre hebdo » (0 8 * * 1) »."""
-    if job_id == FEEDS_JOB:
-        return f"Mise à jour des flux (toutes les {config.feeds.rebuild_minutes} min)"
-    if job_id in NIGHTLY_LABELS:
-        return NIGHTLY_LABELS[job_id]
-    slug = job_id.removeprefix(NEWSLETTER_JOB)
-    newsletter = config.newsletters.get(slug)
-    return f"Envoi de « {newsletter.title} » ({newsletter.schedule})" if newsletter else job_id
+def next_runs(app: App) -> list[NextRun]:
+    """Every job with the next time it will act on: a newsletter's next send by the schedule
+    policy (now when due), other jobs' next fire time. Reads the store, writes nothing."""
+    tz = app.config.site.tz
+    now = app.clock.now().astimezone(tz)
+    runs = []
+    for job in build_jobs(app.config):
+        if job.newsletter is not None:
+            send = next_send(app, job.newsletter)
+            at, due_now = send.at, send.due_now
+        else:
+            fire = job.trigger.get_next_fire_time(None, now)
+            at, due_now = (fire.astimezone(tz) if fire else None), False
+        runs.append(NextRun(job.id, job.description, job.label, at, due_now))
+    return runs
 
 
 def run_job(app: App, job: Job) -> str | None:
@@ -148,18 +164,6 @@ def _finish(app: App, run_id: int, summary: str, error: str | None = None) -> No
         log.error("run %s not recorded as finished: %s", run_id, busy)
 
 
-def rebuild_feeds(app: App) -> str:
-    """``publisher feeds build``."""
-    return build_feeds(app).summary()
-
-
 def purge_unconfirmed(app: App) -> str:
     """``publisher subscribers purge-pending``."""
     return f"{purge_pending(app)} unconfirmed sign-ups deleted"
-
-
-def send_when_due(app: App, slug: str) -> str:
-    """Send ``slug`` if a fire time of its schedule is due and within the catch-up window (or
-    resume its interrupted send); "not due" when there was nothing to do, for `publisher status`."""
-    catch_up = timedelta(minutes=app.config.service.catch_up_minutes)
-    return send_due_newsletter(app, slug, catch_up=catch_up) or "not due"
