@@ -72,4 +72,4 @@ def test_preview_falls_back_to_the_latest_articles_when_nothing_is_new(app, conf
     result = run(config_file, "newsletters", "preview", "hebdo")
     assert "articles:  3 articles (nothing new since the last edition: showing the latest articles)" in result.output
     history = run(config_file, "newsletters", "history", "hebdo")
-    assert "hebdo → tous  planned: 3 new articles, 1 editions, 1 recipients" in history.output
+    assert "hebdo → tous  planned: 3 new articles, 1 edition, 1 recipient" in history.output

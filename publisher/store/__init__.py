@@ -29,6 +29,7 @@ Modules, by what they store:
 - ``segments``: segment filters compiled to SQL, counted and streamed;
 - ``signup_mails``: the queue of sign-up emails;
 - ``deliveries``: the delivery ledger, its batches and webhook updates;
+- ``sends``: the editions of one send grouped, as /admin/ lists them;
 - ``senders``: newsletter runs, the sender lock, shared rate limits;
 - ``webhook_events``: Event Webhook events already applied;
 - ``runs``: one row per publishing cycle or long command;
