@@ -27,7 +27,7 @@ def test_preview_writes_html_and_text_beside_it(app, config_file, tmp_path):
     out = tmp_path / "out" / "hebdo.html"
     result = run(config_file, "newsletters", "preview", "hebdo", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "subject:   Horizons Emploi-Formation — l'essentiel de la semaine du" in result.output
+    assert "subject:   Horizons Emploi-Formation — l’essentiel de la semaine du" in result.output
     assert "articles:  10 articles" in result.output
     html, text = out.read_text(encoding="utf-8"), out.with_suffix(".txt").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "La lettre hebdo" in html

@@ -114,7 +114,7 @@ def job_label(config: Config, job_id: str) -> str:
         return NIGHTLY_LABELS[job_id]
     slug = job_id.removeprefix(NEWSLETTER_JOB)
     newsletter = config.newsletters.get(slug)
-    return f"Envoi de « {newsletter.title} » ({newsletter.schedule})" if newsletter else job_id
+    return f"Envoi de «\u202f{newsletter.title}\u202f» ({newsletter.schedule})" if newsletter else job_id
 
 
 def run_job(app: App, job: Job) -> str | None:
