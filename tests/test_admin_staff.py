@@ -17,6 +17,7 @@ import pytest
 from support.serve import cli
 from support.webserver import served, web_app
 from test_delivery_recipient_failures import add_hostile_rows
+from test_service_browser import shot
 
 from publisher.app import App
 from publisher.config import Secrets
@@ -122,5 +123,6 @@ def test_the_dashboard_fits_a_phone(browser, admin_url):
     assert page.goto(admin_url).status == 200
     page.locator("details summary").first.click()  # opened, the 195 editions must fit too
     width = page.evaluate("document.scrollingElement.scrollWidth")
+    shot(page, "13-admin-375px")
     context.close()
     assert width <= PHONE, f"the page is {width} px wide at {PHONE} px"
