@@ -90,7 +90,7 @@ def build_jobs(config: Config) -> list[Job]:
             Job(
                 f"{NEWSLETTER_JOB}{slug}",
                 f"send {slug} ({newsletter.schedule})",
-                f"Envoi de « {newsletter.title} » ({newsletter.schedule})",
+                f"Envoi de «\u202f{newsletter.title}\u202f» ({newsletter.schedule})",
                 cron_trigger(newsletter.schedule, tz),
                 partial(send_due_newsletter, slug=slug),
                 newsletter=slug,

@@ -192,7 +192,7 @@ def test_the_admin_links_every_sent_edition_the_way_that_opens_it(served):
 
 def test_the_admin_speaks_french_about_counts_and_jobs(served):
     page = served.get("/admin/", auth=ADMIN).text
-    assert re.search(r"<td>1 envoyé</td>", page)  # a mes-sujets edition sent to one reader
+    assert re.search(r"\u202f: 1 envoyé</li>", page)  # a mes-sujets edition sent to one reader
     assert not re.search(r"\b1 envoyés", page)
     next_runs = page.split("Prochains envois", 1)[1].split("</table>", 1)[0]
     assert "purge-pending" not in next_runs and "prune-webhook-events" not in next_runs

@@ -81,7 +81,7 @@ def test_export_formats_and_segments_show(run, tmp_path):
 
     shown = run("segments", "show", "apprentissage-tours", "--limit", "2")
     lines = shown.output.splitlines()
-    assert lines[0] == "apprentissage-tours: Abonnés du bassin de Tours intéressés par l'apprentissage"
+    assert lines[0] == "apprentissage-tours: Abonnés du bassin de Tours intéressés par l’apprentissage"
     assert lines[1].endswith("receive newsletters (14 match the filter, any status)")
     assert len(lines) == 4
 

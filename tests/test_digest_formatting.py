@@ -11,12 +11,12 @@ from publisher.digests.formatting import (
     absolute_url,
     format_date,
     french_spacing,
-    plural,
     tidy_text,
     underline,
     with_utm,
     wrap,
 )
+from publisher.french import plural
 
 PARIS = ZoneInfo("Europe/Paris")
 

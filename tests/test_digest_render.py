@@ -32,7 +32,7 @@ def test_ten_article_digest_is_complete_and_under_gmail_clip_size(app, clock):
     digest = compile_digest(app)
 
     assert len(digest.html.encode()) < GMAIL_CLIP
-    assert digest.subject == "Horizons Emploi-Formation — l'essentiel de la semaine du 26 novembre 2026"
+    assert digest.subject == "Horizons Emploi-Formation — l’essentiel de la semaine du 26 novembre 2026"
     assert digest.preheader == "Les actualités emploi-formation de la semaine en Centre-Val de Loire"
     assert len(digest.article_ids) == 10
     html = digest.html
@@ -43,7 +43,7 @@ def test_ten_article_digest_is_complete_and_under_gmail_clip_size(app, clock):
     # French dates in the site time zone, group headings by day
     assert "25 novembre 2026" in html and "Mercredi 25 novembre" in html
     # the postal address and the per-recipient links are in the footer, as placeholders
-    assert "10 rue de l&#39;Observatoire" in html or "10 rue de l'Observatoire" in html
+    assert "10 rue de l’Observatoire" in html
     assert f'href="{PH.unsubscribe_url}"' in html
     assert f'href="{PH.preferences_url}"' in html
     assert f'href="{PH.view_online_url}"' in html
@@ -94,9 +94,9 @@ def test_text_part_is_readable_text_with_links_and_footer(app, clock):
     assert "LA LETTRE HEBDO · Horizons Emploi-Formation" in text
     assert "Article 1\u00a0: l'apprentissage «\u00a0en tension\u00a0» à Orléans" in text
     assert "25 novembre 2026 · bassin d'emploi" in text
-    assert "Lire la suite : https://www.horizons-emploi.example.org/actualites/1?utm_source=newsletter" in text
-    assert f"Se désabonner : {PH.unsubscribe_url}" in text
-    assert f"Gérer mes préférences : {PH.preferences_url}" in text
+    assert "Lire la suite\u202f: https://www.horizons-emploi.example.org/actualites/1?utm_source=newsletter" in text
+    assert f"Se désabonner\u202f: {PH.unsubscribe_url}" in text
+    assert f"Gérer mes préférences\u202f: {PH.preferences_url}" in text
     assert "45000 Orléans" in text
     assert all(len(line) <= 72 or "http" in line or "__PUB_" in line for line in text.splitlines())
     assert "des profils qualifiés, notamment en maintenance industrielle." in " ".join(
@@ -110,7 +110,7 @@ def test_group_by_tag_puts_articles_under_their_first_tag(app, clock):
     text = digest.text
     for heading in ("Apprentissage\n=============", "Bassin d'emploi\n===============", "Travaux publics"):
         assert heading in text
-    assert digest.subject == "Vos sujets suivis : 6 nouveautés"
+    assert digest.subject == "Vos sujets suivis\u202f: 6 nouveautés"
 
 
 def test_preview_fills_placeholders_with_the_subscribers_links(app, clock):
@@ -249,5 +249,5 @@ def test_no_break_spaces_in_attributes_stay_readable(app, clock):
     store_articles(app.store, digest_article(1, clock.now() - timedelta(hours=1), title="Emploi : « oui »"))
     html = compile_digest(app, count=1).html
     assert 'alt="Emploi&nbsp;: «&nbsp;oui&nbsp;»"' in html
-    assert 'aria-label="Lire la suite : Emploi&nbsp;: «&nbsp;oui&nbsp;»"' in html
+    assert 'aria-label="Lire la suite\u202f: Emploi&nbsp;: «&nbsp;oui&nbsp;»"' in html
     assert "\\u{" not in html

@@ -27,7 +27,7 @@ def test_preview_writes_html_and_text_beside_it(app, config_file, tmp_path):
     out = tmp_path / "out" / "hebdo.html"
     result = run(config_file, "newsletters", "preview", "hebdo", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "subject:   Horizons Emploi-Formation — l'essentiel de la semaine du" in result.output
+    assert "subject:   Horizons Emploi-Formation — l’essentiel de la semaine du" in result.output
     assert "articles:  10 articles" in result.output
     html, text = out.read_text(encoding="utf-8"), out.with_suffix(".txt").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "La lettre hebdo" in html
@@ -72,4 +72,4 @@ def test_preview_falls_back_to_the_latest_articles_when_nothing_is_new(app, conf
     result = run(config_file, "newsletters", "preview", "hebdo")
     assert "articles:  3 articles (nothing new for this edition: showing the latest articles)" in result.output
     history = run(config_file, "newsletters", "history", "hebdo")
-    assert "hebdo → tous  planned: 3 new articles, 1 editions, 1 recipients" in history.output
+    assert "hebdo → tous  planned: 3 new articles, 1 edition, 1 recipient" in history.output

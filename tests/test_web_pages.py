@@ -160,7 +160,7 @@ def test_admin_dashboard_with_credentials(app):
     assert "Tableau de bord" in text and "À traiter" in text
     assert "SendGrid a répondu 500 cinq fois" in text and "transport injoignable" in text
     assert "1 en échec après plusieurs essais, 0 d’issue inconnue" in text
-    assert "Envoi de « La lettre hebdo » (0 8 * * 1)" in text
+    assert "Envoi de «\u202fLa lettre hebdo\u202f» (0 8 * * 1)" in text
     assert "Mise à jour des flux (toutes les 10 min)" in text
     assert "apprentissage-tours" in text  # segment sizes
     assert 'href="/admin/preview/hebdo"' in text

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from publisher.cli import Counter, Lazy, main, pass_lazy
-from publisher.delivery.send import dry_run, send_newsletter, send_test_copy
+from publisher.delivery.manual_send import send_as_run
+from publisher.delivery.send import dry_run, send_test_copy
+from publisher.french import count_of
 from publisher.shutdown import stop_requested, stopping_on_signals
 from publisher.tokens import require_strong_secret_to_send
 
@@ -58,10 +60,13 @@ def send(
         planned = dry_run(app, slug, segment)
         click.echo(
             f"{slug} → segment {segment or app.config.newsletters[slug].segment}: "
-            f"{len(planned)} edition(s), {sum(p.recipients for p in planned)} recipients (dry run)"
+            f"{count_of(len(planned), 'edition', 'editions', 'en')}, "
+            f"{count_of(sum(p.recipients for p in planned), 'recipient', 'recipients', 'en')} (dry run)"
         )
         for number, edition in enumerate(planned, start=1):
-            click.echo(f"  {number}. {edition.subject!r}: {edition.articles} articles, {edition.recipients} recipients")
+            articles = count_of(edition.articles, "article", "articles", "en")
+            recipients = count_of(edition.recipients, "recipient", "recipients", "en")
+            click.echo(f"  {number}. {edition.subject!r}: {articles}, {recipients}")
             if edition.sample:
                 click.echo(f"     e.g. {', '.join(edition.sample)}")
         return
@@ -71,7 +76,7 @@ def send(
         click.echo(f"test copy of {slug} sent to {test_to} ({message_id or 'accepted'})")
         return
     with stopping_on_signals(), Counter("Sending", "messages", every=100) as counter:
-        report = send_newsletter(
+        report = send_as_run(
             app,
             slug,
             segment,

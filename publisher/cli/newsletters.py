@@ -8,6 +8,7 @@ import click
 
 from publisher.cli import Lazy, main, pass_lazy
 from publisher.digests import write_preview
+from publisher.french import count_of
 from publisher.store.digests import recent_plans
 
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -70,7 +71,7 @@ def newsletters_preview(lazy: Lazy, slug: str, segment: str | None, email: str |
     size = len(digest.html.encode())
     click.echo(f"subject:   {digest.subject}")
     click.echo(f"preheader: {digest.preheader}")
-    articles = f"{len(digest.article_ids)} article{'s' if len(digest.article_ids) > 1 else ''}"
+    articles = count_of(len(digest.article_ids), "article", "articles", "en")
     if not digest.fresh:
         articles += " (nothing new for this edition: showing the latest articles)"
     click.echo(f"articles:  {articles}")
@@ -103,8 +104,10 @@ def newsletters_history(lazy: Lazy, slug: str | None, limit: int) -> None:
         when = plan.planned_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         line = f"{when}  {plan.newsletter} → {plan.segment}  {plan.status}"
         if plan.candidate_count:
-            line += (
-                f": {plan.candidate_count} new articles, {plan.edition_count} editions, "
-                f"{plan.recipient_count} recipients"
+            counts = (
+                count_of(plan.candidate_count, "new article", "new articles", "en"),
+                count_of(plan.edition_count, "edition", "editions", "en"),
+                count_of(plan.recipient_count, "recipient", "recipients", "en"),
             )
+            line += ": " + ", ".join(counts)
         click.echo(line)

@@ -21,6 +21,7 @@ from publisher.config.fields import (
     Section,
     checked_absolute_url,
 )
+from publisher.french import of
 
 
 class SiteConfig(Section):
@@ -30,6 +31,8 @@ class SiteConfig(Section):
     language: str = "fr"
     timezone: str = "Europe/Paris"
     postal_address: str
+    # « de »/« d’ » before the title: guessed from its first letter (vowel or h: « d’ ») unless set.
+    name_elides: bool | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -43,6 +46,11 @@ class SiteConfig(Section):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def of_title(self) -> str:
+        """« d’Horizons Emploi-Formation », « de Tours Métropole »: the title after « de »."""
+        return of(self.title, self.name_elides)
 
 
 class StoreConfig(Section):

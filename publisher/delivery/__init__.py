@@ -7,6 +7,7 @@
 - outbox, smtp, sendgrid_api: the three transports (sendgrid is imported only there)
 - ratelimit, engine: the rate-limited, retrying, crash-safe batch sender
 - send:        ``send_newsletter``, ``send_message``, dry runs and test copies
+- manual_send: ``publisher send``, recorded as a run (``send:SLUG``)
 - events:      the SendGrid Event Webhook handler
 - status:      what ``publisher status`` shows about deliveries
 """

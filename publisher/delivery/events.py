@@ -65,7 +65,7 @@ WEBHOOK_OFF = (
     "SendGrid Event Webhook: /webhooks/sendgrid is off (answers 404) until [delivery.sendgrid] "
     "webhook_verification_key is set; to turn it on, in SendGrid go to Settings > Mail Settings > "
     "Event Webhooks, edit the webhook, enable Signed Event Webhook, and copy its verification key "
-    "into config.toml (see docs/delivery.md, « Event Webhook »)"
+    "into config.toml (see docs/delivery.md, section Event Webhook)"
 )
 
 

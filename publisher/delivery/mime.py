@@ -40,8 +40,7 @@ def digest_message(content: EditionContent, addressee: Addressee, date: datetime
     message["List-Unsubscribe-Post"] = ONE_CLICK
     values = addressee.values(content.view_online_url)
     fill = content.placeholders.fill
-    message.set_content(fill(content.text, values, html=False), cte="quoted-printable")
-    message.add_alternative(fill(content.html, values, html=True), subtype="html", cte="quoted-printable")
+    _set_bodies(message, fill(content.text, values, html=False), fill(content.html, values, html=True))
     return message
 
 
@@ -51,15 +50,28 @@ def transactional_message(sender: Sender, message: Message, date: datetime, mess
     mime["Message-ID"] = message_id_value
     for name, value in message.headers:
         mime[name] = value
-    mime.set_content(message.text, cte="quoted-printable")
-    if message.html is not None:
-        mime.add_alternative(message.html, subtype="html", cte="quoted-printable")
+    _set_bodies(mime, message.text, message.html)
     return mime
 
 
 # Headers may be up to 998 characters long (RFC 5322): a List-Unsubscribe URL longer than 78
 # must stay one raw <https://…> token, never folded into RFC 2047 encoded words.
 _POLICY = SMTP.clone(max_line_length=998)
+# Bodies are quoted-printable in lines of at most 76 characters (RFC 2045): longer ones are a
+# spam sign (SpamAssassin's MIME_QP_LONG_LINE) and some servers cut them.
+_BODY_POLICY = SMTP.clone(max_line_length=76)
+
+
+def _set_bodies(message: EmailMessage, text: str, html: str | None) -> None:
+    """The text part, then the HTML one if any, encoded under the body policy; the message keeps
+    the header policy for everything else (the encoding is done here, when the parts are set)."""
+    message.policy = _BODY_POLICY
+    try:
+        message.set_content(text, cte="quoted-printable")
+        if html is not None:
+            message.add_alternative(html, subtype="html", cte="quoted-printable")
+    finally:
+        message.policy = _POLICY
 
 
 def _headers(sender: Sender, to_email: str, to_name: str, subject: str, date: datetime) -> EmailMessage:

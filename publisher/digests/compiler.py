@@ -11,7 +11,7 @@ from datetime import datetime
 
 from publisher.config import Config, NewsletterConfig, key_location
 from publisher.digests.content import DigestArticle, Selection, personal_context, template_context
-from publisher.digests.formatting import tidy_text
+from publisher.digests.formatting import one_line, tidy_text
 from publisher.digests.renderer import InvalidMjml, mjml_to_html
 from publisher.digests.templates import newsletter_templates
 from publisher.errors import NotFoundError, TemplateError
@@ -60,10 +60,10 @@ class DigestCompiler:
         a TemplateError (naming file and line) if any template fails."""
         context = template_context(self.config, self.slug, selection, edition_at, self._articles)
         context["first_edition"] = first_edition
-        subject = " ".join(self._render_setting("subject", context).split())
+        subject = one_line(self._render_setting("subject", context))
         if not subject:
             raise TemplateError(f"{self._where['subject']}: the subject is empty once rendered")
-        preheader = " ".join(self._render_setting("preheader", context).split()) or _default_preheader(selection)
+        preheader = one_line(self._render_setting("preheader", context)) or _default_preheader(selection)
         context |= {"subject": subject, "preheader": preheader} | personal_context(self.config, placeholders)
         html = self._html(context)
         text = tidy_text(self.templates.render(self.newsletter.text_template_name, context))

@@ -60,6 +60,15 @@ def french_spacing(text: str) -> str:
     return _AFTER_GUILLEMET.sub("«\u00a0", _BEFORE_PUNCTUATION.sub("\u00a0\\1", text))
 
 
+_BREAKING_SPACES = re.compile(r"[^\S\u00a0\u202f]+")  # any whitespace but the no-break spaces
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: runs of whitespace (line breaks too) become one space; the no-break
+    spaces of French typography (« suivis\u202f: ») stay."""
+    return _BREAKING_SPACES.sub(" ", text).strip()
+
+
 def capitalize_first(text: str) -> str:
     """Upper-case the first letter only ("bassin d'emploi" → "Bassin d'emploi")."""
     return text[:1].upper() + text[1:]
@@ -82,11 +91,6 @@ def with_utm(url: str, campaign: str) -> str:
         if name not in present
     ]
     return urlunsplit(parts._replace(query=urlencode(query + added)))
-
-
-def plural(count: int, singular: str, plural_form: str) -> str:
-    """French plural: 0 and 1 take the singular ("1 nouveauté", "0 nouveauté", "2 nouveautés")."""
-    return singular if abs(count) < 2 else plural_form
 
 
 def wrap(text: str, width: int = 72, indent: str = "", first_indent: str | None = None) -> str:

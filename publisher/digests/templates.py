@@ -20,8 +20,9 @@ from typing import Any
 import jinja2
 
 from publisher.config import SiteConfig
-from publisher.digests.formatting import capitalize_first, format_date, plural, underline, wrap
+from publisher.digests.formatting import capitalize_first, format_date, underline, wrap
 from publisher.errors import TemplateError
+from publisher.french import plural
 
 SHARED = "_shared"
 TEXT_SUFFIX = ".txt.j2"
@@ -53,7 +54,7 @@ class NewsletterTemplates:
         filters = {
             "date": partial(_date_filter, site),
             "capfirst": capitalize_first,
-            "plural": plural,
+            "plural": partial(_plural_filter, site),
             "wrap": wrap,
             "underline": underline,
         }
@@ -130,6 +131,11 @@ class NewsletterTemplates:
                     if path.is_file() and path not in seen:
                         seen.add(path)
                         yield path
+
+
+def _plural_filter(site: SiteConfig, count: int, one: str, other: str) -> str:
+    """``n | plural("nouveauté", "nouveautés")``: by the plural rule of the site's language."""
+    return plural(count, one, other, site.language)
 
 
 def _date_filter(site: SiteConfig, value: Any, pattern: str = "d MMMM y") -> str:

@@ -19,7 +19,7 @@ import nh3
 # XML 1.0 forbids C0 controls (but tab, newline, carriage return), surrogates, U+FFFE/U+FFFF;
 # the validator also flags C1 controls (U+0080–U+009F) and U+FFFD (a decoding accident).
 _NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd\ufffe\uffff]")
-_SPACES = re.compile(r"\s+")
+_SPACES = re.compile(r"[^\S\u00a0\u202f]+")  # not the no-break spaces of French typography
 
 # Formatting HTML that every reader renders and the validator accepts (its acceptable_elements).
 ALLOWED_TAGS = frozenset(
@@ -60,7 +60,7 @@ def xml_text(value: str) -> str:
 
 
 def plain_text(value: str) -> str:
-    """One line of plain text: XML-safe, whitespace collapsed."""
+    """One line of plain text: XML-safe, whitespace collapsed (no-break spaces kept)."""
     return _SPACES.sub(" ", xml_text(value)).strip()
 
 

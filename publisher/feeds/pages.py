@@ -110,6 +110,7 @@ def _html(settings: FeedSettings, site: ListedFeed | None, tags: list[ListedFeed
 
     return _environment.get_template("index.html.j2").render(
         site_title=plain_text(settings.site_title),
+        of_site=plain_text(settings.site_of_title),
         language=settings.language,
         opml=OPML_FILE if site else None,
         site=row(site) if site else None,

@@ -48,6 +48,7 @@ class FeedSettings:
     """The configuration of the feeds, resolved once per build."""
 
     site_title: str
+    site_of_title: str  # « d’Horizons Emploi-Formation »
     site_url: str
     site_description: str
     language: str
@@ -63,6 +64,7 @@ class FeedSettings:
     def from_config(cls, config: Config) -> FeedSettings:
         return cls(
             site_title=config.site.title,
+            site_of_title=config.site.of_title,
             site_url=config.site.base_url,
             site_description=config.site.description,
             language=config.site.language.replace("_", "-"),
@@ -96,7 +98,7 @@ class FeedSettings:
         return Channel(
             name=f"{TAG_FEEDS_DIR}/{tag.slug}",
             title=f"{self.site_title} — {tag.name}",
-            description=f"Les derniers articles « {tag.name} » de {self.site_title}",
+            description=f"Les derniers articles «\u202f{tag.name}\u202f» {self.site_of_title}",
             page_url=self.tag_page_url.replace("{slug}", tag.slug),
             tag=tag,
         )

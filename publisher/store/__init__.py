@@ -29,6 +29,7 @@ Modules, by what they store:
 - ``segments``: segment filters compiled to SQL, counted and streamed;
 - ``signup_mails``: the queue of sign-up emails;
 - ``deliveries``: the delivery ledger, its batches and webhook updates;
+- ``sends``: the editions of one send grouped, as /admin/ lists them;
 - ``senders``: newsletter runs, the sender lock, shared rate limits;
 - ``webhook_events``: Event Webhook events already applied;
 - ``runs``: one row per publishing cycle or long command;
@@ -181,7 +182,7 @@ def is_damage(error: BaseException) -> bool:
 def damaged_store(path: str | Path | None, error: BaseException) -> StoreDamaged:
     return StoreDamaged(
         f"{path or 'the store'}: the store file looks damaged ({error}); stop the service and restore "
-        "the last backup (docs/operations.md, « Backups and a damaged store »)"
+        "the last backup (docs/operations.md, section Backups and a damaged store)"
     )
 
 

@@ -1,7 +1,8 @@
 """/admin/: the staff dashboard, behind HTTP basic auth (PUBLISHER_ADMIN_PASSWORD).
 
-Recent runs, recent editions with their delivery counts, what is paused or failed, batches
-whose outcome is unknown, the next scheduled runs, segment sizes, and a preview of each
+Failed or partly failed sends first, with their reasons; recent runs (manual sends included),
+recent sends (the editions of one send grouped) with their delivery counts, what is paused,
+batches whose outcome is unknown, the next scheduled runs, segment sizes, and a preview of each
 newsletter. Closed (403) when no password is configured; 401 without valid credentials; 429
 with Retry-After for a client IP after ``[service] admin_failures_before_block`` wrong passwords.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -19,14 +21,17 @@ from publisher.config import NewsletterConfig
 from publisher.delivery.status import delivery_status
 from publisher.digests.preview import render_preview
 from publisher.errors import PublisherError
+from publisher.french import count_of, plural
 from publisher.jobs import NextRun, next_runs
-from publisher.store.deliveries import BatchInfo, EditionDeliveries
+from publisher.store.deliveries import BatchInfo, EditionDeliveries, failure_reasons
 from publisher.store.runs import Run, recent_runs
+from publisher.store.sends import Send, recent_sends
 from publisher.store.signup_mails import queue_counts
 from publisher.store.subscribers import count_by_status
 from publisher.subscribers.segments import count_members
 from publisher.tokens import edition_path
 from publisher.web.context import WebContext
+from publisher.web.run_words import run_label, summary_in_french
 from publisher.web.security import basic_auth_ok, client_key
 
 log = logging.getLogger(__name__)
@@ -67,8 +72,17 @@ DELIVERY_COUNTS = {
 
 def delivery_count(status: str, count: int) -> str:
     """« 1 envoyé », « 3 envoyés », « 2 en échec »: a count of ledger rows of one status."""
-    singular, plural = DELIVERY_COUNTS.get(status, (status, status))
-    return f"{count} {singular if count <= 1 else plural}"
+    one, other = DELIVERY_COUNTS.get(status, (status, status))
+    return f"{count} {plural(count, one, other)}"
+
+
+@dataclass(frozen=True)
+class FailedSend:
+    """A send with failed recipients or a paused edition, and why: (reason, recipients) the
+    most frequent first."""
+
+    send: Send
+    reasons: list[tuple[str, int]]
 
 
 @dataclass(frozen=True)
@@ -83,7 +97,9 @@ class SegmentSize:
 class Dashboard:
     runs: list[Run]
     failed_runs: list[Run]
-    editions: list[EditionDeliveries]
+    # One per send: the editions a send created together (one per distinct content).
+    sends: list[Send]
+    failed_sends: list[FailedSend]
     paused: list[EditionDeliveries]
     unknown_batches: list[BatchInfo]
     next_runs: list[NextRun]
@@ -138,12 +154,15 @@ def _blocked(context: WebContext, wait: int) -> Response:
 def _dashboard(app: App) -> Dashboard:
     status = delivery_status(app, limit=20)
     runs = recent_runs(app.store, 20)
+    sends = recent_sends(app.store, 10)
+    editions = [edition for send in sends for edition in send.editions]
     segments = [_segment_size(app, name, segment.description) for name, segment in app.config.segments.items()]
     return Dashboard(
         runs=runs,
         failed_runs=[run for run in runs if run.status == "failed"],
-        editions=status.editions,
-        paused=[edition for edition in status.editions if edition.edition_status == "paused"],
+        sends=sends,
+        failed_sends=[_failed(app, send) for send in sends if send.counts.get("failed")],
+        paused=[edition for edition in editions if edition.edition_status == "paused"],
         unknown_batches=status.unknown_batches,
         next_runs=next_runs(app),
         segments=segments,
@@ -151,11 +170,20 @@ def _dashboard(app: App) -> Dashboard:
         newsletters=dict(app.config.newsletters),
         edition_links={
             edition.edition_id: edition_path(app, edition.edition_id, edition.newsletter)
-            for edition in status.editions
+            for edition in editions
             if edition.edition_status == "sent"
         },
         signup_mails=queue_counts(app.store),
     )
+
+
+def _failed(app: App, send: Send) -> FailedSend:
+    reasons: dict[str, int] = {}
+    for edition in send.editions:
+        if edition.counts.get("failed"):
+            for found in failure_reasons(app.store, edition.edition_id):
+                reasons[found.reason] = reasons.get(found.reason, 0) + found.count
+    return FailedSend(send, sorted(reasons.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _segment_size(app: App, name: str, description: str) -> SegmentSize:
@@ -176,6 +204,9 @@ async def dashboard(request: Request) -> Response:
         board=board,
         labels=LABELS,
         delivery_count=delivery_count,
+        run_label=partial(run_label, context.apps.config),
+        in_french=summary_in_french,
+        count_of=count_of,
     )
 
 

@@ -154,8 +154,9 @@ async def home(request: Request) -> Response:
 async def link_help(request: Request) -> Response:
     return WebContext.of(request).pages.message(
         "Gérer votre abonnement",
-        "Pour choisir vos thèmes, faire une pause ou vous désabonner, utilisez les liens « Gérer mes préférences » "
-        "et « Se désabonner » présents en bas de chaque lettre que vous recevez : ils sont personnels.",
+        "Pour choisir vos thèmes, faire une pause ou vous désabonner, utilisez les liens "
+        "«\u202fGérer mes préférences\u202f» et «\u202fSe désabonner\u202f» présents en bas de chaque lettre "
+        "que vous recevez\u202f: ils sont personnels.",
         links=(("S’abonner", "/subscribe"), ("Lettres envoyées", "/archive/")),
     )
 

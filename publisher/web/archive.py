@@ -95,7 +95,7 @@ async def archive_private_item(request: Request) -> Response:
 
 def _no_public_archive(selection: str) -> str:
     why = (
-        "Cette lettre est composée pour chaque abonné·e selon ses thèmes : elle"
+        "Cette lettre est composée pour chaque abonné·e selon ses thèmes\u202f: elle"
         if selection == "interests"
         else "Cette lettre"
     )

@@ -52,10 +52,10 @@ _TOKEN = re.compile(r"[A-Za-z0-9_\-.]{10,300}")
 MAX_EMAIL, MAX_INTERESTS = 254, 200
 VALID_ADDRESS = "Indiquez une adresse électronique valide, par exemple prenom.nom@exemple.fr."
 ADDRESS_REFUSED = (
-    "Cette adresse n’est pas acceptée : avant le signe @, elle ne peut contenir ni lettre accentuée "
+    "Cette adresse n’est pas acceptée\u202f: avant le signe @, elle ne peut contenir ni lettre accentuée "
     "ni caractère non latin, car la plupart des messageries ne sauraient pas y acheminer nos courriels."
 )
-NAME_REFUSED = "Ce nom n’est pas accepté : retirez les retours à la ligne, tabulations et caractères invisibles."
+NAME_REFUSED = "Ce nom n’est pas accepté\u202f: retirez les retours à la ligne, tabulations et caractères invisibles."
 UNUSABLE_ADDRESS = "Cette adresse électronique ne peut pas être utilisée. Vérifiez-la."
 
 
@@ -162,7 +162,7 @@ async def subscribe_submit(request: Request) -> Response:
         )
 
     if not context.pages.csrf_ok(request, data.get("csrf"), "subscribe"):
-        return again({"email": "Le formulaire a expiré : vérifiez vos réponses et envoyez-le à nouveau."})
+        return again({"email": "Le formulaire a expiré\u202f: vérifiez vos réponses et envoyez-le à nouveau."})
     if form.honeypot:
         log.info("sign-up ignored: honeypot field filled")
         return _check_your_inbox(context)
@@ -255,7 +255,7 @@ async def confirm_submit(request: Request) -> Response:
         return _link_spent(context)
     return context.pages.message(
         "Votre abonnement est confirmé",
-        "Merci ! Vous recevrez nos prochaines lettres d’information.",
+        "Merci\u202f! Vous recevrez nos prochaines lettres d’information.",
         "Vous pouvez choisir vos thèmes ou vous désabonner à tout moment, depuis le lien présent dans chaque lettre.",
         links=(("Choisir mes thèmes", preferences), ("Lire les lettres déjà envoyées", "/archive/")),
     )
@@ -292,7 +292,7 @@ def _link_spent(context: WebContext) -> Response:
     return context.pages.message(
         "Lien déjà utilisé",
         "Ce lien de confirmation a déjà servi ou n’est plus valable.",
-        "Pour recevoir nos lettres, abonnez-vous à nouveau : un nouveau lien vous sera envoyé.",
+        "Pour recevoir nos lettres, abonnez-vous à nouveau\u202f: un nouveau lien vous sera envoyé.",
         status=400,
         links=(("S’abonner", "/subscribe"), ("Accueil", "/")),
     )
