@@ -14,7 +14,6 @@ import re
 
 import httpx
 import pytest
-from publisher.service.jobs import PURGE_JOB, build_jobs, run_job
 from support.serve import cli
 from support.webserver import served, web_app
 from test_delivery_recipient_failures import add_hostile_rows
@@ -23,6 +22,7 @@ from test_service_browser import shot
 from publisher.app import App
 from publisher.config import Secrets
 from publisher.demo import load_demo
+from publisher.jobs import PURGE_JOB, build_jobs, run_job
 from publisher.store.deliveries import failure_reasons
 from publisher.store.sends import recent_sends
 

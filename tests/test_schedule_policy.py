@@ -242,8 +242,8 @@ def test_schedule_and_admin_show_the_same_next_times_and_due_now(monthly, clock,
         page = httpx.get(url + "/admin/", auth=("admin", "mot de passe de test")).text
     admin.close()
     table = page.split("Prochains envois", 1)[1].split("</table>", 1)[0]
-    assert "Envoi de « La lettre hebdo » (0 8 * * 1)</td><td>maintenant</td>" in table
-    assert "Envoi de « La lettre du mois » (0 9 1 * *)</td><td>mar. 1 déc. 2026, 09:00</td>" in table
+    assert "Envoi de «\u202fLa lettre hebdo\u202f» (0 8 * * 1)</td><td>maintenant</td>" in table
+    assert "Envoi de «\u202fLa lettre du mois\u202f» (0 9 1 * *)</td><td>mar. 1 déc. 2026, 09:00</td>" in table
 
     # The CLI reads the system clock: a newsletter due now says so there too.
     due_now(config_file, "hebdo")

@@ -68,6 +68,8 @@ _RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
         (r"\bPAUSED: ", _fixed(f"EN PAUSE{_Q}: ")),
         (r"\bno newsletter due\b", _fixed("aucune lettre à envoyer")),
         (r"^not due$", _fixed("pas encore l’heure")),
+        (r"\bnot due \(next: never\)", _fixed("pas encore l’heure (aucun envoi prévu)")),
+        (r"\bnot due \(next: (.+?)\)", _fixed(f"pas encore l’heure (prochain envoi{_Q}: \\1)")),
         (
             r"\bsend due at (.+?) missed by more than (.+?), skipped",
             _fixed("envoi prévu le \\1 manqué de plus de \\2, abandonné"),
@@ -86,6 +88,9 @@ _RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
         ),
         (r"^nothing to do$", _fixed("rien à faire")),
         (r"(^|; )feeds: ", _fixed(f"\\1flux{_Q}: ")),
+        (r"(^|; )newsletter:([\w-]+): ", _fixed(f"\\1lettre \\2{_Q}: ")),
+        (r"(^|; )purge-pending: ", _fixed(f"\\1inscriptions non confirmées{_Q}: ")),
+        (r"(^|; )prune-webhook-events: ", _fixed(f"\\1événements SendGrid{_Q}: ")),
         (r"(^|; )newsletters: ", _fixed(f"\\1lettres{_Q}: ")),
         (r"(^|; )webhook events: ", _fixed(f"\\1événements SendGrid{_Q}: ")),
         (r"(?<=[\w)]): (?=\S)", _fixed(f"{_Q}: ")),  # « hebdo : 1 édition », a reason's « chemin : raison »
