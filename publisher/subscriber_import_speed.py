@@ -14,30 +14,37 @@ from publisher.errors import RecordError
 from publisher.store import Store
 from publisher.store import subscribers as db
 from publisher.subscriber_import_plan import PlannedChunk, Planner
-from publisher.subscriber_import_read import Row, RowNote, RowParser, read_chunks
+from publisher.subscriber_import_read import CsvFormat, Row, RowNote, RowParser, read_chunks
 
 
 def planned_chunks(
-    path: Path, parser: RowParser, planner: Planner, store: Store, chunk_size: int, in_child_from_bytes: int
+    path: Path,
+    form: CsvFormat,
+    parser: RowParser,
+    planner: Planner,
+    store: Store,
+    chunk_size: int,
+    in_child_from_bytes: int,
 ) -> Iterator[PlannedChunk]:
     """The file's rows, ``chunk_size`` at a time, read and planned (see Planner). A large file is read
     in a child process while this one writes the previous chunks."""
     if file_size(path) < in_child_from_bytes or planner.store_path == ":memory:":
-        yield from planner.plan(read_chunks(path, parser, chunk_size), store)
+        yield from planner.plan(read_chunks(path, form, parser, chunk_size), store)
         return
     for new, to_merge, rejected, warnings, skipped in items_from_child(
-        _plan_in_child, path, parser, planner, chunk_size
+        _plan_in_child, path, form, parser, planner, chunk_size
     ):
         yield new, [Row._make(row) for row in to_merge], rejected, warnings, skipped
 
 
 def _plan_in_child(
-    path: Path, parser: RowParser, planner: Planner, chunk_size: int
+    path: Path, form: CsvFormat, parser: RowParser, planner: Planner, chunk_size: int
 ) -> Iterator[tuple[db.NewRows, list[tuple], list[RecordError], list[RowNote], list[RowNote]]]:
     """planned_chunks in the reading child process, with its own connection to the store; rows
     for the merger as plain tuples, which pickle several times faster than named tuples."""
     with Store(planner.store_path) as store, fewer_collections():
-        for new, to_merge, rejected, warnings, skipped in planner.plan(read_chunks(path, parser, chunk_size), store):
+        rows = read_chunks(path, form, parser, chunk_size)
+        for new, to_merge, rejected, warnings, skipped in planner.plan(rows, store):
             yield new, [tuple(row) for row in to_merge], rejected, warnings, skipped
 
 
