@@ -2,7 +2,8 @@
 formula cells made safe (OWASP "CSV Injection").
 
 Excel's "CSV" format saves Windows-1252 on a French or English Windows, its "CSV UTF-8" format
-UTF-8 with a BOM; either may start with a ``sep=;`` line naming the delimiter.
+UTF-8 with a BOM, its "Unicode Text" format tab-separated UTF-16 with a BOM; a file may start
+with a ``sep=;`` line naming the delimiter.
 
 Excel, LibreOffice and Google Sheets run a cell that starts with ``=``, ``+``, ``-`` or ``@``
 (or their full-width forms, or a tab, CR or LF before one) as a formula, even in a CSV file.
@@ -18,7 +19,7 @@ from functools import partial
 from pathlib import Path
 
 # The encodings a CSV file is read in, as said to staff ("utf-8-sig": UTF-8, with or without a BOM).
-ENCODING_NAMES = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}
+ENCODING_NAMES = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252", "utf-16": "UTF-16"}
 # Excel's first line naming the delimiter, e.g. sep=; (a spreadsheet saving it again may add delimiters).
 _SEP_LINE = re.compile(r'"?sep=([,;\t])"?[,;\t]*\r?\n?')
 # A UTF-8 sequence of two to four bytes: Windows-1252 text (accented letters, €, « ») has practically none.
@@ -47,12 +48,16 @@ def restore_row(cells: list[str]) -> list[str]:
 
 
 def csv_encoding(path: Path) -> str:
-    """ "utf-8-sig" when the whole file is UTF-8; else "cp1252", unless the file holds UTF-8 text
-    too (rows typed in two encodings): "utf-8-sig" then, its other rows being the reader's to
-    refuse. Reads the file once (about 0.1 s for 170 MB). Raises OSError."""
+    """The codec to read a CSV file with: "utf-16" after a UTF-16 BOM; "utf-8-sig" when the whole
+    file is UTF-8; else "cp1252", unless the file holds UTF-8 text too (rows typed in two
+    encodings): "utf-8-sig" then, its other rows being the reader's to refuse. Reads the file
+    once (about 0.1 s for 150 MB). Raises OSError."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         with path.open("rb") as file:
+            if file.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                return "utf-16"
+            file.seek(0)
             for block in iter(partial(file.read, _BLOCK), b""):
                 decoder.decode(block)
             decoder.decode(b"", final=True)

@@ -107,6 +107,17 @@ def test_excel_csv_utf8_with_a_bom_and_headers_in_odd_case_accents_and_spacing(r
     assert bob["locale"] == "en" and [i["slug"] for i in bob["interests"]] == ["jeunes", "vae"]
 
 
+def test_excel_unicode_text_utf16_tab_separated_imports(run):
+    result = run("subscribers", "import", str(SHEETS / "excel_unicode_text.txt"))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:2] == [
+        "encoding: UTF-16 (the file is not UTF-8)",
+        "columns used as attributes: bassin",
+    ]
+    noemie = shown(run, "noemie@exemple.fr")
+    assert noemie["name"] == "Noémie Łukasiewicz" and noemie["attributes"] == {"bassin": "Dreux"}
+
+
 @pytest.mark.parametrize(
     ("sheet", "message"),
     [
