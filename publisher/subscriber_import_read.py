@@ -349,10 +349,12 @@ def read_rows(path: Path, form: CsvFormat, parser: RowParser, warnings: list[Row
     with _opened(path, form.encoding) as handle:
         if form.header_line == 2:
             handle.readline()  # the sep= line
-        line, lines_before = form.header_line, form.header_line - 1  # + the reader's line number
+        lines_before = form.header_line - 1  # + the reader's line number = the file's
+        line = form.header_line
         try:
             reader = csv.reader(handle, delimiter=form.delimiter)
             next(reader, None)  # the header, mapped by read_format
+            line = reader.line_num + lines_before
             for cells in reader:
                 line, end = line + 1, reader.line_num + lines_before
                 if not (cells and cells[0].strip()) and not "".join(cells).strip():  # a blank line

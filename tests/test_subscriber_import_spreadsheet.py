@@ -201,3 +201,11 @@ def test_the_documented_table_of_header_names_is_the_codes():
     section = page.split("## Column names", 1)[1].split("\n#", 1)[0]
     rows = re.findall(r"^\| `([a-z_]+)`[^|]*\|([^|\n]*)\|", section, re.MULTILINE)
     assert {field: tuple(re.findall(r"`([^`]+)`", names)) for field, names in rows} == HEADER_NAMES
+
+
+def test_a_header_cell_on_two_lines_keeps_the_rows_line_numbers(app, store, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text('Courriel;"Bassin\nd\'emploi"\nbad;Tours\n', encoding="utf-8")
+    report = import_csv(app, path)
+    assert [(error.line, error.field) for error in report.rejected] == [(3, "email")]
+    assert report.columns.attribute_names == ["bassin\nd'emploi"]
