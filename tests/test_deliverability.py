@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from publisher.subscription_mail import already_subscribed_message, confirmation_message
 from support.apps import app_for
 from support.paths import ROOT
 from support.serve import cli
@@ -22,6 +21,7 @@ from support.serve import cli
 from publisher.clock import FixedClock
 from publisher.delivery.content import sender_for
 from publisher.delivery.mime import transactional_message
+from publisher.subscribers.subscription_mail import already_subscribed_message, confirmation_message
 
 MAX_SCORE = 1.0
 PER_NEWSLETTER = 3

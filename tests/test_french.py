@@ -28,9 +28,10 @@ from publisher.french import count_of, elides, of
 from publisher.subscribers.subscription_mail import already_subscribed_message, confirmation_message
 
 TEMPLATES = sorted([*ROOT.glob("publisher/**/*.j2"), *ROOT.glob("newsletters/**/*.j2")])
-# Not the product's prose: the demo's made-up data, and french_spacing, which keeps the words of
-# articles' authors together with the no-break spaces they already typed.
-NOT_CHECKED = {Path("publisher/digests/formatting.py")}
+# Not the product's prose: the demo's made-up data; french_spacing, which keeps the words of
+# articles' authors together with the no-break spaces they already typed; the column names as
+# spreadsheets spell them (compared without punctuation anyway).
+NOT_CHECKED = {Path("publisher/digests/formatting.py"), Path("publisher/subscribers/csv_headers.py")}
 MODULES = sorted(
     path
     for path in ROOT.glob("publisher/**/*.py")

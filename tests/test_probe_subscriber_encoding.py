@@ -1,6 +1,7 @@
 """`subscribers import` of a file with a few bytes that are not UTF-8 (a name or attribute typed
-in a Latin-1 spreadsheet): each such row is one `FILE:LINE:` error naming its own line, and
-every good row, before and after it, is imported. A header that is not UTF-8 is one Error line."""
+in a Latin-1 spreadsheet): the file is read as Windows-1252, said so, and every row is imported
+with its accents right, the header's included. (A file mixing UTF-8 and Windows-1252 rows:
+tests/test_subscriber_import_spreadsheet.py.)"""
 
 from __future__ import annotations
 
@@ -25,21 +26,24 @@ def emails(config: Path) -> list[str]:
         return sorted(email for (email,) in conn.execute("SELECT email FROM subscribers"))
 
 
-def test_rows_that_are_not_utf8_are_refused_by_their_own_line_and_the_good_ones_kept(config):
+def attributes(config: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(config.parent / "publisher.db") as conn:
+        return sorted(conn.execute("SELECT name, value FROM subscriber_attributes"))
+
+
+def test_a_file_with_latin1_rows_is_read_as_windows_1252_and_every_row_imported(config):
     path = HOSTILE / "probe_subscribers_latin1.csv"
     result = cli(config, "subscribers", "import", str(path))
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    output = result.stdout + result.stderr
-    errors = [line for line in output.splitlines() if "not valid UTF-8" in line]
-    assert [line.split(": ", 1)[0] for line in errors] == [f"{path}:3", f"{path}:5"], output
-    assert emails(config) == ["bon1@exemple.fr", "bon2@exemple.fr", "bon3@exemple.fr"]
+    assert "encoding: Windows-1252 (the file is not UTF-8)" in result.stdout.splitlines()
+    assert emails(config) == [f"{who}@exemple.fr" for who in ("bon1", "bon2", "bon3", "mauvais1", "mauvais2")]
+    assert ("bassin", "Blére") in attributes(config)
 
 
-def test_a_header_that_is_not_utf8_is_one_error_line(config):
+def test_a_latin1_header_is_read_as_windows_1252(config):
     path = HOSTILE / "probe_subscribers_latin1_header.csv"
     result = cli(config, "subscribers", "import", str(path))
-    assert result.returncode == 1
-    [line] = result.stderr.strip().splitlines()
-    assert line.startswith(f"Error: {path}:1: header: ") and "not valid UTF-8" in line, line
-    assert emails(config) == []
+    assert result.returncode == 0, result.stderr
+    assert "columns used as attributes: nom déjà" in result.stdout.splitlines()
+    assert emails(config) == ["bon@exemple.fr"]

@@ -27,7 +27,9 @@ def subscribers_import(lazy: Lazy, file: Path, dry_run: bool) -> None:
     """Import subscribers from a CSV file (header row; email required).
 
     Columns: email, name, locale, interests (tag names or slugs separated by |), status,
-    consent_source, consent_at; any other column is an attribute (bassin, role…). Addresses
+    consent_source, consent_at, also under their French and English names (Courriel, Prénom +
+    Nom, Thèmes…); any other column is an attribute (bassin, role…). UTF-8 or Windows-1252;
+    Excel's sep=; line is understood. --dry-run shows how each column is read. Addresses
     are normalised and duplicates merged; nobody who unsubscribed, bounced, complained or was
     forgotten is re-activated (such rows are reported as skipped). Bad rows are reported as
     FILE:LINE: field: reason; the exit status is 1 if any row was rejected.
@@ -41,6 +43,8 @@ def subscribers_import(lazy: Lazy, file: Path, dry_run: bool) -> None:
         report = import_csv(lazy.app, file, dry_run=dry_run, on_rows=counter.tick)
     for note in sorted([*report.rejected, *report.skipped, *report.warnings], key=lambda note: note.line):
         click.echo(str(note), err=True)
+    for line in report.file_lines():
+        click.echo(line)
     click.echo(report.summary())
     if report.rejected:
         raise SystemExit(1)

@@ -3,9 +3,10 @@ never re-activate who left.
 
 - A header row names the columns; ``email`` is required; ``name``, ``locale``, ``interests``
   (tag names or slugs separated by ``|``), ``status``, ``consent_source``, ``consent_at`` are
-  known; every other column is an attribute (``bassin``, ``role``…). Column names are
-  case-insensitive; the delimiter is ``,``, ``;`` or tab (whichever the header uses); the file
-  is UTF-8 (a BOM is fine).
+  known, also under their French and English names (publisher.subscribers.csv_headers);
+  every other column is an attribute (``bassin``, ``role``…). The delimiter is ``,``, ``;`` or
+  tab (whichever the header uses, or Excel's ``sep=;`` first line says); the file is UTF-8 (a
+  BOM is fine) or else Windows-1252 (publisher.subscribers.spreadsheet.csv_encoding).
 - A bad row is rejected as ``FILE:LINE: field: reason``; every good row is imported.
 - Rows with the same address (whatever its case) are merged into one subscriber: the file's
   duplicates and the subscribers already stored. Merging adds interests, sets the given
@@ -29,7 +30,7 @@ from publisher.clock import to_db
 from publisher.store import subscribers as db
 from publisher.subscribers.csv_merge import Merger
 from publisher.subscribers.csv_plan import ImportDefaults, Planner
-from publisher.subscribers.csv_read import RowNote, RowParser, SubscriberImportReport
+from publisher.subscribers.csv_read import RowNote, RowParser, SubscriberImportReport, read_format
 from publisher.subscribers.csv_speed import MEASURED, ImportTuning, fewer_collections, planned_chunks
 from publisher.subscribers.forget_list import AddressHasher, hasher_for
 
@@ -48,7 +49,8 @@ def import_csv(
     script that calls this must start from an ``if __name__ == "__main__":`` block
     (multiprocessing's rule)."""
     path = Path(path)
-    report = SubscriberImportReport(dry_run=dry_run)
+    form = read_format(path)
+    report = SubscriberImportReport(dry_run=dry_run, encoding=form.encoding_name, columns=form.columns)
     now = app.clock.now()
     defaults = ImportDefaults(app.config.site.language, f"import {path.name}", to_db(now))
     with db.write(app.store, dry_run, bulk=True), fewer_collections():
@@ -62,7 +64,9 @@ def import_csv(
             hasher=_forget_list_hasher(app, str(path), report),
         )
         merger = Merger(app.store, str(path), now, defaults, report)
-        for new, to_merge, rejected, warnings, skipped in planned_chunks(path, parser, planner, app.store, tuning):
+        for new, to_merge, rejected, warnings, skipped in planned_chunks(
+            path, form, parser, planner, app.store, tuning
+        ):
             if on_rows is not None:
                 on_rows(len(new) + len(to_merge) + len(rejected) + len(skipped))
             report.rejected.extend(rejected)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TextIO
 from zoneinfo import ZoneInfo
 
 from publisher.addresses import InvalidAddress, InvalidName, address_key, checked_address, checked_name
@@ -20,10 +20,10 @@ from publisher.clock import to_db
 from publisher.errors import PublisherError, RecordError
 from publisher.slugs import slugify
 from publisher.store import chunks
-from publisher.subscribers.spreadsheet import restore_row
+from publisher.subscribers.csv_headers import Columns, map_header
+from publisher.subscribers.spreadsheet import ENCODING_NAMES, csv_encoding, restore_row, sep_line_delimiter
 from publisher.subscribers.status import STATUSES
 
-KNOWN_COLUMNS = ("email", "name", "locale", "interests", "status", "consent_source", "consent_at")
 SHARED_TEXTS_MAX = 100_000  # distinct cell texts a parser shares (see RowParser.parse)
 _LOCALE = re.compile(r"([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|[0-9]{3}))?")
 # consent_at already in UTC to the second, e.g. 2026-03-28T13:00:00Z or …+00:00
@@ -54,10 +54,24 @@ class SubscriberImportReport:
     rejected: list[RecordError] = field(default_factory=list)
     warnings: list[RowNote] = field(default_factory=list)
     dry_run: bool = False
+    encoding: str = ""  # as said to staff: UTF-8, Windows-1252
+    columns: Columns | None = None
 
     @property
     def ok(self) -> bool:
         return not self.rejected
+
+    def file_lines(self) -> list[str]:
+        """How the file was read: its encoding, its columns (one by one in a dry run) and the
+        columns taken as attributes."""
+        lines = [f"encoding: {self.encoding}" + ("" if self.encoding == "UTF-8" else " (the file is not UTF-8)")]
+        if self.columns is None:
+            return lines
+        if self.dry_run:
+            lines += ["columns:", *(f"  {line}" for line in self.columns.mapping())]
+        if self.columns.attributes:
+            lines.append(f"columns used as attributes: {', '.join(self.columns.attribute_names)}")
+        return lines
 
     def summary(self) -> str:
         prefix = "dry run, nothing written: " if self.dry_run else ""
@@ -115,7 +129,9 @@ class RowParser:
 
     def parse(self, line: int, cells: list[str], layout: _Layout, warnings: list[RowNote]) -> Row:
         cells.append("")  # what absent columns read (see _Layout)
-        email_cell, name, locale_cell, interests_cell, status_cell, source, consent_at = layout.known(cells)
+        email_cell, name, last_name, locale_cell, interests_cell, status_cell, source, consent_at = layout.known(cells)
+        if last_name:  # Prénom + Nom
+            name = f"{name.strip()} {last_name.strip()}"
         try:
             email = checked_address(email_cell, self.allow_test_domains)
         except InvalidAddress as error:
@@ -242,55 +258,112 @@ def _locale_code(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Layout:
-    """Where each column is. ``known`` picks email, name, locale, interests, status,
-    consent_source and consent_at from a row, with one "" appended for absent columns;
-    ``attributes`` holds (name, index) pairs for the other columns."""
+    """Where each column is. ``known`` picks email, the name's first and last parts, locale,
+    interests, status, consent_source and consent_at from a row, with one "" appended for
+    absent columns; ``attributes`` holds (name, index) pairs for the other columns."""
 
     known: Callable[[list[str]], tuple[str, ...]]
     attributes: tuple[tuple[str, int], ...]
 
     @classmethod
-    def of(cls, columns: list[str]) -> _Layout:
-        position = {name: index for index, name in enumerate(columns)}
-        absent = len(columns)
+    def of(cls, columns: Columns) -> _Layout:
+        absent = len(columns.header)
+        name, last_name = (*columns.name_parts, absent, absent)[:2]
+        others = (columns.index(field) for field in ("locale", "interests", "status", "consent_source", "consent_at"))
+        indexes = (columns.index("email"), name, last_name, *others)
         return cls(
-            known=itemgetter(*(position.get(name, absent) for name in KNOWN_COLUMNS)),
-            attributes=tuple((name, index) for index, name in enumerate(columns) if name and name not in KNOWN_COLUMNS),
+            known=itemgetter(*(absent if index is None else index for index in indexes)),
+            attributes=columns.attributes,
         )
 
 
-# A byte that is not UTF-8, as the file is read (errors="surrogateescape"): a row holding one is
-# refused alone, and the rows around it are still read.
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")
-NOT_UTF8_REASON = "not valid UTF-8 (save the file as UTF-8)"
+@dataclass(frozen=True)
+class CsvFormat:
+    """How a file is read: its encoding, delimiter, header line (2 after Excel's ``sep=;``
+    line) and header mapping."""
+
+    encoding: str  # a Python codec
+    delimiter: str
+    header_line: int
+    columns: Columns
+
+    @property
+    def encoding_name(self) -> str:
+        return ENCODING_NAMES[self.encoding]
 
 
-def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterator[Row | RecordError]:
-    """The valid rows of a CSV file, or a RecordError for each bad one."""
+# A byte the file's encoding does not have, as the file is read (errors="surrogateescape"): a
+# row holding one is refused alone, and the rows around it are still read.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def read_format(path: Path) -> CsvFormat:
+    """The file's encoding, delimiter and header, or a PublisherError ``FILE:LINE: header: reason``."""
     source = str(path)
     try:
-        handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+        encoding = csv_encoding(path)
     except OSError as error:
         raise PublisherError(f"{path}: cannot read: {error.strerror}") from None
-    with handle:
-        line = 1
-        try:
-            header_line = handle.readline()
-            if _NOT_UTF8.search(header_line):
-                raise PublisherError(f"{source}:1: header: {NOT_UTF8_REASON}")
+    with _opened(path, encoding) as handle:
+        delimiter = _sep_line(handle)
+        header_line = 1 if delimiter is None else 2
+        if delimiter is None:
+            delimiter = _delimiter(handle.readline())
             handle.seek(0)
-            reader = csv.reader(handle, delimiter=_delimiter(header_line))
-            columns = _columns(source, restore_row(next(reader, [])))
-            layout, width = _Layout.of(columns), len(columns)
+        try:
+            header = next(csv.reader(handle, delimiter=delimiter), [])
+        except csv.Error as error:
+            raise PublisherError(f"{source}:{header_line}: header: malformed CSV ({error})") from None
+    if _UNDECODABLE.search("".join(header)):
+        raise PublisherError(f"{source}:{header_line}: header: {_undecodable(encoding)}")
+    columns = map_header(source, header_line, restore_row(header))
+    return CsvFormat(encoding, delimiter, header_line, columns)
+
+
+def _opened(path: Path, encoding: str) -> TextIO:
+    try:
+        return path.open(encoding=encoding, errors="surrogateescape", newline="")
+    except OSError as error:
+        raise PublisherError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def _sep_line(handle: TextIO) -> str | None:
+    """The delimiter an Excel ``sep=;`` first line names, that line then read; else None, nothing read."""
+    delimiter = sep_line_delimiter(handle.readline())
+    if delimiter is None:
+        handle.seek(0)
+    return delimiter
+
+
+def _delimiter(header_line: str) -> str:
+    return max((",", ";", "\t"), key=header_line.count)
+
+
+def _undecodable(encoding: str) -> str:
+    return f"not valid {ENCODING_NAMES[encoding]} (save the file as CSV UTF-8)"
+
+
+def read_rows(path: Path, form: CsvFormat, parser: RowParser, warnings: list[RowNote]) -> Iterator[Row | RecordError]:
+    """The valid rows of a CSV file, or a RecordError for each bad one."""
+    source, layout, width = str(path), _Layout.of(form.columns), len(form.columns.header)
+    with _opened(path, form.encoding) as handle:
+        if form.header_line == 2:
+            handle.readline()  # the sep= line
+        lines_before = form.header_line - 1  # + the reader's line number = the file's
+        line = form.header_line
+        try:
+            reader = csv.reader(handle, delimiter=form.delimiter)
+            next(reader, None)  # the header, mapped by read_format
+            line = reader.line_num + lines_before
             for cells in reader:
-                line, end = line + 1, reader.line_num
+                line, end = line + 1, reader.line_num + lines_before
                 if not (cells and cells[0].strip()) and not "".join(cells).strip():  # a blank line
                     line = end
                     continue
                 if len(cells) > width:
                     yield RecordError(source, line, "row", f"{len(cells)} fields, the header has {width}")
-                elif _NOT_UTF8.search("".join(cells)):
-                    yield RecordError(source, line, "row", NOT_UTF8_REASON)
+                elif _UNDECODABLE.search("".join(cells)):
+                    yield RecordError(source, line, "row", _undecodable(form.encoding))
                 else:
                     if len(cells) < width:  # trailing empty cells left out
                         cells.extend([""] * (width - len(cells)))
@@ -303,29 +376,13 @@ def read_rows(path: Path, parser: RowParser, warnings: list[RowNote]) -> Iterato
             yield RecordError(source, line + 1, "row", f"malformed CSV ({error}); the rest was skipped")
 
 
-def _delimiter(header_line: str) -> str:
-    return max((",", ";", "\t"), key=header_line.count)
-
-
-def _columns(source: str, header: list[str]) -> list[str]:
-    columns = [name.strip().lower() for name in header]
-    if "email" not in columns:
-        raise PublisherError(f"{source}:1: header: no email column (columns: {', '.join(columns) or 'none'})")
-    seen = set()
-    for name in columns:
-        if name and name in seen:
-            raise PublisherError(f"{source}:1: header: column {name!r} appears twice")
-        seen.add(name)
-    return columns
-
-
 ReadChunk = tuple[list[Row], list[RecordError], list[RowNote]]
 
 
-def read_chunks(path: Path, parser: RowParser, chunk_size: int) -> Iterator[ReadChunk]:
+def read_chunks(path: Path, form: CsvFormat, parser: RowParser, chunk_size: int) -> Iterator[ReadChunk]:
     """The file's rows, ``chunk_size`` at a time: (valid rows, rejected rows, warnings)."""
     warnings: list[RowNote] = []
-    for chunk in chunks(read_rows(path, parser, warnings), chunk_size):
+    for chunk in chunks(read_rows(path, form, parser, warnings), chunk_size):
         yield (
             [item for item in chunk if isinstance(item, Row)],
             [item for item in chunk if not isinstance(item, Row)],

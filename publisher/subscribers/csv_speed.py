@@ -15,7 +15,7 @@ from publisher.errors import RecordError
 from publisher.store import Store
 from publisher.store import subscribers as db
 from publisher.subscribers.csv_plan import PlannedChunk, Planner
-from publisher.subscribers.csv_read import Row, RowNote, RowParser, read_chunks
+from publisher.subscribers.csv_read import CsvFormat, Row, RowNote, RowParser, read_chunks
 
 
 @dataclass(frozen=True)
@@ -46,27 +46,28 @@ MEASURED = ImportTuning()
 
 
 def planned_chunks(
-    path: Path, parser: RowParser, planner: Planner, store: Store, tuning: ImportTuning
+    path: Path, form: CsvFormat, parser: RowParser, planner: Planner, store: Store, tuning: ImportTuning
 ) -> Iterator[PlannedChunk]:
     """The file's rows, ``tuning.chunk_rows`` at a time, read and planned (see Planner). A large
     file is read in a child process while this one writes the previous chunks."""
     chunk_size = tuning.chunk_rows
     if file_size(path) < tuning.read_in_child_from_bytes or planner.store_path == ":memory:":
-        yield from planner.plan(read_chunks(path, parser, chunk_size), store)
+        yield from planner.plan(read_chunks(path, form, parser, chunk_size), store)
         return
     for new, to_merge, rejected, warnings, skipped in items_from_child(
-        _plan_in_child, path, parser, planner, chunk_size
+        _plan_in_child, path, form, parser, planner, chunk_size
     ):
         yield new, [Row._make(row) for row in to_merge], rejected, warnings, skipped
 
 
 def _plan_in_child(
-    path: Path, parser: RowParser, planner: Planner, chunk_size: int
+    path: Path, form: CsvFormat, parser: RowParser, planner: Planner, chunk_size: int
 ) -> Iterator[tuple[db.NewRows, list[tuple], list[RecordError], list[RowNote], list[RowNote]]]:
     """planned_chunks in the reading child process, with its own connection to the store; rows
     for the merger as plain tuples, which pickle several times faster than named tuples."""
     with Store(planner.store_path) as store, fewer_collections():
-        for new, to_merge, rejected, warnings, skipped in planner.plan(read_chunks(path, parser, chunk_size), store):
+        rows = read_chunks(path, form, parser, chunk_size)
+        for new, to_merge, rejected, warnings, skipped in planner.plan(rows, store):
             yield new, [tuple(row) for row in to_merge], rejected, warnings, skipped
 
 

@@ -14,7 +14,7 @@ from publisher.app import App
 from publisher.errors import PublisherError
 from publisher.slugs import slugify
 from publisher.store import subscribers as db
-from publisher.subscribers.csv_read import KNOWN_COLUMNS
+from publisher.subscribers.csv_headers import KNOWN_COLUMNS
 from publisher.subscribers.segments import stream_matches
 from publisher.subscribers.spreadsheet import neutralize
 
