@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from publisher.cli import Lazy, main, pass_lazy
+from publisher.cli import FilePath, Lazy, main, pass_lazy
 from publisher.digests import write_preview
 from publisher.store.digests import recent_plans
 
@@ -48,7 +48,7 @@ def newsletters_list(lazy: Lazy) -> None:
 @click.option("--email", metavar="EMAIL", help="As this subscriber would get it (their interests and links).")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FilePath(),
     metavar="FILE.html",
     help="Where to write the HTML; the text part goes beside it as FILE.txt (default: previews/SLUG.html).",
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from publisher.cli import Counter, Lazy, main, pass_lazy
+from publisher.cli import Counter, FilePath, Lazy, main, pass_lazy
 from publisher.subscribers import export as subscriber_export
 from publisher.subscribers import lifecycle as subscriber_ops
 from publisher.subscribers import segments as segment_queries
@@ -20,7 +20,7 @@ def subscribers() -> None:
 
 
 @subscribers.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=FilePath(exists=True))
 @click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing.")
 @pass_lazy
 def subscribers_import(lazy: Lazy, file: Path, dry_run: bool) -> None:
@@ -49,7 +49,7 @@ def subscribers_import(lazy: Lazy, file: Path, dry_run: bool) -> None:
 @subscribers.command("export")
 @click.option("--segment", metavar="NAME", help="Only the subscribers this segment's filter selects (any status).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file (default stdout).")
+@click.option("--out", type=FilePath(), help="Write to this file (default stdout).")
 @pass_lazy
 def subscribers_export(lazy: Lazy, segment: str | None, fmt: str, out: Path | None) -> None:
     """Export subscribers as CSV (importable again) or JSON Lines.
