@@ -1,5 +1,6 @@
 """One publishing cycle (``publisher run-once``): feeds first, then every due newsletter, then
-the Event Webhook's old event ids are forgotten.
+the Event Webhook's old event ids are forgotten. Typos of config.toml that leave a newsletter or
+segment empty (publisher.typos) come first in its results and summary, as warnings.
 
 Each step is recorded in the runs table, so ``publisher status`` shows what happened; a step
 that fails does not stop the next ones, and the run is then recorded as failed with its reason.
@@ -17,6 +18,7 @@ from publisher.delivery.send import send_due_newsletters
 from publisher.errors import PublisherError
 from publisher.feeds import feeds_step
 from publisher.store.runs import finish_run, start_run
+from publisher.typos import config_warnings
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,8 @@ def run_once(app: App) -> list[StepResult]:
     step's PublisherError is its failed result; the run is closed as failed with the reasons.
     Anything else (a bug, an interruption) closes the run as failed and is raised."""
     run_id = start_run(app.store, "run-once")
-    results: list[StepResult] = []
+    # Typos that leave a newsletter or segment empty are said first, in the run's summary too.
+    results = [StepResult("warning", warning) for warning in config_warnings(app)]
     try:
         for name, step in cycle_steps():
             log.info("run %s: %s", run_id, name)

@@ -19,7 +19,7 @@ def folder(config_file):
 
 def stored(folder) -> tuple[int, int]:
     with sqlite3.connect(folder / "publisher.db") as conn:
-        return tuple(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("articles", "subscribers"))
+        return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("articles", "subscribers"))
 
 
 @pytest.mark.parametrize(
@@ -37,13 +37,13 @@ def stored(folder) -> tuple[int, int]:
             "Error: {folder}/absent/x.csv: cannot write: No such file or directory",
         ),
         (["newsletters", "preview", "hebdo", "--out", "{folder}"], "Error: --out: File '{folder}' is a directory."),
-        (["--config", "nope.toml", "status"], "Error: nope.toml: config file not found (use --config or PUBLISHER_CONFIG)"),
+        (["--config", "nope.toml", "status"], "Error: nope.toml: config file not found (use --config or {env})"),
     ],
 )
 def test_a_wrong_path_is_one_error_line_and_exit_status_1(folder, tmp_path, args, message):
     good = tmp_path / "good.jsonl"
     good.write_text('{"url": "https://x.example.org/1", "title": "Un", "published_at": "2026-09-01"}\n', "utf-8")
-    fill = {"folder": str(tmp_path), "good": str(good)}
+    fill = {"folder": str(tmp_path), "good": str(good), "env": "PUBLISHER_CONFIG"}
     before = stored(folder)
     result = cli(folder / "config.toml", *(arg.format(**fill) for arg in args))
     assert result.returncode == 1, result.stderr

@@ -127,5 +127,11 @@ class Counter:
             click.echo(err=True)
 
 
+def echo_warnings(warnings: list[str]) -> None:
+    """Warnings on stderr, one line each: ``warning: config.toml:12: key: what``."""
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
 # Command modules register themselves on ``main``.
 from publisher.cli import core, delivery, feeds, newsletters, service, subscribers  # noqa: E402, F401

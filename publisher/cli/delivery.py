@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from publisher.cli import Counter, Lazy, main, pass_lazy
+from publisher.cli import Counter, Lazy, echo_warnings, main, pass_lazy
 from publisher.delivery.send import dry_run, send_newsletter, send_test_copy
 from publisher.shutdown import stop_requested, stopping_on_signals
 from publisher.tokens import require_strong_secret_to_send
+from publisher.typos import newsletter_warnings
 
 
 @main.command()
@@ -54,6 +55,7 @@ def send(
       publisher send hebdo --segment apprentissage-tours
     """
     app = lazy.app
+    echo_warnings(newsletter_warnings(app, slug, segment))
     if dry_run_:
         planned = dry_run(app, slug, segment)
         click.echo(

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from publisher.cli import FilePath, Lazy, main, pass_lazy
+from publisher.cli import FilePath, Lazy, echo_warnings, main, pass_lazy
 from publisher.digests import write_preview
 from publisher.store.digests import recent_plans
+from publisher.typos import newsletter_warnings, newsletters_warnings
 
 GMAIL_CLIP_BYTES = 102 * 1024
 
@@ -22,6 +23,9 @@ def newsletters() -> None:
 @pass_lazy
 def newsletters_list(lazy: Lazy) -> None:
     """List the newsletters: slug, title, segment, schedule and article selection.
+
+    Tags no article has, and segment attributes or values no subscriber has, are reported
+    as warnings with the closest spelling stored.
 
     \b
     Example:
@@ -40,6 +44,7 @@ def newsletters_list(lazy: Lazy) -> None:
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    echo_warnings(newsletters_warnings(lazy.app))
 
 
 @newsletters.command("preview")
@@ -64,6 +69,7 @@ def newsletters_preview(lazy: Lazy, slug: str, segment: str | None, email: str |
       publisher newsletters preview hebdo --out /tmp/hebdo.html
       publisher newsletters preview mes-sujets --email lea.martin@example.org
     """
+    echo_warnings(newsletter_warnings(lazy.app, slug, segment))
     result = write_preview(lazy.app, slug, segment, email, out)
     digest = result.digest
     size = len(digest.html.encode())

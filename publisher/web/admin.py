@@ -1,7 +1,7 @@
 """/admin/: the staff dashboard, behind HTTP basic auth (PUBLISHER_ADMIN_PASSWORD).
 
 Recent runs, recent editions with their delivery counts, what is paused or failed, batches
-whose outcome is unknown, the next scheduled runs, segment sizes, and a preview of each
+whose outcome is unknown, likely typos of config.toml, the next scheduled runs, segment sizes, and a preview of each
 newsletter. Closed (403) when no password is configured; 401 without valid credentials; 429
 with Retry-After for a client IP after ``[service] admin_failures_before_block`` wrong passwords.
 """
@@ -25,6 +25,7 @@ from publisher.store.signup_mails import queue_counts
 from publisher.store.subscribers import count_by_status
 from publisher.subscribers.segments import count_members
 from publisher.tokens import edition_path
+from publisher.typos import config_warnings
 from publisher.web.context import NextRun, Schedule, WebContext
 from publisher.web.security import basic_auth_ok, client_key
 
@@ -93,6 +94,8 @@ class Dashboard:
     edition_links: dict[int, str]
     # The sign-up emails by status (publisher.signup_queue): "failed" and "unknown" need a look.
     signup_mails: dict[str, int]
+    # Typos of config.toml that leave a newsletter or segment empty (publisher.typos).
+    warnings: list[str]
 
 
 def _access_refused(request: Request) -> Response | None:
@@ -155,6 +158,7 @@ def _dashboard(app: App, schedule: Schedule) -> Dashboard:
             if edition.edition_status == "sent"
         },
         signup_mails=queue_counts(app.store),
+        warnings=config_warnings(app),
     )
 
 
