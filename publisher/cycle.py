@@ -1,6 +1,6 @@
 """One publishing cycle (``publisher run-once``): feeds first, then every due newsletter, then
 the Event Webhook's old event ids are forgotten. Typos of config.toml that leave a newsletter or
-segment empty (publisher.typos) come first in its results and summary, as warnings.
+segment empty (publisher.typos) end its results and summary, as warnings.
 
 Each step is recorded in the runs table, so ``publisher status`` shows what happened; a step
 that fails does not stop the next ones, and the run is then recorded as failed with its reason.
@@ -43,8 +43,7 @@ def run_once(app: App) -> list[StepResult]:
     step's PublisherError is its failed result; the run is closed as failed with the reasons.
     Anything else (a bug, an interruption) closes the run as failed and is raised."""
     run_id = start_run(app.store, "run-once")
-    # Typos that leave a newsletter or segment empty are said first, in the run's summary too.
-    results = [StepResult("warning", warning) for warning in config_warnings(app)]
+    results: list[StepResult] = []
     try:
         for name, step in cycle_steps():
             log.info("run %s: %s", run_id, name)
@@ -52,6 +51,8 @@ def run_once(app: App) -> list[StepResult]:
     except BaseException as error:
         finish_run(app.store, run_id, _summary(results), error=f"{type(error).__name__}: {error}")
         raise
+    # Typos that leave a newsletter or segment empty are said last, in the run's summary too.
+    results += [StepResult("warning", warning) for warning in config_warnings(app)]
     errors = [f"{result.name}: {result.summary}" for result in results if result.failed]
     finish_run(app.store, run_id, _summary(results), error="; ".join(errors) or None)
     return results
