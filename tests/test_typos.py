@@ -11,6 +11,7 @@ import httpx
 import pytest
 from support.cli import invoke_cli
 from support.config import replace_once
+from support.paths import HOSTILE
 from support.serve import ADMIN_PASSWORD, cli, serving
 
 from publisher.config import load_config
@@ -21,24 +22,6 @@ TYPO_TAG = "unknown tag 'aprentissage' — did you mean 'apprentissage'?"
 TYPO_VALUE = "no subscriber has bassin = 'Orleans' — did you mean 'Orléans'?"
 TYPO_NAME = "no subscriber has an attribute 'basin' — did you mean 'bassin'?"
 
-NEWSLETTER = """
-[newsletters.alternance]
-title = "Alternance"
-subject = "Alternance"
-segment = "orleans"
-schedule = "0 9 1 * *"
-selection = "tags"
-tags = ["aprentissage"]
-"""
-SEGMENT = """
-[segments.orleans]
-description = "Bassin d'Orléans"
-attributes = { bassin = "Orleans" }
-
-[segments.basin]
-attributes = { basin = ["Tours"] }
-"""
-
 
 @pytest.fixture
 def typos(config_file):
@@ -46,7 +29,7 @@ def typos(config_file):
     assert cli(config_file, "init").returncode == 0
     assert cli(config_file, "demo", "load").returncode == 0
     with config_file.open("a", encoding="utf-8") as file:
-        file.write(SEGMENT + NEWSLETTER)
+        file.write("\n" + (HOSTILE / "typos_config.toml").read_text(encoding="utf-8"))
     return config_file
 
 
@@ -91,6 +74,15 @@ def test_segments_list_reports_attribute_names_and_values_no_subscriber_has(typo
     assert warnings(result.stderr) == [
         f"warning: {typos}:{name_line}: segments.basin.attributes.basin: {TYPO_NAME}",
         f"warning: {typos}:{value_line}: segments.orleans.attributes.bassin: {TYPO_VALUE}",
+    ]
+
+
+def test_segments_show_reports_the_typos_of_its_segment(typos):
+    result = cli(typos, "segments", "show", "orleans")
+    assert result.returncode == 0, result.stderr
+    assert "0 receive newsletters" in result.stdout
+    assert [line.split(": ", 2)[2] for line in warnings(result.stderr)] == [
+        f"segments.orleans.attributes.bassin: {TYPO_VALUE}"
     ]
 
 

@@ -12,7 +12,7 @@ from publisher.subscribers import export as subscriber_export
 from publisher.subscribers import lifecycle as subscriber_ops
 from publisher.subscribers import segments as segment_queries
 from publisher.subscribers.csv_import import import_csv
-from publisher.typos import segments_warnings, stored_attributes
+from publisher.typos import segment_warnings, segments_warnings, stored_attributes
 
 
 @main.group()
@@ -187,6 +187,7 @@ def segments_show(lazy: Lazy, name: str, limit: int) -> None:
     """
     app = lazy.app
     segment = segment_queries.segment_config(app, name)
+    echo_warnings(segment_warnings(app, name))
     members = segment_queries.count_members(app, name)
     matches = segment_queries.count_matches(app, name)
     click.echo(f"{name}: {segment.description}".rstrip(": "))
