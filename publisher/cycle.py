@@ -1,6 +1,7 @@
 """One publishing cycle (``publisher run-once``): every job of the registry (publisher.jobs)
 once, in order: the feeds, each newsletter (sent only when its schedule says so), the purge of
-unconfirmed sign-ups and the Event Webhook's old event ids.
+unconfirmed sign-ups and the Event Webhook's old event ids. Typos of config.toml that leave a
+newsletter or segment empty (publisher.typos) end its results and summary, as warnings.
 
 The cycle is recorded as one run in the runs table, so ``publisher status`` shows what
 happened; a job that fails does not stop the next ones, and the run is then recorded as failed
@@ -16,6 +17,7 @@ from publisher.app import App
 from publisher.errors import PublisherError
 from publisher.jobs import Job, build_jobs
 from publisher.store.runs import finish_run, start_run
+from publisher.typos import config_warnings
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ def run_once(app: App) -> list[StepResult]:
     except BaseException as error:
         finish_run(app.store, run_id, _summary(results), error=f"{type(error).__name__}: {error}")
         raise
+    # Typos that leave a newsletter or segment empty are said last, in the run's summary too.
+    results += [StepResult("warning", warning) for warning in config_warnings(app)]
     errors = [f"{result.name}: {result.summary}" for result in results if result.failed]
     finish_run(app.store, run_id, _summary(results), error="; ".join(errors) or None)
     return results

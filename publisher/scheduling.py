@@ -104,6 +104,8 @@ def _weekday_names(field: str) -> str:
 def _weekday_number(text: str) -> int:
     if text in _DAY_NAMES:
         return _DAY_NAMES.index(text)
+    if not text.isdigit():
+        raise ValueError(f"unknown weekday {text!r} (0-7 or sun, mon, tue, wed, thu, fri, sat)")
     number = int(text)
     if not 0 <= number <= 7:
         raise ValueError(f"weekday {number} out of range 0-7")

@@ -1,16 +1,15 @@
-"""Shared fixtures: a copy of the demo config in a temporary folder, a fixed clock, a
+"""Shared fixtures: the tests' own config in a temporary folder, a fixed clock, a
 migrated store in that folder, and the App that ties them together."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from support.apps import app_for
-from support.paths import ROOT
+from support.config import new_test_folder
 
 from publisher.app import App
 from publisher.clock import FixedClock
@@ -27,12 +26,8 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
-    """The repository's config.toml copied to tmp_path (so store, feeds and outbox land there)."""
-    target = tmp_path / "config.toml"
-    shutil.copy(ROOT / "config.toml", target)
-    if (ROOT / "newsletters").is_dir():
-        shutil.copytree(ROOT / "newsletters", tmp_path / "newsletters")
-    return target
+    """The tests' config.toml (tests/data, never the repository's) and the templates in tmp_path."""
+    return new_test_folder(tmp_path)
 
 
 @pytest.fixture

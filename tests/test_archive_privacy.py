@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import policy
@@ -17,7 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.paths import HOSTILE, ROOT
+from support.config import new_test_folder
+from support.paths import HOSTILE
 from support.serve import ADMIN_PASSWORD, Serving, cli, start_serve
 
 SECRET = "archive-test-secret-long-enough-for-serve"
@@ -72,8 +72,7 @@ class Served:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("archive")
-    (folder / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8") + STAFF_ONLY, "utf-8")
-    shutil.copytree(ROOT / "newsletters", folder / "newsletters")
+    new_test_folder(folder, STAFF_ONLY)
     for command in (["init"], ["demo", "load"], ["send", "hebdo"], ["send", "equipe"], ["send", "mes-sujets"]):
         done = cli(folder / "config.toml", *command, PUBLISHER_SECRET=SECRET)
         assert done.returncode == 0, done.stderr

@@ -7,13 +7,13 @@ from __future__ import annotations
 import csv
 import html
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from support.paths import HOSTILE, ROOT
+from support.config import new_test_folder
+from support.paths import HOSTILE
 from support.serve import cli, start_serve
 from support.waiting import wait_for
 
@@ -26,10 +26,9 @@ NON_ASCII_LOCAL_PARTS = {"jörg@example.org", "ｍａｒｉｅ@example.org", "\u
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """`publisher serve` on the demo config with an empty store: (base URL, its folder)."""
+    """`publisher serve` on the tests' config with an empty store: (base URL, its folder)."""
     folder = tmp_path_factory.mktemp("serve")
-    shutil.copy(ROOT / "config.toml", folder / "config.toml")
-    shutil.copytree(ROOT / "newsletters", folder / "newsletters")
+    new_test_folder(folder)
     assert cli(folder / "config.toml", "init").returncode == 0
     server = start_serve(folder / "config.toml")
     try:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from support.cli import invoke_cli
-from support.paths import ROOT
+from support.config import new_test_folder
 
 from publisher.config import load_config
 
@@ -33,8 +33,7 @@ def invoke(config_file, *args):
 def demo_store(tmp_path_factory):
     """A real store after the demo's first cycle, built once for the module."""
     folder = tmp_path_factory.mktemp("demo")
-    shutil.copy(ROOT / "config.toml", folder / "config.toml")
-    shutil.copytree(ROOT / "newsletters", folder / "newsletters")
+    new_test_folder(folder)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PUBLISHER_SECRET", "x" * 40)
         for command in (("init",), ("demo", "load"), ("run-once",)):

@@ -14,8 +14,9 @@ def run(config_file, *args):
 
 
 def test_list_shows_the_demo_newsletters(config_file):
+    run(config_file, "init")  # the list checks the newsletters' tags against the store (test_typos.py)
     result = run(config_file, "newsletters", "list")
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["SLUG", "TITLE", "SEGMENT", "SCHEDULE", "SELECTION"]
     assert any(line.startswith("hebdo") and "La lettre hebdo" in line and line.endswith("all") for line in lines)

@@ -5,18 +5,18 @@ still loads, and loading twice changes nothing."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
-from support.paths import HOSTILE, ROOT
+from support.config import new_test_folder
+from support.paths import HOSTILE
 from support.serve import cli
 
 
 @pytest.fixture
 def folder(tmp_path) -> Path:
-    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    new_test_folder(tmp_path)
     assert cli(tmp_path / "config.toml", "init").returncode == 0
     return tmp_path
 

@@ -5,13 +5,13 @@ link): one `Error:` line, exit 1, and the files are untouched."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support.paths import HOSTILE, ROOT
+from support.config import new_test_folder
+from support.paths import HOSTILE
 from support.serve import environment
 
 OWN_FILES = [
@@ -33,8 +33,7 @@ def publisher(folder: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("probe_outputs")
-    shutil.copy(ROOT / "config.toml", folder / "config.toml")
-    shutil.copytree(ROOT / "newsletters", folder / "newsletters")
+    new_test_folder(folder)
     for command in (["init"], ["demo", "load"]):
         assert publisher(folder, *command).returncode == 0
     (folder / "feeds").mkdir(exist_ok=True)

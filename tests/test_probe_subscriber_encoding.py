@@ -10,13 +10,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from support.paths import HOSTILE, ROOT
+from support.config import TEST_CONFIG
+from support.paths import HOSTILE
 from support.serve import cli
 
 
 @pytest.fixture
 def config(tmp_path) -> Path:
-    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    shutil.copy(TEST_CONFIG, tmp_path / "config.toml")
     assert cli(tmp_path / "config.toml", "init").returncode == 0
     return tmp_path / "config.toml"
 

@@ -3,12 +3,12 @@ each with a 4xx page (or the page itself), never a 500, and logs no traceback.""
 
 from __future__ import annotations
 
-import shutil
 import socket
 from collections.abc import Iterator
 
 import pytest
-from support.paths import HOSTILE, ROOT
+from support.config import new_test_folder
+from support.paths import HOSTILE
 from support.serve import cli, serving
 
 HEADERS = [line for line in (HOSTILE / "probe_raw_headers.txt").read_bytes().splitlines()[1:] if line]
@@ -18,8 +18,7 @@ PATHS = [b"/", b"/admin/", b"/subscribe", b"/archive/", b"/archive/1", b"/unsubs
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("probe_web")
-    shutil.copy(ROOT / "config.toml", folder / "config.toml")
-    shutil.copytree(ROOT / "newsletters", folder / "newsletters")
+    new_test_folder(folder)
     for command in (["init"], ["demo", "load"]):
         assert cli(folder / "config.toml", *command).returncode == 0
     with serving(folder / "config.toml") as url:

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from support.config import set_keys
+from support.config import TEST_CONFIG, set_keys
 from support.paths import ROOT
 from support.serve import SECRET, cli, start_serve
 from support.waiting import wait_for
@@ -27,8 +27,8 @@ from publisher.subscribers.lifecycle import get_subscriber
 
 
 def configure(folder: Path, rate: int, batch: int) -> Path:
-    """The demo config with one newsletter due every minute, sent slowly enough to be interrupted."""
-    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    """The tests' config with one newsletter due every minute, sent slowly enough to be interrupted."""
+    text = TEST_CONFIG.read_text(encoding="utf-8")
     path = folder / "config.toml"
     path.write_text(text[: text.index("[newsletters.mes-sujets]")], encoding="utf-8")
     set_keys(path, "newsletters.hebdo", schedule="* * * * *")

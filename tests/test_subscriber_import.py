@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from support.apps import app_for
-from support.paths import ROOT
+from support.config import TEST_CONFIG
 from support.subscribers import add_tags, write_csv
 
 from publisher.config import Secrets
@@ -297,7 +297,7 @@ def test_addresses_match_as_the_store_compares_them_ascii_case_only(app, store, 
 def fresh_app(folder, clock):
     """Another App with its own migrated store and tags, in ``folder``."""
     folder.mkdir()
-    shutil.copy(ROOT / "config.toml", folder / "config.toml")
+    shutil.copy(TEST_CONFIG, folder / "config.toml")
     app = app_for(folder / "config.toml", clock, migrate=True)
     add_tags(app.store)
     return app

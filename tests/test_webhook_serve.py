@@ -13,8 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.config import set_keys
-from support.paths import ROOT
+from support.config import TEST_CONFIG, set_keys
 from support.serve import Serving, cli, start_serve
 from support.webhook_signing import Signer, body_of
 
@@ -51,8 +50,8 @@ def signer() -> Signer:
 
 
 def serve(folder: Path, key: str | None) -> Served:
-    """The demo config and data, without newsletters (nothing is sent), served on a free port."""
-    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    """The tests' config and the demo data, without newsletters (nothing is sent), served on a free port."""
+    text = TEST_CONFIG.read_text(encoding="utf-8")
     (folder / "config.toml").write_text(text[: text.index("[newsletters.")], encoding="utf-8")
     if key:
         set_keys(folder / "config.toml", "delivery.sendgrid", webhook_verification_key=key)

@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -63,6 +64,19 @@ class Lazy:
 pass_lazy = click.make_pass_decorator(Lazy)
 
 
+class FilePath(click.Path):
+    """A file to read or write. A missing, unreadable or folder path is the user's mistake about
+    a file, not about the command's usage: one `Error:` line and exit status 1, as for every
+    other error, instead of click's usage text and exit status 2."""
+
+    def __init__(self, *, exists: bool = False) -> None:
+        super().__init__(exists=exists, dir_okay=False, path_type=Path)
+
+    def fail(self, message: str, param: click.Parameter | None = None, ctx: click.Context | None = None) -> NoReturn:
+        option = next((name for name in param.opts if name.startswith("-")), None) if param else None
+        raise click.ClickException(f"{option}: {message}" if option else message)
+
+
 @click.group(cls=PublisherGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
@@ -111,6 +125,12 @@ class Counter:
     def __exit__(self, *exc: object) -> None:
         if self.visible and self.count >= self.every:
             click.echo(err=True)
+
+
+def echo_warnings(warnings: list[str]) -> None:
+    """Warnings on stderr, one line each: ``warning: config.toml:12: key: what``."""
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 # Command modules register themselves on ``main``.

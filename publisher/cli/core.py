@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from publisher.article_import import import_files
-from publisher.cli import Counter, Lazy, main, pass_lazy
+from publisher.cli import Counter, FilePath, Lazy, main, pass_lazy
 from publisher.config import load_config
 from publisher.cycle import run_once
 from publisher.delivery.status import status_lines
@@ -63,7 +63,7 @@ def articles() -> None:
 
 
 @articles.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=FilePath(exists=True))
 @pass_lazy
 def articles_import(lazy: Lazy, files: tuple[Path, ...]) -> None:
     """Import articles from JSON Lines (.jsonl) or RSS/Atom (.rss, .atom, .xml) files.

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
-from publisher.cli import Counter, Lazy, main, pass_lazy
+from publisher.cli import Counter, Lazy, echo_warnings, main, pass_lazy
 from publisher.delivery.manual_send import send_as_run
 from publisher.delivery.send import dry_run, send_test_copy
 from publisher.french import count_of
 from publisher.shutdown import stop_requested, stopping_on_signals
 from publisher.tokens import require_strong_secret_to_send
+from publisher.typos import newsletter_warnings
 
 
 @main.command()
@@ -56,6 +57,7 @@ def send(
       publisher send hebdo --segment apprentissage-tours
     """
     app = lazy.app
+    echo_warnings(newsletter_warnings(app, slug, segment))
     if dry_run_:
         planned = dry_run(app, slug, segment)
         click.echo(

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
-from publisher.cli import Lazy, main, pass_lazy
+from publisher.cli import FilePath, Lazy, echo_warnings, main, pass_lazy
 from publisher.digests import write_preview
 from publisher.french import count_of
 from publisher.store.digests import recent_plans
+from publisher.typos import newsletter_warnings, newsletters_warnings
 
 GMAIL_CLIP_BYTES = 102 * 1024
 
@@ -23,6 +24,9 @@ def newsletters() -> None:
 @pass_lazy
 def newsletters_list(lazy: Lazy) -> None:
     """List the newsletters: slug, title, segment, schedule and article selection.
+
+    Tags no article has, and segment attributes or values no subscriber has, are reported
+    as warnings with the closest spelling stored.
 
     \b
     Example:
@@ -41,6 +45,7 @@ def newsletters_list(lazy: Lazy) -> None:
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    echo_warnings(newsletters_warnings(lazy.app))
 
 
 @newsletters.command("preview")
@@ -49,7 +54,7 @@ def newsletters_list(lazy: Lazy) -> None:
 @click.option("--email", metavar="EMAIL", help="As this subscriber would get it (their interests and links).")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FilePath(),
     metavar="FILE.html",
     help="Where to write the HTML; the text part goes beside it as FILE.txt (default: previews/SLUG.html).",
 )
@@ -66,6 +71,7 @@ def newsletters_preview(lazy: Lazy, slug: str, segment: str | None, email: str |
       publisher newsletters preview hebdo --out /tmp/hebdo.html
       publisher newsletters preview mes-sujets --email lea.martin@example.org
     """
+    echo_warnings(newsletter_warnings(lazy.app, slug, segment))
     result = write_preview(lazy.app, slug, segment, email, out)
     digest = result.digest
     size = len(digest.html.encode())

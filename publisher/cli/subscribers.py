@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from publisher.cli import Counter, Lazy, main, pass_lazy
+from publisher.cli import Counter, FilePath, Lazy, echo_warnings, main, pass_lazy
 from publisher.subscribers import export as subscriber_export
 from publisher.subscribers import lifecycle as subscriber_ops
 from publisher.subscribers import segments as segment_queries
 from publisher.subscribers.csv_import import import_csv
+from publisher.typos import segment_warnings, segments_warnings, stored_attributes
 
 
 @main.group()
@@ -20,7 +21,7 @@ def subscribers() -> None:
 
 
 @subscribers.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=FilePath(exists=True))
 @click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing.")
 @pass_lazy
 def subscribers_import(lazy: Lazy, file: Path, dry_run: bool) -> None:
@@ -53,7 +54,7 @@ def subscribers_import(lazy: Lazy, file: Path, dry_run: bool) -> None:
 @subscribers.command("export")
 @click.option("--segment", metavar="NAME", help="Only the subscribers this segment's filter selects (any status).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file (default stdout).")
+@click.option("--out", type=FilePath(), help="Write to this file (default stdout).")
 @pass_lazy
 def subscribers_export(lazy: Lazy, segment: str | None, fmt: str, out: Path | None) -> None:
     """Export subscribers as CSV (importable again) or JSON Lines.
@@ -137,6 +138,9 @@ def segments() -> None:
 def segments_list(lazy: Lazy) -> None:
     """Every segment with its description and how many subscribers receive it.
 
+    Tags no article has, and attributes or values no subscriber has, are reported as warnings
+    with the closest spelling stored; a segment naming an unknown tag counts "-".
+
     \b
     Example:
       publisher segments list
@@ -146,7 +150,32 @@ def segments_list(lazy: Lazy) -> None:
         click.echo("no segments in config.toml")
     width = max((len(summary.name) for summary in summaries), default=0)
     for summary in summaries:
-        click.echo(f"{summary.name:<{width}}  {summary.members:>8}  {summary.description}")
+        members = "-" if summary.members is None else summary.members
+        click.echo(f"{summary.name:<{width}}  {members:>8}  {summary.description}")
+    echo_warnings(segments_warnings(lazy.app))
+
+
+@segments.command("values")
+@click.argument("attribute", required=False)
+@pass_lazy
+def segments_values(lazy: Lazy, attribute: str | None) -> None:
+    """The subscriber attributes stored (the CSV's other columns), each value with how many
+    subscribers have it (any status): what a segment's `attributes` can name.
+
+    \b
+    Example:
+      publisher segments values
+      publisher segments values bassin
+    """
+    rows = stored_attributes(lazy.app, attribute)
+    if not rows:
+        click.echo("no attributes stored (columns of the subscribers CSV other than email, name, locale…)")
+        return
+    width = max(len("ATTRIBUTE"), *(len(name) for name, _, _ in rows))
+    value_width = max(len("VALUE"), *(len(value) for _, value, _ in rows))
+    click.echo(f"{'ATTRIBUTE':<{width}}  {'VALUE':<{value_width}}  SUBSCRIBERS")
+    for name, value, count in rows:
+        click.echo(f"{name:<{width}}  {value:<{value_width}}  {count:>11}")
 
 
 @segments.command("show")
@@ -162,6 +191,7 @@ def segments_show(lazy: Lazy, name: str, limit: int) -> None:
     """
     app = lazy.app
     segment = segment_queries.segment_config(app, name)
+    echo_warnings(segment_warnings(app, name))
     members = segment_queries.count_members(app, name)
     matches = segment_queries.count_matches(app, name)
     click.echo(f"{name}: {segment.description}".rstrip(": "))

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from publisher.config.fields import AbsoluteUrl, ConfigPath, DisplayName, Email, Section
+from publisher.errors import ConfigError
+from publisher.scheduling import cron_trigger
 from publisher.slugs import slugify
 
 # The statuses of publisher.subscribers.status (tests/test_subscriber_status.py checks they agree).
@@ -148,9 +150,14 @@ class NewsletterConfig(Section):
 
     @field_validator("schedule")
     @classmethod
-    def _cron_shape(cls, value: str) -> str:
+    def _cron(cls, value: str) -> str:
+        """A crontab expression the scheduler accepts, checked when config.toml is read."""
         if len(value.split()) != 5:
             raise ValueError(f"expected a 5-field cron expression (minute hour day month weekday), got {value!r}")
+        try:
+            cron_trigger(value, UTC)
+        except ConfigError as error:
+            raise ValueError(str(error)) from None
         return value
 
     @field_validator("tags")

@@ -187,6 +187,35 @@ def attribute_names(store: Store) -> list[str]:
     return [name for (name,) in store.conn.execute("SELECT DISTINCT name FROM subscriber_attributes ORDER BY name")]
 
 
+def attribute_values(store: Store, name: str | None = None) -> list[tuple[str, str, int]]:
+    """(name, value, how many subscribers have it) of every attribute, or of one, by name and value
+    (served by subscriber_attributes_value)."""
+    where, params = ("", ()) if name is None else ("WHERE name = ? ", (name,))
+    rows = store.conn.execute(
+        f"SELECT name, value, count(*) FROM subscriber_attributes {where}GROUP BY name, value ORDER BY name, value",
+        params,
+    )
+    return [(attribute, value, count) for attribute, value, count in rows]
+
+
+def has_attribute(store: Store, name: str) -> bool:
+    """Whether any subscriber has this attribute (one index probe)."""
+    return (
+        store.conn.execute("SELECT 1 FROM subscriber_attributes WHERE name = ? LIMIT 1", (name,)).fetchone() is not None
+    )
+
+
+def stored_values_among(store: Store, name: str, values: list[str]) -> set[str]:
+    """Those of ``values`` that some subscriber has as attribute ``name`` (one index probe each)."""
+    return {
+        value
+        for value in values
+        if store.conn.execute(
+            "SELECT 1 FROM subscriber_attributes WHERE name = ? AND value = ? LIMIT 1", (name, value)
+        ).fetchone()
+    }
+
+
 def next_subscriber_id(store: Store) -> int:
     return store.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM subscribers").fetchone()[0]
 

@@ -25,6 +25,7 @@ from publisher.slugs import slugify
 from publisher.store import chunks
 from publisher.store import segments as sql
 from publisher.store.subscribers import tag_ids
+from publisher.typos import unknown_tag
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 class SegmentSummary:
     name: str
     description: str
-    members: int
+    members: int | None  # None: the filter names a tag the store does not hold (publisher.typos says which)
 
 
 def segment_config(app: App, name: str) -> SegmentConfig:
@@ -53,7 +54,7 @@ def compile_segment(app: App, name: str) -> sql.CompiledFilter:
         slug = slugify(tag)
         if slug not in known:
             where = f"{key_location(app.config, key)}: {'.'.join(key)}"
-            raise ConfigError(f"{where}: unknown tag {tag!r} (no tag with slug {slug!r})")
+            raise ConfigError(f"{where}: {unknown_tag(app.store, tag)}")
         return known[slug]
 
     return sql.compile_filter(segment, ("segments", name), resolve, app.config.site.tz)
@@ -108,9 +109,16 @@ def _window(chunk_size: int) -> int:
 def list_segments(app: App) -> list[SegmentSummary]:
     """Every segment of config.toml with its description and member count, by name."""
     return [
-        SegmentSummary(name, segment.description, count_members(app, name))
+        SegmentSummary(name, segment.description, _members_if_usable(app, name))
         for name, segment in sorted(app.config.segments.items())
     ]
+
+
+def _members_if_usable(app: App, name: str) -> int | None:
+    try:
+        return count_members(app, name)
+    except ConfigError:
+        return None
 
 
 def first_members(app: App, segment_name: str, limit: int) -> list[Recipient]:

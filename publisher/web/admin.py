@@ -2,8 +2,8 @@
 
 Failed or partly failed sends first, with their reasons; recent runs (manual sends included),
 recent sends (the editions of one send grouped) with their delivery counts, what is paused,
-batches whose outcome is unknown, the next scheduled runs, segment sizes, and a preview of each
-newsletter. Closed (403) when no password is configured; 401 without valid credentials; 429
+batches whose outcome is unknown, likely typos of config.toml, the next scheduled runs, segment
+sizes, and a preview of each newsletter. Closed (403) when no password is configured; 401 without valid credentials; 429
 with Retry-After for a client IP after ``[service] admin_failures_before_block`` wrong passwords.
 """
 
@@ -30,6 +30,7 @@ from publisher.store.signup_mails import queue_counts
 from publisher.store.subscribers import count_by_status
 from publisher.subscribers.segments import count_members
 from publisher.tokens import edition_path
+from publisher.typos import config_warnings
 from publisher.web.context import WebContext
 from publisher.web.run_words import run_label, summary_in_french
 from publisher.web.security import basic_auth_ok, client_key
@@ -110,6 +111,8 @@ class Dashboard:
     edition_links: dict[int, str]
     # The sign-up emails by status (publisher.signup_queue): "failed" and "unknown" need a look.
     signup_mails: dict[str, int]
+    # Typos of config.toml that leave a newsletter or segment empty (publisher.typos).
+    warnings: list[str]
 
 
 def _access_refused(request: Request) -> Response | None:
@@ -174,6 +177,7 @@ def _dashboard(app: App) -> Dashboard:
             if edition.edition_status == "sent"
         },
         signup_mails=queue_counts(app.store),
+        warnings=config_warnings(app),
     )
 
 

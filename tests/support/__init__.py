@@ -9,8 +9,9 @@ Module map:
 - ``apps``            ``app_for``: the one way to build an App (the tests' signing secret, an injected
                       clock, the store migrated on request); ``SECRETS``.
 - ``articles``        ``make_article``: the one article factory; ``store_articles`` (guid → id).
-- ``config``          the one config.toml editor: ``set_keys`` (keys of a [section]) and
-                      ``replace_once`` (a piece of text that must be there).
+- ``config``          the tests' own config.toml (tests/data, never the repository's, which staff
+                      edit): ``new_test_folder``; the one config.toml editor: ``set_keys`` (keys of
+                      a [section]) and ``replace_once`` (a piece of text that must be there).
 - ``delivery``        subscribers in the store, an edition with every placeholder, ``use_sendgrid``
                       (config.toml pointed at a local SendGrid) and ``due_now`` (a newsletter the next
                       `run-once` sends).
@@ -27,6 +28,7 @@ Module map:
                       end cleanly); ``cli`` and the secrets both use.
 - ``cli``             ``invoke_cli``: the CLI run in-process (exceptions not caught).
 - ``waiting``         ``wait_for``: poll a condition with a deadline (the only waiting loop).
-- ``paths``           ``ROOT`` (the repository), ``DATA`` and ``HOSTILE`` (the tests' data files).
+- ``paths``           ``ROOT`` (the repository: templates, docs; its config.toml only for
+                      test_demo.py), ``DATA`` and ``HOSTILE`` (the tests' data files).
 - ``delivery_worker`` a script the kill-and-resume test runs as a separate sender process.
 """

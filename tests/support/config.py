@@ -1,10 +1,29 @@
-"""The one config.toml editor of the tests: set keys of a section, or replace a piece of text."""
+"""The tests' config.toml: a folder of their own (``new_test_folder``), and the one editor: set
+keys of a section, or replace a piece of text.
+
+The tests never read the repository's config.toml, which staff edit: they start from
+tests/data/config.toml.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
+
+from support.paths import DATA, ROOT
+
+TEST_CONFIG = DATA / "config.toml"
+
+
+def new_test_folder(folder: Path, extra: str = "") -> Path:
+    """The tests' config.toml (with ``extra`` TOML appended) and the newsletter templates copied
+    into ``folder`` (so store, feeds and outbox land there); the config file."""
+    config_file = folder / "config.toml"
+    config_file.write_text(TEST_CONFIG.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    shutil.copytree(ROOT / "newsletters", folder / "newsletters")
+    return config_file
 
 
 def set_keys(config_file: Path, section: str, **values: object) -> None:

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]  # the repository: config.toml, newsletters/, docs/
+ROOT = Path(__file__).resolve().parents[2]  # the repository: newsletters/, docs/ (config.toml: test_demo.py only)
 DATA = ROOT / "tests" / "data"
 HOSTILE = DATA / "hostile"  # hostile inputs, one file per area
