@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from support.apps import app_for
-from support.paths import ROOT
+from support.config import new_test_folder
 from support.serve import cli
 
 from publisher.clock import FixedClock
@@ -42,15 +42,13 @@ def score(message: bytes) -> tuple[float, list[str]]:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    """`make demo`'s messages: the demo config, its data, each newsletter sent to the outbox."""
+    """`make demo`'s messages: the demo config (the tests' copy), its data, each newsletter sent to the outbox."""
     if SPAMASSASSIN is None:
         if os.environ.get("CI") == "true":
             pytest.fail("spamassassin is not installed: .ci/run must install it", pytrace=False)
         pytest.skip("spamassassin is not installed (apt-get install spamassassin)")
     folder = tmp_path_factory.mktemp("demo")
-    shutil.copy(ROOT / "config.toml", folder / "config.toml")
-    shutil.copytree(ROOT / "newsletters", folder / "newsletters")
-    config = folder / "config.toml"
+    config = new_test_folder(folder)  # the tests' copy of the demo config
     for command in (["init"], ["demo", "load"], ["send", "hebdo"], ["send", "mes-sujets"]):
         result = cli(config, *command)
         assert result.returncode == 0, (command, result.stderr)
