@@ -16,7 +16,7 @@ import click
 
 from publisher import __version__
 from publisher.app import App
-from publisher.config import CONFIG_ENV, config_path, load_config
+from publisher.config import CONFIG_ENV, Secrets, config_path, load_config
 from publisher.errors import PublisherError
 from publisher.store import damaged_store, is_damage
 
@@ -39,7 +39,7 @@ class PublisherGroup(click.Group):
 
 
 class Lazy:
-    """Loads config.toml (and opens the store) only when a command asks for them."""
+    """Loads config.toml and the secrets (and opens the store) only when a command asks for them."""
 
     def __init__(self, path: str | None) -> None:
         self.path = config_path(path)
@@ -48,7 +48,8 @@ class Lazy:
     @property
     def app(self) -> App:
         if self._app is None:
-            self._app = App(load_config(self.path))
+            config = load_config(self.path)
+            self._app = App(config, Secrets.load(config.source))
         return self._app
 
     @property
@@ -114,4 +115,4 @@ class Counter:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import core, delivery, feeds, newsletters, service, subscribers  # noqa: E402, F401
+from publisher.cli import core, delivery, feeds, newsletters, service, store, subscribers  # noqa: E402, F401

@@ -10,6 +10,7 @@ import click
 from publisher.article_import import import_files
 from publisher.cli import Counter, Lazy, main, pass_lazy
 from publisher.config import load_config
+from publisher.config.secrets import create_secrets_file
 from publisher.cycle import run_once
 from publisher.delivery.status import status_lines
 from publisher.demo import load_demo
@@ -23,7 +24,9 @@ from publisher.tokens import require_strong_secret_to_send
 @main.command()
 @pass_lazy
 def init(lazy: Lazy) -> None:
-    """Create the store if needed and apply every pending migration.
+    """Create the store if needed and apply every pending migration; create the secrets file
+    (secrets.env beside config.toml, mode 0600) when it is missing, and print its admin password
+    once.
 
     \b
     Example:
@@ -36,6 +39,11 @@ def init(lazy: Lazy) -> None:
         click.echo(f"{config.store.path}: applied migrations {', '.join(applied)}")
     else:
         click.echo(f"{config.store.path}: up to date")
+    created = create_secrets_file(config.source)
+    if created:
+        path, password = created
+        click.echo(f"{path}: created with a random PUBLISHER_SECRET (mode 0600; keep it private, never commit it)")
+        click.echo(f"/admin/ password (user {config.service.admin_user}), shown only now: {password}")
 
 
 @main.group()
