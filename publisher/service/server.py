@@ -18,6 +18,7 @@ from publisher.app import AppFactory
 from publisher.delivery.events import WEBHOOK_OFF
 from publisher.service.scheduler import ServiceScheduler
 from publisher.shutdown import request_stop
+from publisher.store.process_lock import holding
 from publisher.web.app import TOKEN_PATH, create_app
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,13 @@ class RedactAccessLog(logging.Filter):
 
 
 def serve(factory: AppFactory, host: str | None = None, port: int | None = None) -> None:
-    """Run the web app and the scheduler until SIGTERM or SIGINT."""
+    """Run the web app and the scheduler until SIGTERM or SIGINT, holding the store's process
+    lock (``publisher restore`` refuses to run meanwhile)."""
+    with holding(factory.template.config.store.path, "publisher serve"):
+        _serve(factory, host, port)
+
+
+def _serve(factory: AppFactory, host: str | None, port: int | None) -> None:
     settings = factory.template.config.service
     with factory.opened() as app:
         app.store  # noqa: B018  (refuse to start on a missing or unmigrated store: StoreError)

@@ -181,7 +181,7 @@ def is_damage(error: BaseException) -> bool:
 def damaged_store(path: str | Path | None, error: BaseException) -> StoreDamaged:
     return StoreDamaged(
         f"{path or 'the store'}: the store file looks damaged ({error}); stop the service and restore "
-        "the last backup (docs/operations.md, « Backups and a damaged store »)"
+        "the last backup (docs/operations.md, « A damaged store »)"
     )
 
 
