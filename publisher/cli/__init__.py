@@ -8,7 +8,6 @@ status 1, never a traceback.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -86,32 +85,6 @@ def main(ctx: click.Context, config: str | None, verbose: int) -> None:
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     ctx.obj = Lazy(config)
-
-
-def show_progress() -> bool:
-    """Progress bars on an interactive terminal only; CI logs stay clean."""
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
-class Counter:
-    """A running count on stderr for long operations of unknown length (terminal only)."""
-
-    def __init__(self, label: str, unit: str, every: int = 1000) -> None:
-        self.label, self.unit, self.every = label, unit, every
-        self.count = 0
-        self.visible = show_progress()
-
-    def tick(self, amount: int = 1) -> None:
-        self.count += amount
-        if self.visible and self.count % self.every < amount:
-            click.echo(f"\r{self.label}… {self.count} {self.unit}", err=True, nl=False)
-
-    def __enter__(self) -> Counter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.visible and self.count >= self.every:
-            click.echo(err=True)
 
 
 # Command modules register themselves on ``main``.

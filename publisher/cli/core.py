@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from publisher.article_import import import_files
-from publisher.cli import Counter, Lazy, main, pass_lazy
+from publisher.article_import import expected_records, import_files
+from publisher.cli import Lazy, main, pass_lazy
+from publisher.cli.progress import progress_bar
 from publisher.config import load_config
 from publisher.config.secrets import create_secrets_file
 from publisher.cycle import run_once
@@ -85,8 +86,8 @@ def articles_import(lazy: Lazy, files: tuple[Path, ...]) -> None:
       publisher articles import export.jsonl ancien-site.rss
     """
     app = lazy.app
-    with Counter("Importing", "records") as counter:
-        report = import_files(app.store, list(files), app.config.site.language, on_record=counter.tick)
+    with progress_bar("Importing articles", "records", expected_records(list(files))) as bar:
+        report = import_files(app.store, list(files), app.config.site.language, on_record=bar.advance)
     for error in report.rejected:
         click.echo(str(error), err=True)
     click.echo(_import_summary(report.counts, report.rejected))

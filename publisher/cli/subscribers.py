@@ -10,7 +10,8 @@ import click
 from publisher import segments as segment_queries
 from publisher import subscriber_export
 from publisher import subscribers as subscriber_ops
-from publisher.cli import Counter, Lazy, main, pass_lazy
+from publisher.cli import Lazy, main, pass_lazy
+from publisher.cli.progress import lines_in, progress_bar
 
 
 @main.group()
@@ -36,8 +37,8 @@ def subscribers_import(lazy: Lazy, file: Path, dry_run: bool) -> None:
       publisher subscribers import contacts.csv --dry-run
       publisher subscribers import contacts.csv
     """
-    with Counter("Importing", "rows") as counter:
-        report = subscriber_ops.import_csv(lazy.app, file, dry_run=dry_run, on_rows=counter.tick)
+    with progress_bar("Importing subscribers", "rows", max(lines_in(file) - 1, 1)) as bar:
+        report = subscriber_ops.import_csv(lazy.app, file, dry_run=dry_run, on_rows=bar.advance)
     for note in sorted([*report.rejected, *report.skipped, *report.warnings], key=lambda note: note.line):
         click.echo(str(note), err=True)
     click.echo(report.summary())
