@@ -131,6 +131,32 @@ def test_a_secrets_file_that_is_not_utf8_is_one_line_error(project):
     assert line.startswith("Error: ") and "secrets.env" in line and "UTF-8" in line, line
 
 
+@pytest.mark.parametrize(
+    ("name", "where", "reason"),
+    [
+        ("secrets_typo.env", 3, "PUBLISHER_ADMIN_PASWORD: unknown variable (expected one of"),
+        ("secrets_bad_line.env", 2, "expected NAME=value"),
+        ("secrets_unclosed_quote.env", 2, "expected NAME=value"),
+    ],
+)
+def test_a_mistake_in_the_secrets_file_names_its_line_without_echoing_a_secret(project, name, where, reason):
+    shutil.copy(HOSTILE / name, project / "secrets.env")
+    (project / "secrets.env").chmod(0o600)
+    result = publisher(project, "status")
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: secrets.env:{where}: {reason}"), line  # as config.toml was named
+    assert "Zq0oK3xv" not in line and "choose-one" not in line and "passe" not in line
+
+
+def test_a_secrets_file_others_can_read_is_used_with_a_warning(project):
+    assert publisher(project, "init").returncode == 0
+    (project / "secrets.env").chmod(0o644)  # e.g. copied with cp from a backup
+    result = publisher(project, "status")
+    assert result.returncode == 0, result.stderr
+    assert "secrets.env: readable by other users; run: chmod 600" in result.stderr
+
+
 def test_without_file_nor_variable_the_error_says_to_run_init(project):
     shutil.copy(ROOT / "config.toml", project / "config.toml")
     assert publisher(project, "init").returncode == 0

@@ -3,21 +3,24 @@
 ``publisher init`` creates the secrets file beside config.toml when it is missing
 (``secrets.env``, mode 0600, git-ignored): a random ``PUBLISHER_SECRET`` and an admin password.
 Every command reads it when a variable is not set in the environment; the environment wins.
-python-dotenv reads it (only this module uses it).
+python-dotenv's parser reads it (only this module uses python-dotenv).
 """
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from publisher.errors import ConfigError
 
+log = logging.getLogger(__name__)
 # The secret the Makefile's `make demo` exported before the secrets file existed: public, refused
 # by `publisher serve` and the real transports.
 DEMO_SECRET = "demo-secret-not-for-production"
@@ -72,14 +75,28 @@ def secrets_path(config_source: Path) -> Path:
 
 
 def read_secrets_file(path: Path) -> dict[str, str]:
-    """The publisher variables set in ``path`` (none when it does not exist)."""
+    """The variables set in ``path`` (none when it does not exist); ConfigError naming the line
+    of one that cannot be read or is not a publisher variable (never echoing a value)."""
     if not path.exists():
         return {}
     try:
-        values = dotenv_values(path, encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot be read as UTF-8 text ({error.__class__.__name__})") from None
-    return {name: value for name, value in values.items() if name in VARIABLES and value}
+    if path.stat().st_mode & 0o077:
+        log.warning("%s: readable by other users; run: chmod 600 %s", path, path)
+    values = {}
+    for binding in parse_stream(io.StringIO(text)):
+        where = f"{path}:{binding.original.line}"
+        if binding.error or (binding.key is not None and binding.value is None):
+            raise ConfigError(f"{where}: expected NAME=value")
+        if binding.key is None:
+            continue
+        if binding.key not in VARIABLES:
+            raise ConfigError(f"{where}: {binding.key}: unknown variable (expected one of {', '.join(VARIABLES)})")
+        if binding.value:
+            values[binding.key] = binding.value
+    return values
 
 
 def create_secrets_file(config_source: Path) -> tuple[Path, str] | None:

@@ -32,7 +32,9 @@ Modules, by what they store:
 - ``senders``: newsletter runs, the sender lock, shared rate limits;
 - ``webhook_events``: Event Webhook events already applied;
 - ``runs``: one row per publishing cycle or long command;
-- ``sql``: the helpers all of them share (placeholders, chunk size, multi-row INSERT).
+- ``sql``: the helpers all of them share (placeholders, chunk size, multi-row INSERT);
+- ``backup``: consistent, checked copies of the store (SQLite's online backup) and restoring one;
+- ``process_lock``: the lock file ``publisher serve`` and ``publisher restore`` hold.
 """
 
 from __future__ import annotations
