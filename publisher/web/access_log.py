@@ -24,32 +24,36 @@ log = logging.getLogger("publisher.access")
 
 # The path segment after a signed link's prefix (however many slashes, in any case), and any
 # segment shaped like a signed token (payload.timestamp.signature).
-_TOKENS = (
-    re.compile(r"(/(?:unsubscribe|preferences|confirm)/+)[^/?#\s]+", re.IGNORECASE),
-    re.compile(r"(/archive/+[^/?#\s]+/+)[^/?#\s]+", re.IGNORECASE),
-    re.compile(r"(/)[\w-]+\.[\w-]+\.[\w-]{8,}"),
+_TOKENS = re.compile(
+    r"(/(?:unsubscribe|preferences|confirm)/+|/archive/+[^/?#\s]+/+)[^/?#\s]+|(?<=/)[\w-]+\.[\w-]+\.[\w-]{8,}",
+    re.IGNORECASE,
 )
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MAX_FIELD = 512
+_UNSAFE = re.compile(r'[^ -~]|["\\]')
 
 
 def redact_path(path: str) -> str:
     """``path`` without the tokens of signed links (each becomes ``[redacted]``)."""
-    for pattern in _TOKENS:
-        path = pattern.sub(r"\1[redacted]", path)
-    return path
+    return _TOKENS.sub(_redacted, path)
+
+
+def _redacted(match: re.Match[str]) -> str:
+    return (match.group(1) or "") + "[redacted]"
 
 
 def combined_line(scope: Scope, status: int, size: int, when: datetime) -> str:
     """The combined-log-format line of one request, redacted and escaped."""
-    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
+    referer, agent = _header(scope, b"referer"), _header(scope, b"user-agent")
     target = redact_path(scope.get("path", "")) + ("?[redacted]" if scope.get("query_string") else "")
     request = f"{scope.get('method', '-')} {target} HTTP/{scope.get('http_version', '1.1')}"
     when = when.astimezone(UTC)
-    stamp = f"{when:%d}/{_MONTHS[when.month - 1]}/{when:%Y:%H:%M:%S} +0000"
-    referer = _referer(headers.get("referer"))
-    agent = headers.get("user-agent") or "-"
-    return f'- - - [{stamp}] "{_escape(request)}" {status} {size or "-"} "{_escape(referer)}" "{_escape(agent)}"'
+    clock = f"{when.hour:02d}:{when.minute:02d}:{when.second:02d}"
+    stamp = f"{when.day:02d}/{_MONTHS[when.month - 1]}/{when.year}:{clock} +0000"
+    return (
+        f'- - - [{stamp}] "{_escape(request)}" {status} {size or "-"} '
+        f'"{_escape(_referer(referer))}" "{_escape(agent or "-")}"'
+    )
 
 
 class AccessLog:
@@ -79,6 +83,11 @@ class AccessLog:
             log.info(combined_line(scope, status, size, self.clock.now()))
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header ``name`` (lower case, as ASGI gives names)."""
+    return next((value.decode("latin-1") for key, value in scope.get("headers", ()) if key == name), None)
+
+
 def _referer(value: str | None) -> str:
     if not value:
         return "-"
@@ -92,12 +101,11 @@ def _referer(value: str | None) -> str:
 
 def _escape(text: str) -> str:
     """Printable ASCII as it is; quotes and backslashes escaped; anything else as \\xNN or \\uNNNN."""
-    out = []
-    for char in text[:_MAX_FIELD]:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif " " <= char <= "~":
-            out.append(char)
-        else:
-            out.append(f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}")
-    return "".join(out)
+    return _UNSAFE.sub(_escaped, text[:_MAX_FIELD])
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in '"\\':
+        return "\\" + char
+    return f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}"
