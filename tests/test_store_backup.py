@@ -123,26 +123,26 @@ def test_a_folder_gets_a_dated_file_and_the_store_itself_is_refused(folder):
 
 def test_restore_brings_the_backup_back_and_keeps_the_store_it_replaces(folder):
     config_file = folder / "config.toml"
-    assert cli(config_file, "backup", str(folder / "monday.db")).returncode == 0
+    assert cli(config_file, "backup", str(folder / "lundi #1 ?é.db")).returncode == 0
     assert cli(config_file, "subscribers", "unsubscribe", EMAIL).returncode == 0  # after the backup
-    result = cli(config_file, "restore", str(folder / "monday.db"))
+    result = cli(config_file, "restore", str(folder / "lundi #1 ?é.db"))
     assert result.returncode == 0, result.stderr
-    assert f"restored from {folder / 'monday.db'}" in result.stdout
+    assert f"restored from {folder / 'lundi #1 ?é.db'}" in result.stdout
     [aside] = folder.glob("publisher.db.before-restore-*Z")
     assert str(aside) in result.stdout
     assert status_of(folder / "publisher.db", EMAIL) == "active"
     assert status_of(aside, EMAIL) == "unsubscribed"  # nothing is lost: the replaced store is kept
     assert cli(config_file, "status").returncode == 0
-    assert checked(folder / "monday.db")  # the backup itself is untouched
+    assert checked(folder / "lundi #1 ?é.db")  # the backup itself is untouched
 
 
 def test_restore_is_refused_while_serve_runs(folder):
     config_file = folder / "config.toml"
-    assert cli(config_file, "backup", str(folder / "monday.db")).returncode == 0
+    assert cli(config_file, "backup", str(folder / "lundi #1 ?é.db")).returncode == 0
     before = (folder / "publisher.db").stat().st_ino
     server = start_serve(config_file)
     try:
-        result = cli(config_file, "restore", str(folder / "monday.db"))
+        result = cli(config_file, "restore", str(folder / "lundi #1 ?é.db"))
         second = cli(config_file, "serve", "--port", "0")
     finally:
         server.stop()

@@ -38,7 +38,7 @@ def backup_file(path: str, today: date) -> Path:
 
 def back_up(store: Store, target: Path) -> int:
     """Write a checked copy of ``store`` to ``target`` (replacing it) and return its size in bytes."""
-    _copy_into(store.conn, target)
+    _copy(store.path, target)
     return target.stat().st_size
 
 
@@ -51,11 +51,7 @@ def restore(store_path: Path, backup: Path, stamp: str) -> Restored:
     if not backup.is_file():
         raise StoreError(f"{backup}: no such backup file")
     check_backup(backup)
-    source = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
-    try:
-        _copy_into(source, store_path.with_name(store_path.name + ".restoring"))
-    finally:
-        source.close()
+    _copy(backup, store_path.with_name(store_path.name + ".restoring"))
     previous = _put_aside(store_path, f"before-restore-{stamp}")
     os.replace(store_path.with_name(store_path.name + ".restoring"), store_path)
     size = store_path.stat().st_size
@@ -66,7 +62,7 @@ def restore(store_path: Path, backup: Path, stamp: str) -> Restored:
 def check_backup(path: Path) -> None:
     """StoreError unless ``path`` is an undamaged SQLite file holding a publisher store."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = _read_only(path)
         try:
             problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
             has_schema = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'migrations'").fetchone()
@@ -82,16 +78,22 @@ def check_backup(path: Path) -> None:
         raise StoreError(f"{path}: not a publisher store (no migrations table)")
 
 
-def _copy_into(source: sqlite3.Connection, target: Path) -> None:
-    """Copy ``source`` to ``target`` through a temporary file beside it, checked before the rename."""
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy the database ``source`` to ``target`` through a temporary file beside it, checked
+    before the rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)
-    copy = sqlite3.connect(partial)
+    reader, copy = _read_only(source), sqlite3.connect(partial)
     try:
-        source.backup(copy)  # all pages in one step: one consistent snapshot
+        reader.backup(copy)  # all pages in one step: one consistent snapshot
         copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
     finally:
+        reader.close()
         copy.close()
     try:
         check_backup(partial)
