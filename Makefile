@@ -2,11 +2,6 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Signs the links of the demo's emails (outbox only). `publisher serve` and real transports
-# refuse it: export your own before `make demo` to open the demo's links in `publisher serve`
-# (docs/getting-started.md), and in production (docs/configuration.md).
-DEMO_SECRET := demo-secret-not-for-production
-export PUBLISHER_SECRET ?= $(DEMO_SECRET)
 
 .PHONY: demo test lint docs bench clean clean-demo
 
@@ -31,15 +26,9 @@ demo: $(BIN)/publisher
 	@echo
 	@echo "Next, in your shell (docs/getting-started.md):"
 	@echo "  . .venv/bin/activate"
-	@if [ "$$PUBLISHER_SECRET" = "$(DEMO_SECRET)" ]; then \
-	  echo "  export PUBLISHER_SECRET=$(DEMO_SECRET)   # the CLI needs the secret the demo used"; \
-	  echo "  publisher status"; \
-	  echo "publisher serve refuses the demo's secret: to try the web pages and these emails' links,"; \
-	  echo "export a secret of your own and run make clean-demo demo (docs/getting-started.md)."; \
-	else \
-	  echo "  publisher status"; \
-	  echo "  PUBLISHER_ADMIN_PASSWORD=... publisher serve   # then open http://127.0.0.1:8000/"; \
-	fi
+	@echo "  publisher status"
+	@echo "  publisher serve     # then open http://127.0.0.1:8000/ (/admin/: user admin, password in secrets.env)"
+	@echo "The secrets (PUBLISHER_SECRET, PUBLISHER_ADMIN_PASSWORD) are in secrets.env, which every command reads."
 
 test: $(BIN)/publisher
 	$(BIN)/pytest

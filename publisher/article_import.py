@@ -53,6 +53,18 @@ class ImportReport:
         return not self.rejected
 
 
+def expected_records(paths: list[Path]) -> int:
+    """About how many records the files hold (lines of JSON Lines, items and entries of feeds),
+    read as bytes: the total of a progress bar."""
+    count = 0
+    for path in paths:
+        data = path.read_bytes()
+        count += (
+            data.count(b"\n") if path.suffix.lower() in JSONL_SUFFIXES else data.count(b"<item") + data.count(b"<entry")
+        )
+    return count
+
+
 def import_files(
     store: Store,
     paths: list[Path],

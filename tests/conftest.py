@@ -10,13 +10,29 @@ from pathlib import Path
 import pytest
 from support.apps import app_for
 from support.config import new_test_folder
+from support.paths import ROOT
 
 from publisher.app import App
 from publisher.clock import FixedClock
 from publisher.config import Config, load_config
+from publisher.config import secrets as secrets_module
 from publisher.store import Store
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _never_the_working_secrets_file(monkeypatch):
+    """Tests set their own secrets: reading the developer's secrets.env, beside the working
+    config.toml, fails the test (tests build their configs in temporary folders)."""
+    working = (ROOT / secrets_module.SECRETS_FILE).resolve()
+    read = secrets_module.read_secrets_file
+
+    def guarded(path: Path) -> dict[str, str]:
+        assert path.resolve() != working, f"a test read the working {working}"
+        return read(path)
+
+    monkeypatch.setattr(secrets_module, "read_secrets_file", guarded)
 
 
 @pytest.fixture

@@ -101,13 +101,14 @@ def test_user_mistakes_are_one_line_errors(run, args, message):
     assert result.output.startswith(message) and len(result.output.splitlines()) == 1
 
 
-def test_forget_needs_the_secret(run, monkeypatch):
+def test_forget_needs_the_secret(run, config_file, monkeypatch):
     monkeypatch.delenv("PUBLISHER_SECRET")
+    (config_file.parent / "secrets.env").unlink()  # made by init: neither it nor the variable
     result = run("subscribers", "forget", "marie-helene.berger@example.org")
     assert result.exit_code == 1
     assert "PUBLISHER_SECRET is not set" in result.output
-    assert "export PUBLISHER_SECRET=" in result.output  # says what to do, e.g. right after make demo
-    assert "demo-secret-not-for-production" in result.output and len(result.output.splitlines()) == 1
+    assert "run publisher init to create secrets.env" in result.output  # says what to do
+    assert "export PUBLISHER_SECRET=" in result.output and len(result.output.splitlines()) == 1
 
 
 def test_a_store_kept_busy_by_another_process_is_a_one_line_error(run, config_file, monkeypatch):

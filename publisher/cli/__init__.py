@@ -8,7 +8,6 @@ status 1, never a traceback.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -17,7 +16,7 @@ import click
 
 from publisher import __version__
 from publisher.app import App
-from publisher.config import CONFIG_ENV, config_path, load_config
+from publisher.config import CONFIG_ENV, Secrets, config_path, load_config
 from publisher.errors import PublisherError
 from publisher.store import damaged_store, is_damage
 
@@ -40,7 +39,7 @@ class PublisherGroup(click.Group):
 
 
 class Lazy:
-    """Loads config.toml (and opens the store) only when a command asks for them."""
+    """Loads config.toml and the secrets (and opens the store) only when a command asks for them."""
 
     def __init__(self, path: str | None) -> None:
         self.path = config_path(path)
@@ -49,7 +48,8 @@ class Lazy:
     @property
     def app(self) -> App:
         if self._app is None:
-            self._app = App(load_config(self.path))
+            config = load_config(self.path)
+            self._app = App(config, Secrets.load(config.source))
         return self._app
 
     @property
@@ -101,32 +101,6 @@ def main(ctx: click.Context, config: str | None, verbose: int) -> None:
     ctx.obj = Lazy(config)
 
 
-def show_progress() -> bool:
-    """Progress bars on an interactive terminal only; CI logs stay clean."""
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
-class Counter:
-    """A running count on stderr for long operations of unknown length (terminal only)."""
-
-    def __init__(self, label: str, unit: str, every: int = 1000) -> None:
-        self.label, self.unit, self.every = label, unit, every
-        self.count = 0
-        self.visible = show_progress()
-
-    def tick(self, amount: int = 1) -> None:
-        self.count += amount
-        if self.visible and self.count % self.every < amount:
-            click.echo(f"\r{self.label}… {self.count} {self.unit}", err=True, nl=False)
-
-    def __enter__(self) -> Counter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.visible and self.count >= self.every:
-            click.echo(err=True)
-
-
 def echo_warnings(warnings: list[str]) -> None:
     """Warnings on stderr, one line each: ``warning: config.toml:12: key: what``."""
     for warning in warnings:
@@ -134,4 +108,4 @@ def echo_warnings(warnings: list[str]) -> None:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import core, delivery, feeds, newsletters, service, subscribers  # noqa: E402, F401
+from publisher.cli import core, delivery, feeds, newsletters, service, store, subscribers  # noqa: E402, F401

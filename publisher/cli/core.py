@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
-from publisher.article_import import import_files
-from publisher.cli import Counter, FilePath, Lazy, main, pass_lazy
+from publisher.article_import import expected_records, import_files
+from publisher.cli import FilePath, Lazy, main, pass_lazy
+from publisher.cli.progress import progress_bar
 from publisher.config import load_config
+from publisher.config.secrets import create_secrets_file
 from publisher.cycle import run_once
 from publisher.delivery.status import status_lines
 from publisher.demo import load_demo
@@ -23,7 +25,9 @@ from publisher.tokens import require_strong_secret_to_send
 @main.command()
 @pass_lazy
 def init(lazy: Lazy) -> None:
-    """Create the store if needed and apply every pending migration.
+    """Create the store if needed and apply every pending migration; create the secrets file
+    (secrets.env beside config.toml, mode 0600) when it is missing, and print its admin password
+    once.
 
     \b
     Example:
@@ -36,6 +40,11 @@ def init(lazy: Lazy) -> None:
         click.echo(f"{config.store.path}: applied migrations {', '.join(applied)}")
     else:
         click.echo(f"{config.store.path}: up to date")
+    created = create_secrets_file(config.source)
+    if created:
+        path, password = created
+        click.echo(f"{path}: created with a random PUBLISHER_SECRET (mode 0600; keep it private, never commit it)")
+        click.echo(f"/admin/ password (user {config.service.admin_user}), shown only now: {password}")
 
 
 @main.group()
@@ -77,8 +86,8 @@ def articles_import(lazy: Lazy, files: tuple[Path, ...]) -> None:
       publisher articles import export.jsonl ancien-site.rss
     """
     app = lazy.app
-    with Counter("Importing", "records") as counter:
-        report = import_files(app.store, list(files), app.config.site.language, on_record=counter.tick)
+    with progress_bar("Importing articles", "records", expected_records(list(files))) as bar:
+        report = import_files(app.store, list(files), app.config.site.language, on_record=bar.advance)
     for error in report.rejected:
         click.echo(str(error), err=True)
     click.echo(_import_summary(report.counts, report.rejected))

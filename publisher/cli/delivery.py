@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from publisher.cli import Counter, Lazy, echo_warnings, main, pass_lazy
+from publisher.cli import Lazy, echo_warnings, main, pass_lazy
+from publisher.cli.progress import progress_bar
 from publisher.delivery.manual_send import send_as_run
 from publisher.delivery.send import dry_run, send_test_copy
 from publisher.french import count_of
@@ -77,7 +78,7 @@ def send(
         message_id = send_test_copy(app, slug, test_to, segment)
         click.echo(f"test copy of {slug} sent to {test_to} ({message_id or 'accepted'})")
         return
-    with stopping_on_signals(), Counter("Sending", "messages", every=100) as counter:
+    with stopping_on_signals(), progress_bar(f"Sending {slug}", "messages") as bar:
         report = send_as_run(
             app,
             slug,
@@ -85,7 +86,8 @@ def send(
             force=force,
             resend_unknown=resend_unknown,
             retry_failed=retry_failed,
-            on_progress=counter.tick,
+            on_progress=bar.advance,
+            on_start=bar.expect,
         )
         stopped = stop_requested()
     click.echo(f"{slug} → {report.segment}: {'resumed, ' if report.resumed else ''}{report.summary()}")

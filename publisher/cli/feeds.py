@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from publisher.cli import Lazy, main, pass_lazy, show_progress
+from publisher.cli import Lazy, main, pass_lazy
+from publisher.cli.progress import progress_bar
 from publisher.feeds import build_feeds
 
 
@@ -32,17 +33,10 @@ def feeds_build(lazy: Lazy, full: bool) -> None:
       publisher feeds build --full     # after editing the store by hand, or to check every file
     """
     app = lazy.app
-    report = build_feeds(app, full=full, progress=_progress() if show_progress() else None)
+    with progress_bar("Rendering feeds", "feeds") as bar:
+        report = build_feeds(app, full=full, progress=bar.progress)
     click.echo(f"{app.config.feeds.output_dir}: {report.summary()}")
     for failure in report.failed:
         click.echo(f"Error: {failure}", err=True)
     if report.failed:
         raise SystemExit(1)
-
-
-def _progress():
-    def report(done: int, total: int) -> None:
-        if done % 50 == 0 or done == total:
-            click.echo(f"\rRendering feeds… {done}/{total}", err=True, nl=done == total)
-
-    return report

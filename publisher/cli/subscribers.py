@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from publisher.cli import Counter, FilePath, Lazy, echo_warnings, main, pass_lazy
+from publisher.cli import FilePath, Lazy, echo_warnings, main, pass_lazy
+from publisher.cli.progress import lines_in, progress_bar
 from publisher.subscribers import export as subscriber_export
 from publisher.subscribers import lifecycle as subscriber_ops
 from publisher.subscribers import segments as segment_queries
@@ -40,8 +41,8 @@ def subscribers_import(lazy: Lazy, file: Path, dry_run: bool) -> None:
       publisher subscribers import contacts.csv --dry-run
       publisher subscribers import contacts.csv
     """
-    with Counter("Importing", "rows") as counter:
-        report = import_csv(lazy.app, file, dry_run=dry_run, on_rows=counter.tick)
+    with progress_bar("Importing subscribers", "rows", max(lines_in(file) - 1, 1)) as bar:
+        report = import_csv(lazy.app, file, dry_run=dry_run, on_rows=bar.advance)
     for note in sorted([*report.rejected, *report.skipped, *report.warnings], key=lambda note: note.line):
         click.echo(str(note), err=True)
     for line in report.file_lines():

@@ -3,7 +3,8 @@
 Every error names the file, the line when it can be found, and the dotted key:
 ``config.toml:14: feeds.items: Input should be a valid integer``. Unknown keys are errors,
 so a typo never silently falls back to a default. Paths are relative to config.toml.
-Secrets never live in the file: they come from the environment (see Secrets).
+Secrets never live in the file: they come from the environment, else from secrets.env beside
+it (see Secrets).
 
 The modules, by concept (import from ``publisher.config``, which gives every name below):
 
@@ -12,7 +13,7 @@ The modules, by concept (import from ``publisher.config``, which gives every nam
 - ``sections``: [site], [store], [feeds], [delivery] and its transports, [subscribers], [service];
 - ``newsletters``: [segments.NAME] (SegmentFilter), [digests], [newsletters.SLUG];
 - ``fields``: the value types (paths, URLs, addresses, proxies) and Section, the base of tables;
-- ``secrets``: Secrets, from the environment only;
+- ``secrets``: Secrets, from the environment, else the local secrets file ``publisher init`` makes;
 - ``text``: config.toml as text: the line where a key is written, no control characters.
 """
 

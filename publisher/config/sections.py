@@ -201,3 +201,5 @@ class ServiceConfig(Section):
     subscribe_per_ip_per_hour: PositiveInt = 20
     # Cache-Control max-age of the feeds, in seconds.
     feeds_max_age: Annotated[int, Field(ge=0)] = 300
+    # One line per request on stderr, combined log format, tokens and client addresses left out.
+    access_log: bool = True

@@ -23,6 +23,7 @@ def send_as_run(
     resend_unknown: bool = False,
     retry_failed: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> SendReport:
     """``send_newsletter``, recorded as a run: failed when the send stopped on an error or paused
     (the reason is the run's error), ok otherwise (its failed recipients are in the ledger). An
@@ -38,6 +39,7 @@ def send_as_run(
             resend_unknown=resend_unknown,
             retry_failed=retry_failed,
             on_progress=on_progress,
+            on_start=on_start,
         )
     except PublisherError as error:
         finish_run(app.store, run_id, "", error=str(error))

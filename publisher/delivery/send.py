@@ -119,11 +119,14 @@ def send_newsletter(
     transport: Transport | None = None,
     on_progress: Callable[[int], None] | None = None,
     fire: datetime | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> SendReport:
     """Send a newsletter to its segment exactly once per member: resume its unfinished
     editions if it has any, else plan new ones and write them into the ledger, then deliver.
     ``force`` takes the send over from another process still marked as sending it; ``fire`` is
-    the scheduled time sent for (default: now, an explicit send)."""
+    the scheduled time sent for (default: now, an explicit send). ``on_start`` is told how many
+    recipients are pending before the first is sent, and ``on_progress`` how many more were
+    sent after each batch (progress)."""
     segment = _segment(app, slug, segment)
     store = app.store
     report = SendReport(slug, segment)
@@ -137,6 +140,8 @@ def send_newsletter(
         report.resumed = bool(editions)
         if not editions:
             editions = report.planned = plan_and_enqueue(app, slug, segment, fire)
+        if on_start:
+            on_start(sum(ledger.delivery_counts(store, edition_id)["pending"] for edition_id in editions))
         for edition_id in editions:
             report.editions.append(
                 deliver_pending(

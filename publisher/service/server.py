@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 from types import FrameType
 
 import uvicorn
@@ -18,7 +19,9 @@ from publisher.app import AppFactory
 from publisher.delivery.events import WEBHOOK_OFF
 from publisher.service.scheduler import ServiceScheduler
 from publisher.shutdown import request_stop
-from publisher.web.app import TOKEN_PATH, create_app
+from publisher.store.process_lock import holding
+from publisher.web.access_log import AccessLog
+from publisher.web.app import create_app
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +34,14 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-class RedactAccessLog(logging.Filter):
-    """uvicorn's access log without the tokens of signed links nor the client's address."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and len(args) == 5:
-            _client, method, path, version, status = args
-            record.args = ("-", method, TOKEN_PATH.sub(r"\1…", str(path)), version, status)
-        return True
-
-
 def serve(factory: AppFactory, host: str | None = None, port: int | None = None) -> None:
-    """Run the web app and the scheduler until SIGTERM or SIGINT."""
+    """Run the web app and the scheduler until SIGTERM or SIGINT, holding the store's process
+    lock (``publisher restore`` refuses to run meanwhile)."""
+    with holding(factory.template.config.store.path, "publisher serve"):
+        _serve(factory, host, port)
+
+
+def _serve(factory: AppFactory, host: str | None, port: int | None) -> None:
     settings = factory.template.config.service
     with factory.opened() as app:
         app.store  # noqa: B018  (refuse to start on a missing or unmigrated store: StoreError)
@@ -51,6 +49,9 @@ def serve(factory: AppFactory, host: str | None = None, port: int | None = None)
         log.warning(WEBHOOK_OFF)
     scheduler = ServiceScheduler(factory)
     web = create_app(factory, scheduler)
+    if settings.access_log:
+        web = AccessLog(web, factory.template.clock)
+        _log_access_to_stderr()
     config = uvicorn.Config(
         web,
         host=host or settings.host,
@@ -61,10 +62,10 @@ def serve(factory: AppFactory, host: str | None = None, port: int | None = None)
         server_header=False,
         date_header=True,
         log_config=None,
+        access_log=False,  # ours (publisher.web.access_log): combined format, tokens redacted
         timeout_graceful_shutdown=10,
         lifespan="on",
     )
-    logging.getLogger("uvicorn.access").addFilter(RedactAccessLog())
     server = _Server(config)
     # uvicorn re-raises the signal it caught once it has stopped; ours only lets us finish.
     previous = {sig: signal.signal(sig, _ignore_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -76,6 +77,16 @@ def serve(factory: AppFactory, host: str | None = None, port: int | None = None)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     log.info("publisher serve stopped")
+
+
+def _log_access_to_stderr() -> None:
+    """The access log's lines, as they are, on stderr (the service's journal), whatever -v says."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access = logging.getLogger("publisher.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
 
 
 def _ignore_signal(sig: int, frame: FrameType | None) -> None:

@@ -33,7 +33,9 @@ Modules, by what they store:
 - ``senders``: newsletter runs, the sender lock, shared rate limits;
 - ``webhook_events``: Event Webhook events already applied;
 - ``runs``: one row per publishing cycle or long command;
-- ``sql``: the helpers all of them share (placeholders, chunk size, multi-row INSERT).
+- ``sql``: the helpers all of them share (placeholders, chunk size, multi-row INSERT);
+- ``backup``: consistent, checked copies of the store (SQLite's online backup) and restoring one;
+- ``process_lock``: the lock file ``publisher serve`` and ``publisher restore`` hold.
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ def is_damage(error: BaseException) -> bool:
 def damaged_store(path: str | Path | None, error: BaseException) -> StoreDamaged:
     return StoreDamaged(
         f"{path or 'the store'}: the store file looks damaged ({error}); stop the service and restore "
-        "the last backup (docs/operations.md, section Backups and a damaged store)"
+        "the last backup (docs/operations.md, section A damaged store)"
     )
 
 

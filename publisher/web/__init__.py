@@ -14,6 +14,9 @@ usable without JavaScript.
 | ``/webhooks/sendgrid`` | SendGrid Event Webhook |
 | ``/healthz`` | liveness and store check |
 | ``/admin/`` | staff dashboard (basic auth) |
+
+``access_log`` is the access log ``publisher serve`` wraps around the app (combined format,
+tokens redacted).
 """
 
 from publisher.web.app import create_app

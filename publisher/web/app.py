@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from publisher.app import App, AppFactory
 from publisher.errors import StoreBusy
 from publisher.web import admin, archive, subscriptions, webhooks
+from publisher.web.access_log import redact_path
 from publisher.web.apps import ThreadApps
 from publisher.web.context import Schedule, WebContext
 from publisher.web.feeds import FeedFiles, FeedsFirst
@@ -30,8 +30,6 @@ from publisher.web.security import BodyLimit, Csrf, FailureThrottle, SecurityHea
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/sendgrid"
-# The paths of signed links, up to their token: logs keep the first group, never the token.
-TOKEN_PATH = re.compile(r"^(/(?:unsubscribe|preferences|confirm)/|/archive/[^/?\s]+/)[^/?\s]+")
 _ERRORS = {
     400: ("Requête invalide", "Le formulaire ou l’adresse demandée n’est pas valide."),
     404: ("Page introuvable", "L’adresse demandée n’existe pas sur ce site."),
@@ -130,7 +128,7 @@ class ErrorsAnswered:
         except Exception:
             if not tracked.started:
                 raise
-            log.exception("error answered with a 500 page on %s", _safe_path(scope.get("path", "")))
+            log.exception("error answered with a 500 page on %s", redact_path(scope.get("path", "")))
 
 
 def _closing(context: WebContext):
@@ -198,7 +196,7 @@ async def http_error(request: Request, error: Exception) -> Response:
 async def store_busy(request: Request, error: Exception) -> Response:
     """Another process kept the write lock too long: nothing was written; 503 and Retry-After,
     so that a person, or a mail provider's one-click unsubscribe, tries again."""
-    log.warning("answered 503 on %s: %s", _safe_path(request.url.path), error)
+    log.warning("answered 503 on %s: %s", redact_path(request.url.path), error)
     response = _error_page(request, 503)
     response.headers["retry-after"] = str(RETRY_AFTER_BUSY)
     return response
@@ -206,8 +204,3 @@ async def store_busy(request: Request, error: Exception) -> Response:
 
 async def server_error(request: Request, error: Exception) -> Response:
     return _error_page(request, 500)
-
-
-def _safe_path(path: str) -> str:
-    """A path fit for logs: the token of a signed link is left out."""
-    return TOKEN_PATH.sub(r"\1…", path)

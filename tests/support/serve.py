@@ -66,11 +66,16 @@ class Serving:
 def start_serve(config_file: Path, *options: str, **env: str) -> Serving:
     """`publisher [options] serve` on a free port, once /healthz answers; its output goes to
     serve-<port>.log next to ``config_file``; ``env`` overrides the test environment."""
+    return start_serve_in(environment(**env), config_file, *options)
+
+
+def start_serve_in(environ: dict[str, str], config_file: Path, *options: str) -> Serving:
+    """``start_serve`` with exactly the environment ``environ`` (e.g. without any secret)."""
     port = free_port()
     log = config_file.parent / f"serve-{port}.log"
     command = [sys.executable, "-m", "publisher", "--config", str(config_file), *options, "serve", "--port", str(port)]
     with log.open("wb") as output:
-        process = subprocess.Popen(command, env=environment(**env), stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=environ, stdout=output, stderr=subprocess.STDOUT)
     server = Serving(process, f"http://127.0.0.1:{port}", log)
 
     def answers() -> bool:
