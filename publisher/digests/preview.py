@@ -1,6 +1,7 @@
 """Previews: the next edition of a newsletter as one subscriber (or a sample one) would get it.
 
-A preview stores nothing. It shows the articles the next edition would hold; when nothing
+A preview stores nothing. It shows the articles the next edition would hold (for a given
+subscriber: only those after their watermark, as the plan does); when nothing
 is new it falls back to the latest articles (``RenderedDigest.fresh`` is then False), so
 staff can always look at their templates.
 """
@@ -15,6 +16,7 @@ from publisher.digests.compiler import DigestCompiler, RenderedDigest
 from publisher.digests.content import Selection
 from publisher.digests.planner import CANDIDATE_LIMIT, segment_of
 from publisher.digests.selection import Selector
+from publisher.digests.windows import ReaderWindows
 from publisher.errors import NotFoundError, PublisherError
 from publisher.models import Article, Recipient
 from publisher.placeholders import RecipientValues, one_off_placeholders
@@ -41,12 +43,10 @@ def render_preview(app: App, slug: str, recipient: Recipient | None, segment: st
     tags = newsletter.tags if newsletter.selection == "tags" else None
     interests = recipient.interests if recipient is not None else None
     fresh = True
-    selection = _select(
-        app,
-        compiler,
-        new_articles(store, slug, segment, audience_watermark(store, slug, segment), now, tags, CANDIDATE_LIMIT),
-        interests,
-    )
+    articles = new_articles(store, slug, segment, audience_watermark(store, slug, segment), now, tags, CANDIDATE_LIMIT)
+    if recipient is not None:  # what the next plan gives this reader: never what they already had
+        articles = ReaderWindows(store, slug, articles, now, tags, CANDIDATE_LIMIT).articles_of(recipient)
+    selection = _select(app, compiler, articles, interests)
     if selection is None:
         fresh = False
         selection = _select(app, compiler, latest_articles(store, now, tags, CANDIDATE_LIMIT), interests)
