@@ -76,7 +76,10 @@ def test_0012_starts_each_reader_at_the_newest_plan_that_served_them_and_forgets
 
     with Store(path) as upgraded:
         upgraded.migrate()
-        rows = "SELECT subscriber_id, newsletter, plan_id FROM reader_watermarks ORDER BY subscriber_id"
+        rows = (
+            "SELECT r.subscriber_id, r.newsletter, g.plan_id FROM reader_watermarks r "
+            "JOIN watermark_groups g ON g.id = r.group_id ORDER BY r.subscriber_id"
+        )
         assert upgraded.conn.execute(rows).fetchall() == [(7, "hebdo", 2), (8, "hebdo", 1)]
         with upgraded.transaction() as conn:
             conn.execute("DELETE FROM subscribers WHERE id = 7")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -137,13 +138,15 @@ def _plan(
         used: set[datetime | None] = set()  # the windows of at least one member
         lookup = by_group.get
         per_recipient = newsletter.selection == "interests"
+        served: dict[int | None, array] = {}  # watermark group → the readers this plan serves
         appended = handed_out = 0
         for chunk in members:
-            served = []
-            for recipient, window in zip(chunk, windows.windows_of(chunk), strict=True):
+            for recipient, (watermark_group, window) in zip(chunk, windows.windows_of(chunk), strict=True):
                 if window not in selectors:
                     continue  # nothing new for this reader: their watermark stays
-                served.append(recipient.subscriber_id)
+                if watermark_group not in served:
+                    served[watermark_group] = array("q")
+                served[watermark_group].append(recipient.subscriber_id)
                 group = (window, recipient.interests if per_recipient else None)
                 content = lookup(group, _UNSEEN)
                 if content is _UNSEEN:
@@ -158,11 +161,11 @@ def _plan(
                     content.waiting = []
                     handed_out += len(waiting)
                     yield content.edition, waiting
-            advance_readers(store, slug, plan_id, served)
             if appended - handed_out >= MAX_BUFFERED:
                 handed_out = appended
                 yield from _hand_out(contents.values())
         yield from _hand_out(contents.values())
+        advance_readers(store, slug, plan_id, served)
         _finish(store, plan_id, [windows.articles[window] for window in used], len(contents), appended)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from publisher.models import Article, Recipient
 from publisher.store import Store
-from publisher.store.watermarks import articles_after, reader_plans, watermark_plans
+from publisher.store.watermarks import articles_after, group_watermarks, reader_groups
 
 # The key of the newsletter-level window (readers never served, or whose plan failed).
 NEVER_SERVED = None
@@ -34,8 +34,8 @@ class ReaderWindows:
     ) -> None:
         self.store, self.slug = store, slug
         self.articles: dict[datetime | None, list[Article]] = {NEVER_SERVED: newsletter_window}
-        self.window_of_plan: dict[int, datetime | None] = watermark_plans(store, slug)
-        for watermark in set(self.window_of_plan.values()) - {NEVER_SERVED}:
+        self.window_of_group: dict[int, datetime | None] = group_watermarks(store, slug)
+        for watermark in set(self.window_of_group.values()) - {NEVER_SERVED}:
             self.articles[watermark] = articles_after(store, slug, watermark, until, tag_slugs, limit)
 
     @property
@@ -44,12 +44,17 @@ class ReaderWindows:
         unique = {article.id: article for articles in self.articles.values() for article in articles}
         return sorted(unique.values(), key=lambda article: (article.published_at, article.id), reverse=True)
 
-    def windows_of(self, readers: Sequence[Recipient]) -> list[datetime | None]:
-        """The window of each reader, in order (one query for them all)."""
-        plans = reader_plans(self.store, self.slug, [reader.subscriber_id for reader in readers])
-        window_of_plan = self.window_of_plan.get
-        return [window_of_plan(plans.get(reader.subscriber_id), NEVER_SERVED) for reader in readers]
+    def windows_of(self, readers: Sequence[Recipient]) -> list[tuple[int | None, datetime | None]]:
+        """The watermark group (None: never served) and window of each reader, in order (one
+        query for them all)."""
+        groups = reader_groups(self.store, self.slug, [reader.subscriber_id for reader in readers])
+        window_of_group = self.window_of_group.get
+        return [
+            (group, window_of_group(group, NEVER_SERVED))
+            for group in (groups.get(reader.subscriber_id) for reader in readers)
+        ]
 
     def articles_of(self, reader: Recipient) -> list[Article]:
         """The new articles of one reader (previews)."""
-        return self.articles[self.windows_of([reader])[0]]
+        _, window = self.windows_of([reader])[0]
+        return self.articles[window]

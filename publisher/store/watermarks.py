@@ -1,58 +1,80 @@
 """SQL for readers' watermarks: up to where each newsletter has served each reader.
 
-A reader's row for a newsletter points to the plan that last served them; their watermark is
-that plan's (``digest_plans.watermark``, the newest ``published_at`` it considered). One row
-per reader and newsletter, rewritten by each plan that serves the reader. A plan stops
-counting once every one of its editions failed (the rule of
-``publisher.store.digests.audience_watermark``): its readers then count as never served.
+Per newsletter, each reader served belongs to one watermark group; the group points to the
+plan that last served its readers, and their watermark is that plan's
+(``digest_plans.watermark``, the newest ``published_at`` it considered). A plan that serves a
+whole group moves the group (one row); readers served apart from the rest of their group move
+to a new group of the plan (one row each). A plan stops counting once every one of its
+editions failed (the rule of ``publisher.store.digests.audience_watermark``): its readers then
+count as never served.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from publisher.clock import from_db, to_db
 from publisher.models import Article
-from publisher.store import Store
+from publisher.store import Store, chunks
 from publisher.store.digests import NO_RECIPIENTS, published_articles
 
+MOVE_CHUNK = 5000
 
-def watermark_plans(store: Store, newsletter: str) -> dict[int, datetime | None]:
-    """plan id → its watermark, for every plan that some reader of ``newsletter`` points to;
-    None for a plan that no longer counts. Reads the index reader_watermarks_plan."""
+
+def group_watermarks(store: Store, newsletter: str) -> dict[int, datetime | None]:
+    """group id → its watermark, for every watermark group of ``newsletter``; None for a group
+    whose plan no longer counts."""
     rows = store.conn.execute(
-        "SELECT p.id, p.watermark, p.status = ? OR EXISTS "
-        "(SELECT 1 FROM editions e WHERE e.plan_id = p.id AND e.status != 'failed') FROM digest_plans p "
-        "WHERE p.id IN (SELECT DISTINCT plan_id FROM reader_watermarks WHERE newsletter = ?)",
+        "SELECT g.id, p.watermark, p.status = ? OR EXISTS "
+        "(SELECT 1 FROM editions e WHERE e.plan_id = p.id AND e.status != 'failed') "
+        "FROM watermark_groups g JOIN digest_plans p ON p.id = g.plan_id WHERE g.newsletter = ?",
         (NO_RECIPIENTS, newsletter),
     )
-    return {plan_id: from_db(mark) if mark and counts else None for plan_id, mark, counts in rows}
+    return {group_id: from_db(mark) if mark and counts else None for group_id, mark, counts in rows}
 
 
-def reader_plans(store: Store, newsletter: str, subscriber_ids: Sequence[int]) -> dict[int, int]:
-    """subscriber id → the plan that last served them; readers never served are left out."""
+def reader_groups(store: Store, newsletter: str, subscriber_ids: Sequence[int]) -> dict[int, int]:
+    """subscriber id → their watermark group; readers never served are left out."""
     return dict(
         store.conn.execute(
-            "SELECT subscriber_id, plan_id FROM reader_watermarks "
+            "SELECT subscriber_id, group_id FROM reader_watermarks "
             "WHERE subscriber_id IN (SELECT value FROM json_each(?)) AND newsletter = ?",
             (json.dumps(list(subscriber_ids)), newsletter),
         )
     )
 
 
-def advance_readers(store: Store, newsletter: str, plan_id: int, subscriber_ids: Sequence[int]) -> None:
-    """Record that plan ``plan_id`` served these readers: one statement for all of them."""
-    if not subscriber_ids:
-        return
+def advance_readers(store: Store, newsletter: str, plan_id: int, served: Mapping[int | None, Sequence[int]]) -> None:
+    """Record that plan ``plan_id`` served these readers (their group, None for readers never
+    served → their subscriber ids): a group served whole now points to the plan; the other
+    readers move to a new group of the plan."""
     with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO reader_watermarks (subscriber_id, newsletter, plan_id) "
-            "SELECT value, ?, ? FROM json_each(?) WHERE true "
-            "ON CONFLICT (subscriber_id, newsletter) DO UPDATE SET plan_id = excluded.plan_id",
-            (newsletter, plan_id, json.dumps(list(subscriber_ids))),
-        )
+        moving = []
+        for group_id, subscriber_ids in served.items():
+            if group_id is not None and len(subscriber_ids) == _readers(store, group_id):
+                conn.execute("UPDATE watermark_groups SET plan_id = ? WHERE id = ?", (plan_id, group_id))
+            elif subscriber_ids:
+                moving.append(subscriber_ids)
+        if not moving:
+            return
+        group_id = conn.execute(
+            "INSERT INTO watermark_groups (newsletter, plan_id) VALUES (?, ?)", (newsletter, plan_id)
+        ).lastrowid
+        for subscriber_ids in moving:
+            for chunk in chunks(subscriber_ids, MOVE_CHUNK):
+                conn.execute(
+                    "INSERT INTO reader_watermarks (subscriber_id, newsletter, group_id) "
+                    "SELECT value, ?, ? FROM json_each(?) WHERE true "
+                    "ON CONFLICT (subscriber_id, newsletter) DO UPDATE SET group_id = excluded.group_id",
+                    (newsletter, group_id, json.dumps(chunk)),
+                )
+
+
+def _readers(store: Store, group_id: int) -> int:
+    """How many readers a group has (index reader_watermarks_group)."""
+    return store.conn.execute("SELECT count(*) FROM reader_watermarks WHERE group_id = ?", (group_id,)).fetchone()[0]
 
 
 def articles_after(

@@ -1,18 +1,27 @@
--- Never twice: for each reader and newsletter, the plan that last served them. The reader's
--- watermark is that plan's (digest_plans.watermark): this newsletter never sends them an
--- article published at or before it again, whatever segment, cadence or interests come next.
--- One row per reader and newsletter; after an ordinary send every reader of the segment points
--- to the same plan, so readers with one watermark form one group.
+-- Never twice: up to where each newsletter has served each reader. A reader belongs, per
+-- newsletter, to one watermark group; the group points to the plan that last served its
+-- readers, and their watermark is that plan's (digest_plans.watermark): this newsletter never
+-- sends them an article published at or before it again, whatever segment, cadence or
+-- interests come next. After an ordinary send every reader of the segment is in one group, and
+-- the next send that serves the whole group moves it by rewriting one row, not a million.
+CREATE TABLE watermark_groups (
+    id          INTEGER PRIMARY KEY,
+    newsletter  TEXT NOT NULL,      -- [newsletters.<slug>]
+    plan_id     INTEGER NOT NULL REFERENCES digest_plans (id)
+);
+CREATE INDEX watermark_groups_newsletter ON watermark_groups (newsletter);
+
+-- One row per reader and newsletter, whatever the number of sends.
 CREATE TABLE reader_watermarks (
     subscriber_id  INTEGER NOT NULL,   -- subscribers.id (rows go with it: trigger below)
-    newsletter     TEXT NOT NULL,      -- [newsletters.<slug>]
-    -- digest_plans.id (no foreign key: checking it on each of a million rows doubles the cost
-    -- of a send's update; only the planner writes it)
-    plan_id        INTEGER NOT NULL,
+    newsletter     TEXT NOT NULL,
+    -- watermark_groups.id (no foreign key: checking it on each of a million rows doubles the
+    -- cost of a first send; only the planner writes it)
+    group_id       INTEGER NOT NULL,
     PRIMARY KEY (subscriber_id, newsletter)
 ) WITHOUT ROWID;
--- The distinct watermarks of a newsletter (one query per plan).
-CREATE INDEX reader_watermarks_plan ON reader_watermarks (newsletter, plan_id);
+-- Counting a group's readers (is it served whole?) and moving them.
+CREATE INDEX reader_watermarks_group ON reader_watermarks (group_id);
 
 CREATE TRIGGER subscribers_delete_watermarks AFTER DELETE ON subscribers
 BEGIN
@@ -20,8 +29,9 @@ BEGIN
 END;
 
 -- Readers already in the ledger keep what they were sent: each starts at the plan with the
--- newest watermark among the editions (not failed) it was written into for that newsletter.
-INSERT INTO reader_watermarks (subscriber_id, newsletter, plan_id)
+-- newest watermark among the editions (not failed) it was written into for that newsletter;
+-- one group per such plan, numbered as the plan.
+INSERT INTO reader_watermarks (subscriber_id, newsletter, group_id)
 SELECT subscriber_id, newsletter, plan_id FROM (
     SELECT d.subscriber_id, e.newsletter, p.id AS plan_id, max(p.watermark)
     FROM deliveries d
@@ -30,3 +40,5 @@ SELECT subscriber_id, newsletter, plan_id FROM (
     WHERE e.status != 'failed' AND p.watermark IS NOT NULL
     GROUP BY d.subscriber_id, e.newsletter
 );
+INSERT INTO watermark_groups (id, newsletter, plan_id)
+SELECT DISTINCT group_id, newsletter, group_id FROM reader_watermarks;
