@@ -52,8 +52,9 @@ def advance_readers(store: Store, newsletter: str, plan_id: int, served: Mapping
     readers move to a new group of the plan."""
     with store.transaction() as conn:
         moving = []
+        readers = _readers_by_group(store, newsletter) if served.keys() - {None} else {}
         for group_id, subscriber_ids in served.items():
-            if group_id is not None and len(subscriber_ids) == _readers(store, group_id):
+            if group_id is not None and len(subscriber_ids) == readers.get(group_id):
                 conn.execute("UPDATE watermark_groups SET plan_id = ? WHERE id = ?", (plan_id, group_id))
             elif subscriber_ids:
                 moving.append(subscriber_ids)
@@ -72,9 +73,13 @@ def advance_readers(store: Store, newsletter: str, plan_id: int, served: Mapping
                 )
 
 
-def _readers(store: Store, group_id: int) -> int:
-    """How many readers a group has (index reader_watermarks_group)."""
-    return store.conn.execute("SELECT count(*) FROM reader_watermarks WHERE group_id = ?", (group_id,)).fetchone()[0]
+def _readers_by_group(store: Store, newsletter: str) -> dict[int, int]:
+    """group id → how many readers it has (one scan of the table)."""
+    return dict(
+        store.conn.execute(
+            "SELECT group_id, count(*) FROM reader_watermarks WHERE newsletter = ? GROUP BY group_id", (newsletter,)
+        )
+    )
 
 
 def articles_after(
