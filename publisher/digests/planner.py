@@ -133,7 +133,8 @@ def _plan(
                 contents[key] = _Content(selection, _compile(app, compiler, selection, segment, plan_id, now))
             return contents[key]
 
-        # The hot loop (a million members): plain locals, one dict lookup per member.
+        # The hot loop (a million members): plain locals, one query per chunk for the members'
+        # watermark groups, then a few dict lookups per member.
         by_group: dict[tuple, _Content | None] = {}
         used: set[datetime | None] = set()  # the windows of at least one member
         lookup = by_group.get
