@@ -92,11 +92,15 @@ def test_future_and_draft_articles_wait(app, clock):
     assert len(edition.article_ids) == 1
 
 
-def test_watermark_is_per_audience(app, clock):
+def test_watermark_is_per_reader_whatever_the_segment(app, clock):
     week_of_articles(app.store, clock.now(), count=2)
-    assert plan(app, segment="tous")
-    assert plan(app, segment="apprentissage-tours")  # another segment has its own watermark
-    assert plan(app, segment="tous") == []
+    assert plan(app, segment="tous", people=members(3))
+    # the same readers through another segment: already served
+    assert plan(app, segment="apprentissage-tours", people=members(3)) == []
+    # a reader never served gets that segment's own window (its first edition: everything)
+    [(edition, [reader])] = plan(app, segment="apprentissage-tours", people=members(4))
+    assert reader.subscriber_id == 4 and len(edition.article_ids) == 2
+    assert plan(app, segment="tous", people=members(4)) == []
 
 
 def test_interest_based_members_with_the_same_articles_share_one_edition(app, clock):

@@ -97,8 +97,9 @@ def _planned(
 
 
 def plan_and_enqueue(app: App, slug: str, segment: str, fire: datetime | None = None) -> list[int]:
-    """In one transaction: plan the editions (only what is new for this audience) and write
-    their recipients into the ledger as pending. Returns the edition ids."""
+    """In one transaction: plan the editions (for each member, only what this newsletter never
+    sent them: publisher.digests.windows) and write their recipients into the ledger as
+    pending. Returns the edition ids."""
     store = app.store
     editions: dict[int, None] = {}
     with store.transaction():

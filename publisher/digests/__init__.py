@@ -8,7 +8,8 @@ Public interface:
 - ``render_preview(app, slug, recipient, segment=None)`` and ``write_preview(...)``.
 
 Modules: content (the data the templates see), selection (who gets which articles),
-templates (Jinja2), renderer (MJML and CSS inlining), compiler (one digest), planner, preview.
+templates (Jinja2), renderer (MJML and CSS inlining), compiler (one digest), windows (each
+reader's new articles: never twice per newsletter), planner, preview.
 """
 
 from publisher.digests.compiler import RenderedDigest

@@ -1,11 +1,16 @@
 """Planning the editions of one newsletter for one segment: what is new, who gets what.
 
 ``plan_editions`` runs inside the caller's transaction (``store.transaction()`` nests), so
-the plan row, the editions, the audience's new watermark and the caller's delivery-ledger
-inserts commit together or not at all. The watermark advances at planning time: once the
-transaction commits, the articles of the plan count as sent to the audience; the caller
+the plan row, the editions, the readers' new watermarks and the caller's delivery-ledger
+inserts commit together or not at all. Watermarks advance at planning time: once the
+transaction commits, the articles of the plan count as sent to each reader it served (every
+member with something new, whether or not their interests matched an article); the caller
 then sends from its ledger. Marking every edition of a plan 'failed' hands its articles
 back to the next plan.
+
+Never twice (publisher.digests.windows): a member this newsletter already served gets only
+what was published after their own watermark, whatever segment the plan is for; a member
+it never served gets the newsletter-level window (``since``, below).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,10 +27,12 @@ from publisher.app import App
 from publisher.digests.compiler import DigestCompiler, newsletter_config
 from publisher.digests.content import Selection
 from publisher.digests.selection import Selector
+from publisher.digests.windows import NEVER_SERVED, ReaderWindows
 from publisher.errors import NotFoundError
-from publisher.models import Edition, Recipient
+from publisher.models import Article, Edition, Recipient
 from publisher.placeholders import edition_placeholders
 from publisher.schedule_policy import first_edition_start
+from publisher.store import Store
 from publisher.store.digests import (
     NO_RECIPIENTS,
     NOTHING_NEW,
@@ -37,6 +45,7 @@ from publisher.store.digests import (
     start_plan,
 )
 from publisher.store.editions import insert_edition
+from publisher.store.watermarks import advance_readers
 
 log = logging.getLogger(__name__)
 
@@ -112,39 +121,53 @@ def _plan(
             since = first_edition_start(newsletter, app.config.site.tz, fire or now)
         tags = newsletter.tags if newsletter.selection == "tags" else None
         articles = new_articles(store, slug, segment, since, now, tags, CANDIDATE_LIMIT)
-        if not articles:
+        windows = ReaderWindows(store, slug, articles, now, tags, CANDIDATE_LIMIT)
+        candidates = windows.candidates
+        if not candidates:
             plan_id = start_plan(store, slug, segment, NOTHING_NEW, None, 0)
             log.info("plan %s: %s for %s: nothing new since %s", plan_id, slug, segment, since)
             return
-        watermark = max(article.published_at for article in articles)
-        plan_id = start_plan(store, slug, segment, PLANNED, watermark, len(articles))
-        log.info("plan %s: %s for %s: %d new articles", plan_id, slug, segment, len(articles))
-        selector = Selector(newsletter, articles, article_tag_ids(store, [a.id for a in articles]))
+        plan_id = start_plan(store, slug, segment, PLANNED, None, 0)
+        tag_ids = article_tag_ids(store, [a.id for a in candidates])
+        selectors = {
+            window: Selector(newsletter, found, tag_ids) for window, found in windows.articles.items() if found
+        }
 
-        contents: dict[tuple, _Content] = {}  # (article ids, more count) → content
+        contents: dict[tuple, _Content] = {}  # (article ids, more count, first edition) → content
 
-        def content_for(interests: tuple[int, ...] | None) -> _Content | None:
-            """The content of recipients with these interests, compiled on first sight."""
-            selection = selector.select(interests)
+        def content_for(window: datetime | None, interests: tuple[int, ...] | None) -> _Content | None:
+            """The content of recipients with this window and interests, compiled on first sight."""
+            selection = selectors[window].select(interests)
             if selection is None:
                 return None
-            key = (selection.article_ids, selection.more_count)
+            # The audience's first edition, for its readers (not for one this newsletter served).
+            first_edition = first and window is NEVER_SERVED
+            key = (selection.article_ids, selection.more_count, first_edition)
             if key not in contents:
-                edition = _compile(app, compiler, selection, segment, plan_id, now, first_edition=first)
+                edition = _compile(app, compiler, selection, segment, plan_id, now, first_edition=first_edition)
                 contents[key] = _Content(selection, edition)
             return contents[key]
 
-        # The hot loop (a million members): plain locals, one dict lookup per member.
-        by_interests: dict[tuple[int, ...] | None, _Content | None] = {}
-        lookup = by_interests.get
-        per_recipient = selector.per_recipient
+        # The hot loop (a million members): plain locals, one query per chunk for the members'
+        # watermark groups, then a few dict lookups per member.
+        by_group: dict[tuple, _Content | None] = {}
+        used: set[datetime | None] = set()  # the windows of at least one member
+        lookup = by_group.get
+        per_recipient = newsletter.selection == "interests"
+        served: dict[int | None, array] = {}  # watermark group → the readers this plan serves
         appended = handed_out = 0
         for chunk in members:
-            for recipient in chunk:
-                interests = recipient.interests if per_recipient else None
-                content = lookup(interests, _UNSEEN)
+            for recipient, (watermark_group, window) in zip(chunk, windows.windows_of(chunk), strict=True):
+                if window not in selectors:
+                    continue  # nothing new for this reader: their watermark stays
+                if watermark_group not in served:
+                    served[watermark_group] = array("q")
+                served[watermark_group].append(recipient.subscriber_id)
+                group = (window, recipient.interests if per_recipient else None)
+                content = lookup(group, _UNSEEN)
                 if content is _UNSEEN:
-                    content = by_interests[interests] = content_for(interests)
+                    content = by_group[group] = content_for(*group)
+                    used.add(window)
                 if content is None:
                     continue
                 waiting = content.waiting
@@ -158,8 +181,24 @@ def _plan(
                 handed_out = appended
                 yield from _hand_out(contents.values())
         yield from _hand_out(contents.values())
-        finish_plan(store, plan_id, PLANNED if contents else NO_RECIPIENTS, len(contents), appended)
-        log.info("plan %s: %d editions for %d recipients", plan_id, len(contents), appended)
+        advance_readers(store, slug, plan_id, served)
+        _finish(store, plan_id, [windows.articles[window] for window in used], len(contents), appended)
+
+
+def _finish(store: Store, plan_id: int, used: list[list[Article]], edition_count: int, recipient_count: int) -> None:
+    """Record the plan's outcome; its watermark is the newest article of the windows its members had."""
+    considered = {article.id: article.published_at for articles in used for article in articles}
+    status = PLANNED if edition_count else NO_RECIPIENTS if considered else NOTHING_NEW
+    watermark = max(considered.values(), default=None)
+    finish_plan(store, plan_id, status, edition_count, recipient_count, watermark, len(considered))
+    log.info(
+        "plan %s: %s, %d new articles, %d editions for %d recipients",
+        plan_id,
+        status,
+        len(considered),
+        edition_count,
+        recipient_count,
+    )
 
 
 _UNSEEN = object()

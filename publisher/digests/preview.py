@@ -1,9 +1,10 @@
 """Previews: the next edition of a newsletter as one subscriber (or a sample one) would get it.
 
 A preview stores nothing. It shows the articles the next edition would hold: for an
-audience's first edition, those of the first scheduled send (publisher.schedule_policy).
-When nothing is new it falls back to the latest articles (``RenderedDigest.fresh`` is then
-False), so staff can always look at their templates.
+audience's first edition, those of the first scheduled send (publisher.schedule_policy); for a
+given subscriber, only those after their watermark, as the plan does. When nothing is new it
+falls back to the latest articles (``RenderedDigest.fresh`` is then False), so staff can always
+look at their templates.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from publisher.digests.compiler import DigestCompiler, RenderedDigest
 from publisher.digests.content import Selection
 from publisher.digests.planner import CANDIDATE_LIMIT, segment_of
 from publisher.digests.selection import Selector
+from publisher.digests.windows import ReaderWindows
 from publisher.errors import NotFoundError, PublisherError
 from publisher.models import Article, Recipient
 from publisher.placeholders import RecipientValues, one_off_placeholders
@@ -48,12 +50,10 @@ def render_preview(app: App, slug: str, recipient: Recipient | None, segment: st
     first = since is None
     if first:
         since = _first_edition_since(app, slug)
-    selection = _select(
-        app,
-        compiler,
-        new_articles(store, slug, segment, since, now, tags, CANDIDATE_LIMIT),
-        interests,
-    )
+    articles = new_articles(store, slug, segment, since, now, tags, CANDIDATE_LIMIT)
+    if recipient is not None:  # what the next plan gives this reader: never what they already had
+        articles = ReaderWindows(store, slug, articles, now, tags, CANDIDATE_LIMIT).articles_of(recipient)
+    selection = _select(app, compiler, articles, interests)
     if selection is None:
         fresh = False
         selection = _select(app, compiler, latest_articles(store, now, tags, CANDIDATE_LIMIT), interests)

@@ -23,6 +23,7 @@ Modules, by what they store:
 - ``articles``: articles and tags (and the tags offered in forms);
 - ``feeds``: what each feed shows, feed build state, WebSub pings to send;
 - ``digests``: audience watermarks, digest plans and edition contents;
+- ``watermarks``: readers' watermarks (up to where each newsletter served each reader);
 - ``editions``: compiled editions;
 - ``archive``: the sent editions readers may browse;
 - ``subscribers``: subscribers, interests, attributes, history, the forget list;

@@ -64,24 +64,31 @@ def new_articles(
 ) -> list[Article]:
     """Published articles with ``since < published_at <= until``, newest first, that this
     audience never received; with ``tag_slugs``, only articles with one of those tags."""
-    return _published(store, since, until, tag_slugs, limit, audience=(newsletter, segment))
+    received = (
+        "SELECT 1 FROM edition_articles ea JOIN editions e ON e.id = ea.edition_id "
+        "WHERE ea.article_id = a.id AND e.newsletter = ? AND e.segment = ? AND e.status != 'failed'"
+    )
+    return published_articles(store, since, until, tag_slugs, limit, (received, [newsletter, segment]))
 
 
 def latest_articles(
     store: Store, until: datetime, tag_slugs: list[str] | None = None, limit: int = 500
 ) -> list[Article]:
     """The newest published articles up to ``until``, sent or not (for previews when nothing is new)."""
-    return _published(store, None, until, tag_slugs, limit, audience=None)
+    return published_articles(store, None, until, tag_slugs, limit)
 
 
-def _published(
+def published_articles(
     store: Store,
     since: datetime | None,
     until: datetime,
     tag_slugs: list[str] | None,
     limit: int,
-    audience: tuple[str, str] | None,
+    excluded: tuple[str, list[object]] | None = None,
 ) -> list[Article]:
+    """Published articles with ``since < published_at <= until``, newest first, with one of
+    ``tag_slugs`` if given, but none for which ``excluded`` (a correlated subquery on ``a``
+    and its parameters) finds a row."""
     sql = "SELECT a.* FROM articles a WHERE a.status = 'published' AND a.published_at > ? AND a.published_at <= ? "
     params: list[object] = [to_db(since) if since else "", to_db(until)]
     if tag_slugs:
@@ -90,12 +97,9 @@ def _published(
             f"WHERE at.article_id = a.id AND t.slug IN ({marks(tag_slugs)})) "
         )
         params += tag_slugs
-    if audience:
-        sql += (
-            "AND NOT EXISTS (SELECT 1 FROM edition_articles ea JOIN editions e ON e.id = ea.edition_id "
-            "WHERE ea.article_id = a.id AND e.newsletter = ? AND e.segment = ? AND e.status != 'failed') "
-        )
-        params += audience
+    if excluded:
+        sql += f"AND NOT EXISTS ({excluded[0]}) "
+        params += excluded[1]
     rows = store.conn.execute(sql + "ORDER BY a.published_at DESC, a.id DESC LIMIT ?", [*params, limit])
     return attach_tags(store, list(as_dicts(rows)))
 
@@ -139,11 +143,27 @@ def start_plan(
     return cursor.lastrowid
 
 
-def finish_plan(store: Store, plan_id: int, status: str, edition_count: int, recipient_count: int) -> None:
+def finish_plan(
+    store: Store,
+    plan_id: int,
+    status: str,
+    edition_count: int,
+    recipient_count: int,
+    watermark: datetime | None,
+    candidate_count: int,
+) -> None:
     with store.transaction() as conn:
         conn.execute(
-            "UPDATE digest_plans SET status = ?, edition_count = ?, recipient_count = ? WHERE id = ?",
-            (status, edition_count, recipient_count, plan_id),
+            "UPDATE digest_plans SET status = ?, edition_count = ?, recipient_count = ?, watermark = ?, "
+            "candidate_count = ? WHERE id = ?",
+            (
+                status,
+                edition_count,
+                recipient_count,
+                to_db(watermark) if watermark else None,
+                candidate_count,
+                plan_id,
+            ),
         )
 
 
