@@ -13,6 +13,9 @@ The web app (mounted at /webhooks/sendgrid) passes the raw body and headers to
   longer than the window (``webhook_events_retention_days``, checked when config is read);
 - the body must be what SendGrid sends (publisher.delivery.event_payload; else 400).
 
+Each applied event of an edition adds one to that edition's figure for its outcome
+(publisher.figures.outcomes): counters only, added once per request, never per subscriber.
+
 Events are then applied in one transaction and remembered by ``sg_event_id``. Our
 custom_args (newsletter, edition_id, subscriber_id) map an event to its ledger row: it is
 applied only if that row exists, belongs to that newsletter and the event's address is that
@@ -28,15 +31,17 @@ bounce → 'bounced'; a spam report → 'complained'; unsubscribe and group_unsu
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from publisher.app import App
 from publisher.delivery.event_payload import Event, body_text, parse_events
 from publisher.errors import PublisherError, WebhookDisabledError, WebhookSignatureError
+from publisher.figures.outcomes import outcome_measure
 from publisher.store import deliveries as ledger
-from publisher.store import webhook_events
+from publisher.store import figures, webhook_events
 from publisher.subscribers.lifecycle import find_subscriber, suppress
 
 log = logging.getLogger(__name__)
@@ -76,6 +81,8 @@ class EventReport:
     duplicates: int = 0
     suppressed: int = 0
     ignored: int = 0
+    # (edition id, measure, article id or 0) → events: the figures this request moves
+    counts: Counter[figures.CounterKey] = field(default_factory=Counter)
 
 
 def handle_event_webhook(app: App, body: bytes, headers: Mapping[str, str]) -> EventReport:
@@ -88,6 +95,7 @@ def handle_event_webhook(app: App, body: bytes, headers: Mapping[str, str]) -> E
     with app.store.transaction():
         for event in events:
             _apply(app, event, report)
+        figures.add_counts(app.store, report.counts)
     log.info(
         "webhook: %s events, %s applied, %s duplicates, %s suppressions, %s ignored",
         report.received,
@@ -148,6 +156,9 @@ def _apply(app: App, event: Event, report: EventReport) -> None:
         at = event.at or app.clock.now()
         message_id = (event.message_id or "").split(".", 1)[0] or None
         ledger.apply_event(app.store, event.edition_id, subscriber_id, event.kind, at, message_id)
+        measure = outcome_measure(event)
+        if measure:
+            report.counts[event.edition_id, measure, 0] += 1
     status = _suppression(event)
     if status and suppress(app, subscriber_id, status, f"sendgrid:{event.kind}"):
         report.suppressed += 1

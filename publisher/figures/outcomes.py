@@ -1,0 +1,36 @@
+"""Which figure of its edition an Event Webhook event moves: one stable key per outcome.
+
+``processed`` moves none (what SendGrid accepted is the ledger's 'sent'); ``open`` and
+``click`` are not delivery outcomes (clicks: publisher.figures.clicks). A drop keeps its reason,
+as one of SendGrid's documented reasons or ``other``, so the keys stay few whatever comes in.
+"""
+
+from __future__ import annotations
+
+from publisher.delivery.event_payload import Event
+
+_MEASURES = {
+    "delivered": "delivered",
+    "deferred": "deferred",
+    "spamreport": "spam_reports",
+    "unsubscribe": "sendgrid_unsubscribes",
+    "group_unsubscribe": "sendgrid_unsubscribes",
+}
+# SendGrid's drop reasons (docs: Event Webhook reference, "dropped") → the end of the key.
+DROP_REASONS = {
+    "bounced address": "bounced_address",
+    "invalid": "invalid",
+    "invalid smtpapi header": "invalid_smtpapi_header",
+    "spam reporting address": "spam_reporting_address",
+    "unsubscribed address": "unsubscribed_address",
+    "recipient list over package quota": "over_quota",
+}
+
+
+def outcome_measure(event: Event) -> str | None:
+    """The key of the edition figure this event adds one to, or None."""
+    if event.kind == "bounce":
+        return "bounced_soft" if event.type == "blocked" else "bounced_hard"
+    if event.kind == "dropped":
+        return "dropped." + DROP_REASONS.get((event.reason or "").strip().lower(), "other")
+    return _MEASURES.get(event.kind)
