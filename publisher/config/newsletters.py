@@ -114,6 +114,8 @@ class NewsletterConfig(Section):
     reply_to: Email | None = None
     # Sent editions open to anyone at /archive/ID and listed; default: unless selection = "interests".
     archive: bool | None = None
+    # Article links go through the site's signed /r/… links, which count clicks per article (never per reader).
+    track_clicks: bool = True
 
     @field_validator("schedule")
     @classmethod

@@ -46,6 +46,7 @@ class Event:
     subscriber_id: int | None
     type: str | None
     reason: str | None
+    url: str | None = None
 
     @property
     def has_custom_args(self) -> bool:
@@ -114,6 +115,7 @@ def _event(number: int, item: Any) -> Event:
         subscriber_id=field.our_id("subscriber_id"),
         type=field.text("type", 64),
         reason=field.text("reason", MAX_TEXT),
+        url=field.text("url", MAX_TEXT),
     )
 
 

@@ -21,7 +21,9 @@ custom_args (newsletter, edition_id, subscriber_id) map an event to its ledger r
 applied only if that row exists, belongs to that newsletter and the event's address is that
 subscriber's; otherwise it is ignored. An event without custom_args (e.g. a transactional
 message) only suppresses the subscriber with its address. An applied event also proves
-SendGrid accepted a message whose outcome was unknown, which then becomes 'sent'.
+SendGrid accepted a message whose outcome was unknown, which then becomes 'sent'. A click
+event (SendGrid's click tracking) only adds one to its article's clicks, if its URL is one of
+the edition's article links; it leaves the ledger alone.
 
 Suppression (publisher.subscribers.suppress, which keeps the subscriber's history): a hard
 bounce → 'bounced'; a spam report → 'complained'; unsubscribe and group_unsubscribe →
@@ -39,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from publisher.app import App
 from publisher.delivery.event_payload import Event, body_text, parse_events
 from publisher.errors import PublisherError, WebhookDisabledError, WebhookSignatureError
+from publisher.figures.clicks import CLICKS, sendgrid_click_article
 from publisher.figures.outcomes import outcome_measure
 from publisher.store import deliveries as ledger
 from publisher.store import figures, webhook_events
@@ -144,7 +147,8 @@ def _check_signature_time(app: App, timestamp: str) -> None:
 
 
 def _apply(app: App, event: Event, report: EventReport) -> None:
-    subscriber_id = _subscriber_for(app, event) if event.kind in LEDGER_EVENTS and event.event_id else None
+    counted = event.kind in LEDGER_EVENTS or event.kind == "click"
+    subscriber_id = _subscriber_for(app, event) if counted and event.event_id else None
     if subscriber_id is None:
         report.ignored += 1
         return
@@ -152,6 +156,9 @@ def _apply(app: App, event: Event, report: EventReport) -> None:
         report.duplicates += 1
         return
     report.applied += 1
+    if event.kind == "click":
+        _count_click(app, event, report)
+        return
     if event.edition_id is not None:
         at = event.at or app.clock.now()
         message_id = (event.message_id or "").split(".", 1)[0] or None
@@ -162,6 +169,13 @@ def _apply(app: App, event: Event, report: EventReport) -> None:
     status = _suppression(event)
     if status and suppress(app, subscriber_id, status, f"sendgrid:{event.kind}"):
         report.suppressed += 1
+
+
+def _count_click(app: App, event: Event, report: EventReport) -> None:
+    """A click SendGrid tracked (on a newsletter with ``track_clicks = false``): one more for its article."""
+    article_id = sendgrid_click_article(app, event.edition_id, event.url) if event.edition_id and event.url else None
+    if article_id is not None and event.edition_id is not None:
+        report.counts[event.edition_id, CLICKS, article_id] += 1
 
 
 def _subscriber_for(app: App, event: Event) -> int | None:

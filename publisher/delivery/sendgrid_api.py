@@ -240,6 +240,8 @@ def _shared_json(content: EditionContent, options: _Options) -> bytes:
         "custom_args": custom_args,
     }
     body.update(_common(options, content.sender))
+    if content.tracks_clicks:  # our /r/… links count the clicks: SendGrid must not count them again
+        body["tracking_settings"] = {"click_tracking": {"enable": False, "enable_text": False}}
     return orjson.dumps(body)
 
 

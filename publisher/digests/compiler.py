@@ -51,10 +51,14 @@ class DigestCompiler:
         self._where = {key: self._key(key) for key in ("subject", "preheader")}
         self._articles: dict[Article, DigestArticle] = {}
 
-    def compile(self, selection: Selection, edition_at: datetime, placeholders: Placeholders) -> RenderedDigest:
+    def compile(
+        self, selection: Selection, edition_at: datetime, placeholders: Placeholders, track_clicks: bool = False
+    ) -> RenderedDigest:
         """Render one edition with its ``placeholders``; a TemplateError (naming file and line)
-        if any template fails."""
-        context = template_context(self.config, self.slug, selection, edition_at, self._articles)
+        if any template fails. ``track_clicks`` puts the placeholders' click markers where the
+        articles' links go."""
+        link = placeholders.click if track_clicks else None
+        context = template_context(self.config, self.slug, selection, edition_at, self._articles, link)
         subject = " ".join(self._render_setting("subject", context).split())
         if not subject:
             raise TemplateError(f"{self._where['subject']}: the subject is empty once rendered")

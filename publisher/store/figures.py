@@ -119,3 +119,13 @@ def edition_articles(store: Store, edition_id: int) -> list[ArticleRow]:
         (edition_id,),
     )
     return [ArticleRow(*row) for row in rows]
+
+
+def click_target(store: Store, edition_id: int, article_id: int) -> tuple[str, str] | None:
+    """(newsletter, the article's stored URL) when the article is one of the edition's."""
+    row = store.conn.execute(
+        "SELECT e.newsletter, a.url FROM editions e JOIN articles a ON a.id = ?2 WHERE e.id = ?1 "
+        "AND EXISTS (SELECT 1 FROM json_each(e.article_ids) WHERE value = ?2)",
+        (edition_id, article_id),
+    ).fetchone()
+    return (row[0], row[1]) if row else None

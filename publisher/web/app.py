@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from publisher.app import App, AppFactory
 from publisher.errors import StoreBusy
-from publisher.web import admin, archive, subscriptions, webhooks
+from publisher.web import admin, archive, clicks, subscriptions, webhooks
 from publisher.web.apps import ThreadApps
 from publisher.web.context import Schedule, WebContext
 from publisher.web.feeds import FeedFiles, FeedsFirst
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/sendgrid"
 # The paths of signed links, up to their token: logs keep the first group, never the token.
-TOKEN_PATH = re.compile(r"^(/(?:unsubscribe|preferences|confirm)/|/archive/[^/?\s]+/)[^/?\s]+")
+TOKEN_PATH = re.compile(r"^(/(?:unsubscribe|preferences|confirm)/|/archive/[^/?\s]+/|/r/[^/?\s]+/[^/?\s]+/)[^/?\s]+")
 _ERRORS = {
     400: ("Requête invalide", "Le formulaire ou l’adresse demandée n’est pas valide."),
     404: ("Page introuvable", "L’adresse demandée n’existe pas sur ce site."),
@@ -91,6 +91,7 @@ def create_app(factory: AppFactory, schedule: Schedule) -> FeedsFirst:
         Route("/archive", lambda request: RedirectResponse("/archive/", status_code=308), methods=["GET"]),
         Route("/archive/{ref}", archive.archive_item, methods=["GET"]),
         Route("/archive/{ref}/{token}", archive.archive_private_item, methods=["GET"]),
+        Route("/r/{edition}/{article}/{signature}", clicks.click, methods=["GET", "HEAD"]),
         Route(WEBHOOK_PATH, webhooks.sendgrid_events, methods=["POST"]),
         Route("/admin/", admin.dashboard, methods=["GET"]),
         Route("/admin", lambda request: RedirectResponse("/admin/", status_code=308), methods=["GET"]),
