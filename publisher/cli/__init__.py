@@ -114,4 +114,4 @@ class Counter:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import core, delivery, feeds, newsletters, service, subscribers  # noqa: E402, F401
+from publisher.cli import core, delivery, feeds, figures, newsletters, service, subscribers  # noqa: E402, F401

@@ -89,10 +89,10 @@ class EditionFigures:
         }
 
 
-def edition_figures(app: App, edition_id: int) -> EditionFigures:
-    """The figures of one edition that went out; NotFoundError otherwise."""
+def edition_figures(app: App, edition_id: int, newsletter: str | None = None) -> EditionFigures:
+    """The figures of one edition that went out (of ``newsletter`` when given); NotFoundError otherwise."""
     row = figures.find_edition(app.store, edition_id)
-    if row is None or row.status not in ("sending", "paused", "sent"):
+    if row is None or row.status not in ("sending", "paused", "sent") or newsletter not in (None, row.newsletter):
         raise NotFoundError(f"edition {edition_id}: no such edition was sent")
     return _figures(app, row)
 

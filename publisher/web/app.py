@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from publisher.app import App, AppFactory
 from publisher.errors import StoreBusy
-from publisher.web import admin, archive, clicks, subscriptions, webhooks
+from publisher.web import admin, admin_figures, archive, clicks, subscriptions, webhooks
 from publisher.web.apps import ThreadApps
 from publisher.web.context import Schedule, WebContext
 from publisher.web.feeds import FeedFiles, FeedsFirst
@@ -96,6 +96,8 @@ def create_app(factory: AppFactory, schedule: Schedule) -> FeedsFirst:
         Route("/admin/", admin.dashboard, methods=["GET"]),
         Route("/admin", lambda request: RedirectResponse("/admin/", status_code=308), methods=["GET"]),
         Route("/admin/preview/{slug}", admin.preview, methods=["GET"]),
+        Route("/admin/newsletters/{slug}", admin_figures.newsletter, methods=["GET"]),
+        Route("/admin/editions/{edition}", admin_figures.edition, methods=["GET"]),
     ]
     middleware = [
         Middleware(

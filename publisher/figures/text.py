@@ -1,0 +1,91 @@
+"""The figures in words: French labels (terminal and /admin/), terminal lines, CSV rows.
+
+The keys stay those of ``EditionFigures.as_dict`` (stable, for scripts); only labels are French.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+from publisher.figures.report import EditionFigures
+from publisher.subscribers.spreadsheet import neutralize
+
+LABELS = {
+    "recipients": "destinataires",
+    "accepted": "acceptés par l’envoi",
+    "failed": "échecs à l’envoi",
+    "delivered": "délivrés",
+    "deferred": "différés (événements)",
+    "bounced_hard": "rebonds définitifs",
+    "bounced_soft": "rebonds temporaires ou bloqués",
+    "spam_reports": "signalés comme indésirables",
+    "sendgrid_unsubscribes": "désabonnements via SendGrid",
+    "clicks": "clics",
+    "prefetches": "ouvertures de liens par des scanners (à part)",
+}
+CSV_KEYS = (
+    "edition",
+    "newsletter",
+    "segment",
+    "subject",
+    "status",
+    "sent_at",
+    "recipients",
+    "accepted",
+    "failed",
+    "delivered",
+    "deferred",
+    "bounced_hard",
+    "bounced_soft",
+    "dropped",
+    "spam_reports",
+    "sendgrid_unsubscribes",
+    "clicks",
+    "prefetches",
+    "delivered_rate",
+    "bounced_rate",
+    "click_rate",
+)
+
+
+def percent(rate: float | None) -> str:
+    """0.9321 → « 93,2 % » (French style); None → « – »."""
+    return "–" if rate is None else f"{rate * 100:.1f} %".replace(".", ",")
+
+
+def edition_lines(figures: EditionFigures, articles: bool) -> list[str]:
+    """The figures of one edition for the terminal; ``articles`` adds its articles ranked by clicks."""
+    data = figures.as_dict()
+    lines = [
+        f"Édition {figures.id} · {figures.newsletter} ({figures.segment}) · {data['sent_at']} · « {figures.subject} »",
+        "  " + " · ".join(f"{LABELS[key]} {data[key]}" for key in ("recipients", "accepted", "failed")),
+        f"  {LABELS['delivered']} {data['delivered']} ({percent(data['delivered_rate'])}) · "
+        + " · ".join(f"{LABELS[key]} {data[key]}" for key in ("deferred", "bounced_hard", "bounced_soft")),
+        f"  rejetés par SendGrid {sum(figures.dropped.values())}"
+        + "".join(f" · {reason} {count}" for reason, count in sorted(figures.dropped.items()))
+        + " · "
+        + " · ".join(f"{LABELS[key]} {data[key]}" for key in ("spam_reports", "sendgrid_unsubscribes")),
+        f"  {LABELS['clicks']} {figures.clicks} ({percent(data['click_rate'])} des messages acceptés) · "
+        f"{LABELS['prefetches']} {figures.prefetches}",
+    ]
+    lines += [f"  échec « {reason or 'sans raison'} » : {count}" for reason, count in figures.failures]
+    if articles:
+        lines += ["  Articles par clics :"]
+        lines += [f"  {article.clicks:>7}  {article.title or f'article {article.id}'}" for article in figures.articles]
+    return lines
+
+
+def csv_text(editions: Iterable[EditionFigures]) -> str:
+    """One CSV row per edition, with the keys of ``--json`` as header (drops: reason=count;…); a
+    subject a spreadsheet would run as a formula is quoted."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_KEYS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for figures in editions:
+        row = figures.as_dict()
+        row["dropped"] = ";".join(f"{reason}={count}" for reason, count in sorted(figures.dropped.items()))
+        row["subject"] = neutralize(row["subject"])
+        writer.writerow(row)
+    return out.getvalue()
