@@ -8,8 +8,9 @@ from datetime import datetime
 import click
 
 from publisher.cli import Lazy, main, pass_lazy
+from publisher.figures.readers import reader_figures
 from publisher.figures.report import edition_figures, newsletter_figures
-from publisher.figures.text import csv_text, edition_lines
+from publisher.figures.text import csv_text, edition_lines, readers_text
 
 
 @main.command()
@@ -19,6 +20,7 @@ from publisher.figures.text import csv_text, edition_lines
     "--since", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE", help="Editions created since DATE (YYYY-MM-DD)."
 )
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True, help="At most this many editions.")
+@click.option("--readers", is_flag=True, help="Readers over time, week by week, instead of editions.")
 @click.option("--json", "as_json", is_flag=True, help="JSON with stable keys (for scripts).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV, one row per edition.")
 @pass_lazy
@@ -28,6 +30,7 @@ def stats(
     edition_id: int | None,
     since: datetime | None,
     limit: int,
+    readers: bool,
     as_json: bool,
     as_csv: bool,
 ) -> None:
@@ -38,11 +41,18 @@ def stats(
       publisher stats
       publisher stats hebdo --since 2026-11-01
       publisher stats --edition 42 --json
+      publisher stats --readers --since 2026-01-01
     """
     if as_json and as_csv:
         raise click.UsageError("--json and --csv: choose one")
     app = lazy.app
     start = since.replace(tzinfo=app.config.site.tz) if since else None
+    if readers:
+        found = reader_figures(app, since=start)
+        click.echo(
+            json.dumps(found.as_dict(), ensure_ascii=False, indent=2) if as_json else readers_text(found, as_csv)
+        )
+        return
     editions = [edition_figures(app, edition_id, slug)] if edition_id else newsletter_figures(app, slug, start, limit)
     if as_json:
         click.echo(json.dumps([figures.as_dict() for figures in editions], ensure_ascii=False, indent=2))

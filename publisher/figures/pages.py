@@ -1,5 +1,6 @@
 """What the admin's figures pages show, charts included: built here, rendered by publisher.web.
 
+``readers_page``: readers over time, week by week, and by consent source.
 ``newsletter_page``: the last editions of a newsletter, a chart of their delivered, bounced and
 clicked rates and the text table beside it. ``edition_page``: one edition's funnel and its
 articles ranked by clicks. Rates are per message accepted by the transport; clicks are not
@@ -11,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from publisher.app import App
-from publisher.figures.charts import Bar, BarGroup, bar_groups
+from publisher.figures.charts import Bar, BarGroup, bar_groups, lines
+from publisher.figures.readers import LABELS as READER_LABELS
+from publisher.figures.readers import MEASURES as READER_MEASURES
+from publisher.figures.readers import ReaderFigures, reader_figures
 from publisher.figures.report import EditionFigures, edition_figures, newsletter_figures
 from publisher.figures.text import LABELS, percent
 
@@ -91,3 +95,18 @@ def edition_page(app: App, edition_id: int) -> EditionPage:
             ],
         ),
     )
+
+
+@dataclass(frozen=True)
+class ReadersPage:
+    figures: ReaderFigures
+    chart: str
+    labels: dict[str, str]
+    measures: tuple[str, ...]
+
+
+def readers_page(app: App) -> ReadersPage:
+    found = reader_figures(app)
+    steps = [f"{week:%d/%m/%Y}" for week in found.weeks]
+    series = {READER_LABELS[measure]: found.per_week[measure] for measure in READER_MEASURES}
+    return ReadersPage(found, lines("Lecteurs, semaine par semaine", steps, series), READER_LABELS, READER_MEASURES)

@@ -9,6 +9,9 @@ import csv
 import io
 from collections.abc import Iterable
 
+from publisher.figures.readers import LABELS as READER_LABELS
+from publisher.figures.readers import MEASURES as READER_MEASURES
+from publisher.figures.readers import ReaderFigures
 from publisher.figures.report import EditionFigures
 from publisher.subscribers.spreadsheet import neutralize
 
@@ -89,3 +92,21 @@ def csv_text(editions: Iterable[EditionFigures]) -> str:
         row["subject"] = neutralize(row["subject"])
         writer.writerow(row)
     return out.getvalue()
+
+
+def readers_text(found: ReaderFigures, as_csv: bool) -> str:
+    """Readers over time, one line per week: a terminal table in French, or CSV with stable keys."""
+    out = io.StringIO()
+    if as_csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["week", *READER_MEASURES])
+    else:
+        out.write("Semaine du  " + "  ".join(READER_LABELS[m] for m in READER_MEASURES) + "\n")
+    for index, week in enumerate(found.weeks):
+        counts = [found.per_week[measure][index] for measure in READER_MEASURES]
+        if as_csv:
+            writer.writerow([week.isoformat(), *counts])
+        else:
+            widths = [len(READER_LABELS[m]) for m in READER_MEASURES]
+            out.write(f"{week:%d/%m/%Y}  " + "  ".join(f"{n:>{w}}" for n, w in zip(counts, widths, strict=True)) + "\n")
+    return out.getvalue().rstrip("\n")

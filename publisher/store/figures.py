@@ -129,3 +129,27 @@ def click_target(store: Store, edition_id: int, article_id: int) -> tuple[str, s
         (edition_id, article_id),
     ).fetchone()
     return (row[0], row[1]) if row else None
+
+
+# The status changes that make the figures of readers over time (subscriber_history).
+_READER_MEASURES = (
+    "CASE WHEN h.new_value = 'pending' OR (h.new_value = 'active' AND coalesce(h.old_value, '') != 'pending' "
+    "AND coalesce(h.old_value, '') != 'active') THEN 'sign_ups' "
+    "WHEN h.new_value = 'active' AND h.old_value = 'pending' THEN 'confirmations' "
+    "WHEN h.old_value IS NULL THEN NULL "  # imported already unsubscribed, bounced…: not this week's
+    "WHEN h.new_value = 'unsubscribed' THEN 'unsubscribes' "
+    "WHEN h.new_value = 'bounced' THEN 'bounces' "
+    "WHEN h.new_value = 'complained' THEN 'complaints' END"
+)
+
+
+def reader_changes(store: Store, since: datetime) -> list[tuple[str, str, str, int]]:
+    """(Monday of the week, UTC; measure; the subscriber's consent source; count) of the status
+    changes since ``since``, counted in SQL: no subscriber leaves the store."""
+    rows = store.conn.execute(
+        f"SELECT date(substr(h.at, 1, 10), '-6 days', 'weekday 1') AS week, {_READER_MEASURES} AS measure, "
+        "s.consent_source, count(*) FROM subscriber_history h JOIN subscribers s ON s.id = h.subscriber_id "
+        "WHERE h.change = 'status' AND h.at >= ? GROUP BY 1, 2, 3 HAVING measure IS NOT NULL ORDER BY 1, 2, 3",
+        (to_db(since),),
+    )
+    return [(week, measure, source, count) for week, measure, source, count in rows]

@@ -1,5 +1,6 @@
-"""/admin/newsletters/SLUG and /admin/editions/ID: the figures of a newsletter's last editions
-and of one edition (publisher.figures.pages), behind the admin's basic auth like /admin/."""
+"""/admin/newsletters/SLUG, /admin/editions/ID and /admin/readers: the figures of a newsletter's
+last editions, of one edition and of readers over time (publisher.figures.pages), behind the
+admin's basic auth like /admin/."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from publisher.errors import NotFoundError
-from publisher.figures.pages import edition_page, newsletter_page
+from publisher.figures.pages import edition_page, newsletter_page, readers_page
 from publisher.figures.text import LABELS, percent
 from publisher.web.admin import access_refused
 from publisher.web.archive import EDITION_ID
@@ -45,3 +46,12 @@ async def edition(request: Request) -> Response:
     except NotFoundError:
         return _unknown(context, "Édition")
     return context.pages.render("admin_edition.html.j2", page=page, labels=LABELS, title=f"Chiffres de l’édition {ref}")
+
+
+async def readers(request: Request) -> Response:
+    refused = access_refused(request)
+    if refused is not None:
+        return refused
+    context = WebContext.of(request)
+    page = await context.call(readers_page)
+    return context.pages.render("admin_readers.html.j2", page=page, title="Lecteurs au fil des semaines")

@@ -98,6 +98,7 @@ def create_app(factory: AppFactory, schedule: Schedule) -> FeedsFirst:
         Route("/admin/preview/{slug}", admin.preview, methods=["GET"]),
         Route("/admin/newsletters/{slug}", admin_figures.newsletter, methods=["GET"]),
         Route("/admin/editions/{edition}", admin_figures.edition, methods=["GET"]),
+        Route("/admin/readers", admin_figures.readers, methods=["GET"]),
     ]
     middleware = [
         Middleware(
