@@ -116,6 +116,8 @@ class NewsletterConfig(Section):
     archive: bool | None = None
     # Article links go through the site's signed /r/… links, which count clicks per article (never per reader).
     track_clicks: bool = True
+    # Count opens (SendGrid's open tracking, per edition, machine opens apart): off unless staff turn it on.
+    track_opens: bool = False
 
     @field_validator("schedule")
     @classmethod

@@ -47,6 +47,8 @@ class EditionContent:
     mailto_suffix: str = ""
     # Its article links are our signed /r/… links (the transport must not rewrite them).
     tracks_clicks: bool = False
+    # The newsletter counts opens (track_opens): only then may the transport track them.
+    tracks_opens: bool = False
 
     def list_unsubscribe(self, addressee: Addressee) -> str:
         """RFC 8058 one-click https link first (it is what Gmail and Yahoo use), then mailto."""
@@ -110,6 +112,7 @@ def edition_content(app: App, edition: Edition) -> EditionContent:
         view_online_url=url,
         mailto_suffix=_mailto_suffix(app),
         tracks_clicks=(tracked_html, tracked_text) != (html, text),
+        tracks_opens=bool(settings and settings.track_opens),
     )
 
 

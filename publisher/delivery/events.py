@@ -23,7 +23,8 @@ subscriber's; otherwise it is ignored. An event without custom_args (e.g. a tran
 message) only suppresses the subscriber with its address. An applied event also proves
 SendGrid accepted a message whose outcome was unknown, which then becomes 'sent'. A click
 event (SendGrid's click tracking) only adds one to its article's clicks, if its URL is one of
-the edition's article links; it leaves the ledger alone.
+the edition's article links; an open event, to the edition's opens (or machine opens, for
+``sg_machine_open``) if its newsletter has ``track_opens``. Neither touches the ledger.
 
 Suppression (publisher.subscribers.suppress, which keeps the subscriber's history): a hard
 bounce → 'bounced'; a spam report → 'complained'; unsubscribe and group_unsubscribe →
@@ -42,7 +43,7 @@ from publisher.app import App
 from publisher.delivery.event_payload import Event, body_text, parse_events
 from publisher.errors import PublisherError, WebhookDisabledError, WebhookSignatureError
 from publisher.figures.clicks import CLICKS, sendgrid_click_article
-from publisher.figures.outcomes import outcome_measure
+from publisher.figures.outcomes import MACHINE_OPENS, OPENS, outcome_measure
 from publisher.store import deliveries as ledger
 from publisher.store import figures, webhook_events
 from publisher.subscribers.lifecycle import find_subscriber, suppress
@@ -147,7 +148,7 @@ def _check_signature_time(app: App, timestamp: str) -> None:
 
 
 def _apply(app: App, event: Event, report: EventReport) -> None:
-    counted = event.kind in LEDGER_EVENTS or event.kind == "click"
+    counted = event.kind in LEDGER_EVENTS or event.kind in ("click", "open")
     subscriber_id = _subscriber_for(app, event) if counted and event.event_id else None
     if subscriber_id is None:
         report.ignored += 1
@@ -158,6 +159,9 @@ def _apply(app: App, event: Event, report: EventReport) -> None:
     report.applied += 1
     if event.kind == "click":
         _count_click(app, event, report)
+        return
+    if event.kind == "open":
+        _count_open(app, event, report)
         return
     if event.edition_id is not None:
         at = event.at or app.clock.now()
@@ -176,6 +180,13 @@ def _count_click(app: App, event: Event, report: EventReport) -> None:
     article_id = sendgrid_click_article(app, event.edition_id, event.url) if event.edition_id and event.url else None
     if article_id is not None and event.edition_id is not None:
         report.counts[event.edition_id, CLICKS, article_id] += 1
+
+
+def _count_open(app: App, event: Event, report: EventReport) -> None:
+    """An open SendGrid tracked: counted (machine opens apart) only for a newsletter with track_opens."""
+    settings = app.config.newsletters.get(event.newsletter or "")
+    if event.edition_id is not None and settings is not None and settings.track_opens:
+        report.counts[event.edition_id, MACHINE_OPENS if event.machine_open else OPENS, 0] += 1
 
 
 def _subscriber_for(app: App, event: Event) -> int | None:

@@ -1,14 +1,17 @@
 """Which figure of its edition an Event Webhook event moves: one stable key per outcome.
 
 ``processed`` moves none (what SendGrid accepted is the ledger's 'sent'); ``open`` and
-``click`` are not delivery outcomes (clicks: publisher.figures.clicks). A drop keeps its reason,
-as one of SendGrid's documented reasons or ``other``, so the keys stay few whatever comes in.
+``click`` are not delivery outcomes (clicks: publisher.figures.clicks; opens, counted only for
+a newsletter with ``track_opens``: OPENS, and MACHINE_OPENS for SendGrid's ``sg_machine_open``).
+A drop keeps its reason, as one of SendGrid's documented reasons or ``other``, so the keys stay
+few whatever comes in.
 """
 
 from __future__ import annotations
 
 from publisher.delivery.event_payload import Event
 
+OPENS, MACHINE_OPENS = "opens", "machine_opens"
 _MEASURES = {
     "delivered": "delivered",
     "deferred": "deferred",

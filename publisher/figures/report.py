@@ -18,7 +18,16 @@ from publisher.errors import NotFoundError
 from publisher.store import figures
 
 # The outcomes of the Event Webhook, in funnel order (drops are per reason: ``dropped``).
-OUTCOMES = ("delivered", "deferred", "bounced_hard", "bounced_soft", "spam_reports", "sendgrid_unsubscribes")
+OUTCOMES = (
+    "delivered",
+    "deferred",
+    "bounced_hard",
+    "bounced_soft",
+    "spam_reports",
+    "sendgrid_unsubscribes",
+    "opens",
+    "machine_opens",
+)
 DROPPED = "dropped."
 CLICKS, PREFETCHES = "clicks", "prefetches"
 

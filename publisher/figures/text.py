@@ -27,6 +27,8 @@ LABELS = {
     "sendgrid_unsubscribes": "désabonnements via SendGrid",
     "clicks": "clics",
     "prefetches": "ouvertures de liens par des scanners (à part)",
+    "opens": "ouvertures (indicatif)",
+    "machine_opens": "ouvertures automatiques (à part)",
 }
 CSV_KEYS = (
     "edition",
@@ -45,6 +47,8 @@ CSV_KEYS = (
     "dropped",
     "spam_reports",
     "sendgrid_unsubscribes",
+    "opens",
+    "machine_opens",
     "clicks",
     "prefetches",
     "delivered_rate",
@@ -72,6 +76,7 @@ def edition_lines(figures: EditionFigures, articles: bool) -> list[str]:
         + " · ".join(f"{LABELS[key]} {data[key]}" for key in ("spam_reports", "sendgrid_unsubscribes")),
         f"  {LABELS['clicks']} {figures.clicks} ({percent(data['click_rate'])} des messages acceptés) · "
         f"{LABELS['prefetches']} {figures.prefetches}",
+        "  " + " · ".join(f"{LABELS[key]} {data[key]}" for key in ("opens", "machine_opens")),
     ]
     lines += [f"  échec « {reason or 'sans raison'} » : {count}" for reason, count in figures.failures]
     if articles:

@@ -15,7 +15,7 @@ usable without JavaScript.
 | ``/webhooks/sendgrid`` | SendGrid Event Webhook |
 | ``/healthz`` | liveness and store check |
 | ``/admin/`` | staff dashboard (basic auth) |
-| ``/admin/newsletters/<slug>``, ``/admin/editions/<id>``, ``/admin/readers`` | the figures and their charts (``admin_figures``) |
+| ``/admin/newsletters/<slug>``, ``/admin/editions/<id>``, ``/admin/readers`` | figures, charts (``admin_figures``) |
 """
 
 from publisher.web.app import create_app
