@@ -167,7 +167,7 @@ def _apply(app: App, event: Event, report: EventReport) -> None:
         at = event.at or app.clock.now()
         message_id = (event.message_id or "").split(".", 1)[0] or None
         ledger.apply_event(app.store, event.edition_id, subscriber_id, event.kind, at, message_id)
-        measure = outcome_measure(event)
+        measure = outcome_measure(event.kind, event.type, event.reason)
         if measure:
             report.counts[event.edition_id, measure, 0] += 1
     status = _suppression(event)

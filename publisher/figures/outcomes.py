@@ -9,8 +9,6 @@ few whatever comes in.
 
 from __future__ import annotations
 
-from publisher.delivery.event_payload import Event
-
 OPENS, MACHINE_OPENS = "opens", "machine_opens"
 _MEASURES = {
     "delivered": "delivered",
@@ -30,10 +28,10 @@ DROP_REASONS = {
 }
 
 
-def outcome_measure(event: Event) -> str | None:
-    """The key of the edition figure this event adds one to, or None."""
-    if event.kind == "bounce":
-        return "bounced_soft" if event.type == "blocked" else "bounced_hard"
-    if event.kind == "dropped":
-        return "dropped." + DROP_REASONS.get((event.reason or "").strip().lower(), "other")
-    return _MEASURES.get(event.kind)
+def outcome_measure(kind: str, bounce_type: str | None, reason: str | None) -> str | None:
+    """The key of the edition figure an event of this kind (bounce type, reason) adds one to, or None."""
+    if kind == "bounce":
+        return "bounced_soft" if bounce_type == "blocked" else "bounced_hard"
+    if kind == "dropped":
+        return "dropped." + DROP_REASONS.get((reason or "").strip().lower(), "other")
+    return _MEASURES.get(kind)
