@@ -122,6 +122,7 @@ def test_admin_figures_pages_in_the_browser(browser, config_file, site, width):
 
 def check_layout(page, width: int) -> None:
     """Each chart is visible, fits the screen, has a table beside it, and its text is legible."""
+    page.wait_for_load_state("load")  # its stylesheet applied
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     charts = page.locator("svg.chart")
     assert charts.count() >= 1
@@ -130,7 +131,7 @@ def check_layout(page, width: int) -> None:
         box = chart.bounding_box()
         assert box and box["width"] > 200 and box["x"] + box["width"] <= width
         assert chart.get_attribute("aria-hidden") == "true"
-        assert chart.locator("xpath=following-sibling::table").count() == 1
+        assert chart.locator("xpath=ancestor::div[@class='figure'][1]//table").count() == 1  # the text table beside it
         heights = chart.evaluate("svg => [...svg.querySelectorAll('text')].map(t => t.getBoundingClientRect().height)")
         assert min(heights) >= 12, heights  # at least about 11 px type on a phone
         widths = chart.evaluate("svg => [...svg.querySelectorAll('text')].map(t => t.getBoundingClientRect().right)")

@@ -68,11 +68,12 @@ def test_readers_page_in_the_browser_at_375_px(browser, app, history):
         page = context.new_page()
         assert page.goto(url + "/admin/").status == 200
         page.get_by_role("link", name="Lecteurs au fil des semaines").click()
+        page.wait_for_load_state("load")  # its stylesheet applied
         assert page.url.endswith("/admin/readers")
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         chart = page.locator("svg.chart")
         assert chart.bounding_box()["width"] > 200
-        assert page.locator(".figure", has=chart).locator("table").count() == 1  # the text table beside it
+        assert chart.locator("xpath=ancestor::div[@class='figure'][1]//table").count() == 1  # the text table beside it
         this_week = (app.clock.now().date() - timedelta(days=app.clock.now().weekday())).strftime("%d/%m/%Y")
         row = page.locator("tr", has=page.locator("td", has_text=this_week))
         assert row.locator("td").all_inner_texts()[3:6] == ["1", "1", "1"]
