@@ -148,8 +148,7 @@ def _check_signature_time(app: App, timestamp: str) -> None:
 
 
 def _apply(app: App, event: Event, report: EventReport) -> None:
-    counted = event.kind in LEDGER_EVENTS or event.kind in ("click", "open")
-    subscriber_id = _subscriber_for(app, event) if counted and event.event_id else None
+    subscriber_id = _subscriber_for(app, event) if _wanted(app, event) and event.event_id else None
     if subscriber_id is None:
         report.ignored += 1
         return
@@ -161,7 +160,7 @@ def _apply(app: App, event: Event, report: EventReport) -> None:
         _count_click(app, event, report)
         return
     if event.kind == "open":
-        _count_open(app, event, report)
+        _count_open(event, report)
         return
     if event.edition_id is not None:
         at = event.at or app.clock.now()
@@ -182,10 +181,17 @@ def _count_click(app: App, event: Event, report: EventReport) -> None:
         report.counts[event.edition_id, CLICKS, article_id] += 1
 
 
-def _count_open(app: App, event: Event, report: EventReport) -> None:
-    """An open SendGrid tracked: counted (machine opens apart) only for a newsletter with track_opens."""
-    settings = app.config.newsletters.get(event.newsletter or "")
-    if event.edition_id is not None and settings is not None and settings.track_opens:
+def _wanted(app: App, event: Event) -> bool:
+    """Events of the ledger, clicks, and opens of a newsletter with track_opens; others are ignored."""
+    if event.kind == "open":
+        settings = app.config.newsletters.get(event.newsletter or "")
+        return settings is not None and settings.track_opens
+    return event.kind in LEDGER_EVENTS or event.kind == "click"
+
+
+def _count_open(event: Event, report: EventReport) -> None:
+    """An open SendGrid tracked (machine opens apart)."""
+    if event.edition_id is not None:
         report.counts[event.edition_id, MACHINE_OPENS if event.machine_open else OPENS, 0] += 1
 
 
