@@ -39,7 +39,7 @@ from serve import ROOT, free_port, peak_rss_mib, publisher, start_server
 
 # What SendGrid reports for the messages, round after round (every message gets the round's kind).
 KINDS = ("processed", "delivered", "open", "click", "open", "click", "deferred", "open", "delivered", "click")
-OUTCOME_OF = {"delivered": "delivered", "deferred": "deferred"}
+OUTCOME_OF = {"delivered": "delivered", "deferred": "deferred", "open": "opens"}
 
 
 def prepare(folder: Path, subscribers: int, public_key: str) -> tuple[int, list[int], list[str]]:
@@ -48,6 +48,7 @@ def prepare(folder: Path, subscribers: int, public_key: str) -> tuple[int, list[
     shutil.copytree(ROOT / "newsletters", folder / "newsletters")
     text = (folder / "config.toml").read_text(encoding="utf-8")
     text = text.replace("[delivery.sendgrid]\n", f'[delivery.sendgrid]\nwebhook_verification_key = "{public_key}"\n')
+    text = text.replace("[newsletters.hebdo]\n", "[newsletters.hebdo]\ntrack_opens = true\n")  # SendGrid sends opens
     (folder / "config.toml").write_text(text, encoding="utf-8")
     publisher(folder, "init")
     rows = ["email,name,status,consent_source"]
