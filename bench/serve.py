@@ -1,4 +1,5 @@
-"""`publisher serve` over loopback: conditional GETs of a tag feed and one-click unsubscribes.
+"""`publisher serve` over loopback: conditional GETs of a tag feed, one-click unsubscribes and
+article click links.
 
 Starts `publisher serve` in a subprocess on a free 127.0.0.1 port, with the demo config and
 data in a temporary folder (feeds built, plus generated subscribers for the unsubscribes).
@@ -9,12 +10,15 @@ Either way the clients send, over loopback:
 
 - conditional GETs of a tag feed with the current ETag (every answer must be 304);
 - RFC 8058 one-click unsubscribes (POST ``List-Unsubscribe=One-Click``), each to a
-  different subscriber (every answer must be 200, and the subscriber must be unsubscribed).
+  different subscriber (every answer must be 200, and the subscriber must be unsubscribed);
+- GETs of an article's click link ``/r/EDITION/ARTICLE/SIGNATURE`` of the demo's hebdo, sent
+  to the outbox, with a browser's User-Agent (every answer must be a 302, and every request
+  must be counted as a click).
 
 Each phase is bounded by a request count and a time limit. Prints requests/s and latency
 p50/p95/p99 (median of the runs), the server's CPU time per request (what the rate would be
 if the server had a core to itself) and its peak RSS. Targets on a 2-core machine: at least
-1,000 requests/s for 304 answers, p99 under 50 ms.
+1,000 requests/s for 304 answers and for click links, p99 under 50 ms.
 
     .venv/bin/python bench/serve.py [--requests 20000] [--unsubscribes 2000] [--threads 4] [--runs 3]
                                     [--client auto|wrk|httpx]
@@ -44,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PUBLISHER = [sys.executable, "-m", "publisher"]
 SECRET = "bench-secret-at-least-32-bytes-long"  # serve refuses shorter ones
 TAG = "apprentissage"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari/537.36"
 
 
 def publisher(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -62,6 +67,35 @@ def prepare(folder: Path, subscribers: int) -> None:
     rows += [f"banc{n}@example.org,Banc {n},{TAG},active,bench" for n in range(subscribers)]
     (folder / "bench.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     publisher(folder, "subscribers", "import", "bench.csv")
+    publisher(folder, "send", "hebdo")
+
+
+def click_path(folder: Path) -> tuple[str, int, int]:
+    """(path of the click link of the first article of the first hebdo edition, edition, article)."""
+    from publisher.app import App
+    from publisher.config import Secrets, load_config
+    from publisher.figures.clicks import click_url
+
+    app = App(load_config(folder / "config.toml"), Secrets(signing_secret=SECRET))
+    try:
+        edition_id, article_id = app.store.conn.execute(
+            "SELECT e.id, json_extract(e.article_ids, '$[0]') FROM editions e WHERE newsletter = 'hebdo' ORDER BY id"
+        ).fetchone()
+        return click_url(app, edition_id, article_id)[len(app.config.site.base_url) :], edition_id, article_id
+    finally:
+        app.close()
+
+
+def clicks_counted(folder: Path, edition_id: int, article_id: int) -> int:
+    from publisher.app import App
+    from publisher.config import Secrets, load_config
+    from publisher.store.figures import article_counts
+
+    app = App(load_config(folder / "config.toml"), Secrets(signing_secret=SECRET))
+    try:
+        return article_counts(app.store, edition_id).get("clicks", {}).get(article_id, 0)
+    finally:
+        app.close()
 
 
 def unsubscribe_paths(folder: Path) -> list[str]:
@@ -224,6 +258,7 @@ def main() -> None:
         print(f"preparing demo store, feeds and {args.unsubscribes * args.runs} subscribers…", file=sys.stderr)
         prepare(folder, args.unsubscribes * args.runs)
         paths = unsubscribe_paths(folder)
+        click, edition_id, article_id = click_path(folder)
         port = free_port()
         server = start_server(folder, port)
         base_url = f"http://127.0.0.1:{port}"
@@ -242,6 +277,10 @@ def main() -> None:
                 def click_run(run: int) -> dict:
                     mine = paths[run * args.unsubscribes : (run + 1) * args.unsubscribes]
                     return wrk_load(base_url, "POST", mine, per_click, args.threads, args.seconds, 200)
+
+                def link_run() -> dict:
+                    headers = (f"User-Agent: {BROWSER}",)
+                    return wrk_load(base_url, "GET", [click], per_get, args.threads, args.seconds, 302, headers)
 
             else:
 
@@ -263,6 +302,14 @@ def main() -> None:
 
                     return figures_of(*load(base_url, args.unsubscribes, args.threads, args.seconds, post))
 
+                def follow(client: httpx.Client, index: int) -> None:
+                    response = client.get(click, headers={"user-agent": BROWSER})
+                    if response.status_code != 302:
+                        raise SystemExit(f"expected 302, got {response.status_code}")
+
+                def link_run() -> dict:
+                    return figures_of(*load(base_url, args.requests, args.threads, args.seconds, follow))
+
             load(base_url, 300, 2, args.seconds, lambda client, index: client.get(feed))  # warm-up
             before = server_cpu(server.pid)
             gets = [get_run() for _ in range(args.runs)]
@@ -270,6 +317,9 @@ def main() -> None:
             before = server_cpu(server.pid)
             clicks = [click_run(run) for run in range(args.runs)]
             click_cpu = server_cpu(server.pid) - before
+            before = server_cpu(server.pid)
+            links = [link_run() for _ in range(args.runs)]
+            link_cpu = server_cpu(server.pid) - before
             rss = peak_rss_mib(server.pid)
         finally:
             server.terminate()
@@ -282,6 +332,9 @@ def main() -> None:
         )
         report("conditional GET → 304", gets, get_cpu)
         report("one-click unsubscribe → 200", clicks, click_cpu)
+        report("article click link → 302", links, link_cpu)
+        counted = clicks_counted(folder, edition_id, article_id)
+        print(f"clicks counted: {counted} of {sum(run['requests'] for run in links)} click-link requests")
         print(f"server peak RSS {rss:.0f} MiB; {left} of the {len(paths)} subscribers posted to are unsubscribed")
 
 

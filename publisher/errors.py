@@ -30,7 +30,8 @@ Every exception class of the package, where it lives, and what the CLI and the w
     Web: 500 page; /healthz answers 503.
 ``NotFoundError`` (here)
     CLI: ``Error: MESSAGE``, exit 1. Web: a signed link whose subscriber is gone answers
-    400 "Lien non valide"; an unknown theme on the sign-up form, 400 with the form.
+    400 "Lien non valide"; an unknown theme on the sign-up form, 400 with the form; the
+    figures of an edition or newsletter that does not exist (``publisher stats``, /admin/), 404.
 ``FeedsNotWritten`` (here)
     Raised by the feeds step of ``run-once`` and of the scheduler after every other feed is
     written: ``Error: feeds: SUMMARY``, exit 1; ``feeds build`` prints one ``Error:`` line per

@@ -25,6 +25,11 @@ change (the name and address; the links too if the site's base URL has &<>"') to
 ``html_key`` (``__PUB_NAME_<tag>__`` → ``__PUB_HTML_NAME_<tag>__``) with ``use_html_keys``,
 and sends plain values under the plain keys, escaped values under the HTML keys.
 Templates only ever contain the plain placeholders.
+
+An edition of a newsletter that counts clicks (``track_clicks``) also holds one click marker
+per article, ``__PUB_CLICK<article id>_<tag>__``, where the template puts the article's link:
+the same for every recipient, it becomes the edition's signed ``/r/…`` link once the edition
+has an id (publisher.figures.clicks), before any transport or the archive sees the edition.
 """
 
 from __future__ import annotations
@@ -77,6 +82,15 @@ class Placeholders:
     @property
     def view_online_url(self) -> str:
         return self.key("VIEW_ONLINE_URL")
+
+    def click(self, article_id: int) -> str:
+        """The click marker of one article of this edition."""
+        return f"__PUB_CLICK{article_id}_{self.tag}__"
+
+    @property
+    def click_pattern(self) -> re.Pattern[str]:
+        """The click markers of this edition; group 1 is the article id."""
+        return re.compile(rf"__PUB_CLICK([1-9][0-9]{{0,17}})_{re.escape(self.tag)}__")
 
     @property
     def all(self) -> tuple[str, ...]:

@@ -108,4 +108,4 @@ def echo_warnings(warnings: list[str]) -> None:
 
 
 # Command modules register themselves on ``main``.
-from publisher.cli import core, delivery, feeds, newsletters, service, store, subscribers  # noqa: E402, F401
+from publisher.cli import core, delivery, feeds, figures, newsletters, service, store, subscribers  # noqa: E402, F401

@@ -147,6 +147,10 @@ class NewsletterConfig(Section):
     reply_to: Email | None = None
     # Sent editions open to anyone at /archive/ID and listed; default: unless selection = "interests".
     archive: bool | None = None
+    # Article links go through the site's signed /r/… links, which count clicks per article (never per reader).
+    track_clicks: bool = True
+    # Count opens (SendGrid's open tracking, per edition, machine opens apart): off unless staff turn it on.
+    track_opens: bool = False
 
     @field_validator("schedule")
     @classmethod

@@ -8,6 +8,7 @@ from html import escape
 from typing import NamedTuple
 
 from publisher.app import App
+from publisher.figures.clicks import fill_click_links
 from publisher.models import Edition
 from publisher.placeholders import Placeholders, RecipientValues, edition_placeholders
 from publisher.tokens import edition_path, link_bases, link_tokens_signer, links_signer
@@ -44,6 +45,10 @@ class EditionContent:
     view_online_url: str
     # ", <mailto:…>" appended to List-Unsubscribe when [delivery] unsubscribe_mailto is set
     mailto_suffix: str = ""
+    # Its article links are our signed /r/… links (the transport must not rewrite them).
+    tracks_clicks: bool = False
+    # The newsletter counts opens (track_opens): only then may the transport track them.
+    tracks_opens: bool = False
 
     def list_unsubscribe(self, addressee: Addressee) -> str:
         """RFC 8058 one-click https link first (it is what Gmail and Yahoo use), then mailto."""
@@ -90,20 +95,24 @@ def edition_content(app: App, edition: Edition) -> EditionContent:
     placeholders = edition_placeholders(app.secrets, edition.newsletter, edition.segment, edition.content_key)
     html = edition.html.replace(placeholders.view_online_url, escape(url, quote=True))
     text = edition.text.replace(placeholders.view_online_url, url)
+    tracked_html = fill_click_links(app, edition.id, placeholders, html, html=True)
+    tracked_text = fill_click_links(app, edition.id, placeholders, text, html=False)
     settings = app.config.newsletters.get(edition.newsletter)
     return EditionContent(
         edition_id=edition.id,
         newsletter=edition.newsletter,
         list_title=settings.title if settings else edition.newsletter,
         subject=edition.subject,
-        html=html,
-        text=text,
+        html=tracked_html,
+        text=tracked_text,
         sender=sender_for(app, edition.newsletter),
         placeholders=placeholders,
         html_keys=placeholders.used_in(html),
         text_keys=placeholders.used_in(text),
         view_online_url=url,
         mailto_suffix=_mailto_suffix(app),
+        tracks_clicks=(tracked_html, tracked_text) != (html, text),
+        tracks_opens=bool(settings and settings.track_opens),
     )
 
 

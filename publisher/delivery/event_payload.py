@@ -46,6 +46,8 @@ class Event:
     subscriber_id: int | None
     type: str | None
     reason: str | None
+    url: str | None = None
+    machine_open: bool = False  # sg_machine_open: an open by a mail server or proxy, not a reader
 
     @property
     def has_custom_args(self) -> bool:
@@ -114,6 +116,8 @@ def _event(number: int, item: Any) -> Event:
         subscriber_id=field.our_id("subscriber_id"),
         type=field.text("type", 64),
         reason=field.text("reason", MAX_TEXT),
+        url=field.text("url", MAX_TEXT),
+        machine_open=field.flag("sg_machine_open"),
     )
 
 
@@ -172,6 +176,12 @@ class _FieldReader:
     def our_id(self, key: str) -> int | None:
         value = self.matching(key, _OUR_ID, "a positive id in a string, as publisher sends it")
         return None if value is None else int(value)
+
+    def flag(self, key: str) -> bool:
+        value = self.item.get(key, False)
+        if type(value) is not bool:
+            raise self._refuse(key, f"expected true or false, got {type(value).__name__}")
+        return value
 
     def time(self, key: str) -> datetime | None:
         value = self.item.get(key)

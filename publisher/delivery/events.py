@@ -13,12 +13,18 @@ The web app (mounted at /webhooks/sendgrid) passes the raw body and headers to
   longer than the window (``webhook_events_retention_days``, checked when config is read);
 - the body must be what SendGrid sends (publisher.delivery.event_payload; else 400).
 
+Each applied event of an edition adds one to that edition's figure for its outcome
+(publisher.figures.outcomes): counters only, added once per request, never per subscriber.
+
 Events are then applied in one transaction and remembered by ``sg_event_id``. Our
 custom_args (newsletter, edition_id, subscriber_id) map an event to its ledger row: it is
 applied only if that row exists, belongs to that newsletter and the event's address is that
 subscriber's; otherwise it is ignored. An event without custom_args (e.g. a transactional
 message) only suppresses the subscriber with its address. An applied event also proves
-SendGrid accepted a message whose outcome was unknown, which then becomes 'sent'.
+SendGrid accepted a message whose outcome was unknown, which then becomes 'sent'. A click
+event (SendGrid's click tracking) only adds one to its article's clicks, if its URL is one of
+the edition's article links; an open event, to the edition's opens (or machine opens, for
+``sg_machine_open``) if its newsletter has ``track_opens``. Neither touches the ledger.
 
 Suppression (publisher.subscribers.suppress, which keeps the subscriber's history): a hard
 bounce → 'bounced'; a spam report → 'complained'; unsubscribe and group_unsubscribe →
@@ -28,15 +34,18 @@ bounce → 'bounced'; a spam report → 'complained'; unsubscribe and group_unsu
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from publisher.app import App
 from publisher.delivery.event_payload import Event, body_text, parse_events
 from publisher.errors import PublisherError, WebhookDisabledError, WebhookSignatureError
+from publisher.figures.clicks import CLICKS, sendgrid_click_article
+from publisher.figures.outcomes import MACHINE_OPENS, OPENS, outcome_measure
 from publisher.store import deliveries as ledger
-from publisher.store import webhook_events
+from publisher.store import figures, webhook_events
 from publisher.subscribers.lifecycle import find_subscriber, suppress
 
 log = logging.getLogger(__name__)
@@ -76,6 +85,8 @@ class EventReport:
     duplicates: int = 0
     suppressed: int = 0
     ignored: int = 0
+    # (edition id, measure, article id or 0) → events: the figures this request moves
+    counts: Counter[figures.CounterKey] = field(default_factory=Counter)
 
 
 def handle_event_webhook(app: App, body: bytes, headers: Mapping[str, str]) -> EventReport:
@@ -88,6 +99,7 @@ def handle_event_webhook(app: App, body: bytes, headers: Mapping[str, str]) -> E
     with app.store.transaction():
         for event in events:
             _apply(app, event, report)
+        figures.add_counts(app.store, report.counts)
     log.info(
         "webhook: %s events, %s applied, %s duplicates, %s suppressions, %s ignored",
         report.received,
@@ -136,7 +148,7 @@ def _check_signature_time(app: App, timestamp: str) -> None:
 
 
 def _apply(app: App, event: Event, report: EventReport) -> None:
-    subscriber_id = _subscriber_for(app, event) if event.kind in LEDGER_EVENTS and event.event_id else None
+    subscriber_id = _subscriber_for(app, event) if _wanted(app, event) and event.event_id else None
     if subscriber_id is None:
         report.ignored += 1
         return
@@ -144,13 +156,43 @@ def _apply(app: App, event: Event, report: EventReport) -> None:
         report.duplicates += 1
         return
     report.applied += 1
+    if event.kind == "click":
+        _count_click(app, event, report)
+        return
+    if event.kind == "open":
+        _count_open(event, report)
+        return
     if event.edition_id is not None:
         at = event.at or app.clock.now()
         message_id = (event.message_id or "").split(".", 1)[0] or None
         ledger.apply_event(app.store, event.edition_id, subscriber_id, event.kind, at, message_id)
+        measure = outcome_measure(event.kind, event.type, event.reason)
+        if measure:
+            report.counts[event.edition_id, measure, 0] += 1
     status = _suppression(event)
     if status and suppress(app, subscriber_id, status, f"sendgrid:{event.kind}"):
         report.suppressed += 1
+
+
+def _count_click(app: App, event: Event, report: EventReport) -> None:
+    """A click SendGrid tracked (on a newsletter with ``track_clicks = false``): one more for its article."""
+    article_id = sendgrid_click_article(app, event.edition_id, event.url) if event.edition_id and event.url else None
+    if article_id is not None and event.edition_id is not None:
+        report.counts[event.edition_id, CLICKS, article_id] += 1
+
+
+def _wanted(app: App, event: Event) -> bool:
+    """Events of the ledger, clicks, and opens of a newsletter with track_opens; others are ignored."""
+    if event.kind == "open":
+        settings = app.config.newsletters.get(event.newsletter or "")
+        return settings is not None and settings.track_opens
+    return event.kind in LEDGER_EVENTS or event.kind == "click"
+
+
+def _count_open(event: Event, report: EventReport) -> None:
+    """An open SendGrid tracked (machine opens apart)."""
+    if event.edition_id is not None:
+        report.counts[event.edition_id, MACHINE_OPENS if event.machine_open else OPENS, 0] += 1
 
 
 def _subscriber_for(app: App, event: Event) -> int | None:

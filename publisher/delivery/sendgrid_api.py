@@ -240,6 +240,12 @@ def _shared_json(content: EditionContent, options: _Options) -> bytes:
         "custom_args": custom_args,
     }
     body.update(_common(options, content.sender))
+    # Opens are tracked only for a newsletter with track_opens, whatever the account's setting; our
+    # /r/… links count the clicks, so SendGrid must not count them again.
+    tracking: dict[str, object] = {"open_tracking": {"enable": content.tracks_opens}}
+    if content.tracks_clicks:
+        tracking["click_tracking"] = {"enable": False, "enable_text": False}
+    body["tracking_settings"] = tracking
     return orjson.dumps(body)
 
 

@@ -54,11 +54,19 @@ class DigestCompiler:
         self._articles: dict[Article, DigestArticle] = {}
 
     def compile(
-        self, selection: Selection, edition_at: datetime, placeholders: Placeholders, *, first_edition: bool = False
+        self,
+        selection: Selection,
+        edition_at: datetime,
+        placeholders: Placeholders,
+        *,
+        first_edition: bool = False,
+        track_clicks: bool = False,
     ) -> RenderedDigest:
         """Render one edition with its ``placeholders`` (``first_edition``: the audience's first);
-        a TemplateError (naming file and line) if any template fails."""
-        context = template_context(self.config, self.slug, selection, edition_at, self._articles)
+        a TemplateError (naming file and line) if any template fails. ``track_clicks`` puts the
+        placeholders' click markers where the articles' links go."""
+        link = placeholders.click if track_clicks else None
+        context = template_context(self.config, self.slug, selection, edition_at, self._articles, link)
         context["first_edition"] = first_edition
         subject = one_line(self._render_setting("subject", context))
         if not subject:

@@ -9,7 +9,8 @@ that staff edit in config.toml, are rendered without them.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -78,11 +79,13 @@ def template_context(
     selection: Selection,
     edition_at: datetime,
     known: dict[Article, DigestArticle] | None = None,
+    link: Callable[[int], str] | None = None,
 ) -> dict[str, Any]:
     """The variables of the subject and preheader (documented in docs/newsletters.md); the templates also
     get ``personal_context``.
 
-    ``known`` caches the template view of articles across the editions of one plan.
+    ``known`` caches the template view of articles across the editions of one plan. ``link``
+    (article id → URL) replaces the articles' own links, e.g. with click markers.
     """
     newsletter = config.newsletters[slug]
     site = config.site
@@ -91,7 +94,8 @@ def template_context(
     for article in selection.articles:
         if article not in known:
             known[article] = _digest_article(article, config, slug)
-        articles.append(known[article])
+        shown = known[article]
+        articles.append(replace(shown, url=link(shown.id)) if link else shown)
     return {
         "site": site,
         "newsletter": NewsletterView(slug, newsletter.title, newsletter.selection, newsletter.group_by),
@@ -121,11 +125,8 @@ def personal_context(config: Config, placeholders: Placeholders) -> dict[str, An
 
 
 def _digest_article(article: Article, config: Config, slug: str) -> DigestArticle:
-    newsletter = config.newsletters[slug]
     base = config.site.base_url
-    url = absolute_url(article.url, base)
-    if newsletter.utm:
-        url = with_utm(url, newsletter.utm_campaign or slug)
+    url = article_link(config, slug, article.url)
     typeset = french_spacing if babel_locale(config.site.language).language == "fr" else str
     return DigestArticle(
         id=article.id,
@@ -137,6 +138,13 @@ def _digest_article(article: Article, config: Config, slug: str) -> DigestArticl
         image_url=absolute_url(article.image_url, base) if article.image_url else None,
         tags=article.tags,
     )
+
+
+def article_link(config: Config, slug: str, url: str) -> str:
+    """An article's own link in a newsletter: absolute, with UTM parameters when enabled."""
+    newsletter = config.newsletters[slug]
+    url = absolute_url(url, config.site.base_url)
+    return with_utm(url, newsletter.utm_campaign or slug) if newsletter.utm else url
 
 
 def _groups(articles: list[DigestArticle], newsletter: NewsletterConfig, config: Config) -> list[DigestGroup]:

@@ -217,7 +217,9 @@ def _compile(
     """Compile one distinct content and store it as a 'ready' edition of the plan."""
     content_key = hashlib.sha256(json.dumps([selection.article_ids, selection.more_count]).encode()).hexdigest()
     placeholders = edition_placeholders(app.secrets, compiler.slug, segment, content_key)
-    rendered = compiler.compile(selection, now, placeholders, first_edition=first_edition)
+    rendered = compiler.compile(
+        selection, now, placeholders, first_edition=first_edition, track_clicks=compiler.newsletter.track_clicks
+    )
     edition = insert_edition(
         app.store,
         Edition(

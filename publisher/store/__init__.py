@@ -33,6 +33,7 @@ Modules, by what they store:
 - ``sends``: the editions of one send grouped, as /admin/ lists them;
 - ``senders``: newsletter runs, the sender lock, shared rate limits;
 - ``webhook_events``: Event Webhook events already applied;
+- ``figures``: the counters of each edition's figures, and the counts behind readers over time;
 - ``runs``: one row per publishing cycle or long command;
 - ``sql``: the helpers all of them share (placeholders, chunk size, multi-row INSERT);
 - ``backup``: consistent, checked copies of the store (SQLite's online backup) and restoring one;

@@ -11,9 +11,11 @@ usable without JavaScript.
 | ``/unsubscribe/<token>`` | one-button page; RFC 8058 one-click POST |
 | ``/archive/``, ``/archive/<id or newsletter>`` | web versions of sent editions (public archives) |
 | ``/archive/<id>/<token>`` | the view-online link of an edition, public or not |
+| ``/r/<edition>/<article>/<signature>`` | an article link: counts a click, 302 to the article (``clicks``) |
 | ``/webhooks/sendgrid`` | SendGrid Event Webhook |
 | ``/healthz`` | liveness and store check |
 | ``/admin/`` | staff dashboard (basic auth) |
+| ``/admin/newsletters/<slug>``, ``/admin/editions/<id>``, ``/admin/readers`` | figures, charts (``admin_figures``) |
 
 ``access_log`` is the access log ``publisher serve`` wraps around the app (combined format,
 tokens redacted).

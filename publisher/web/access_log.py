@@ -3,10 +3,11 @@
     - - - [04/Dec/2026:17:50:18 +0000] "GET /unsubscribe/[redacted] HTTP/1.1" 200 3120 "-" "Mozilla/5.0"
 
 What must not be kept is left out: the token of every signed link (``/unsubscribe/…``,
-``/preferences/…``, ``/confirm/…``, ``/archive/ID/…``, and anything shaped like a signed token,
-in the path and in the Referer), query strings (shown as ``?[redacted]``: a careless form or link may put
-an address there) and the client's address (``-``; the reverse proxy's log has it). Quotes,
-backslashes and control characters are escaped, so a request cannot forge a line.
+``/preferences/…``, ``/confirm/…``, ``/archive/ID/…``, the click links' ``/r/EDITION/ARTICLE/…``,
+and anything shaped like a signed token, in the path and in the Referer), query strings (shown
+as ``?[redacted]``: a careless form or link may put an address there) and the client's address
+(``-``; the reverse proxy's log has it). Quotes, backslashes and control characters are
+escaped, so a request cannot forge a line.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ log = logging.getLogger("publisher.access")
 # The path segment after a signed link's prefix (however many slashes, in any case), and any
 # segment shaped like a signed token (payload.timestamp.signature).
 _TOKENS = re.compile(
-    r"(/(?:unsubscribe|preferences|confirm)/+|/archive/+[^/?#\s]+/+)[^/?#\s]+|(?<=/)[\w-]+\.[\w-]+\.[\w-]{8,}",
+    r"(/(?:unsubscribe|preferences|confirm)/+|/archive/+[^/?#\s]+/+|/r/+[^/?#\s]+/+[^/?#\s]+/+)[^/?#\s]+"
+    r"|(?<=/)[\w-]+\.[\w-]+\.[\w-]{8,}",
     re.IGNORECASE,
 )
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -115,7 +115,7 @@ class Dashboard:
     warnings: list[str]
 
 
-def _access_refused(request: Request) -> Response | None:
+def access_refused(request: Request) -> Response | None:
     context = WebContext.of(request)
     password = context.apps.factory.template.secrets.admin_password
     if not password:
@@ -198,7 +198,7 @@ def _segment_size(app: App, name: str, description: str) -> SegmentSize:
 
 
 async def dashboard(request: Request) -> Response:
-    refused = _access_refused(request)
+    refused = access_refused(request)
     if refused is not None:
         return refused
     context = WebContext.of(request)
@@ -219,7 +219,7 @@ def _preview(app: App, slug: str) -> str:
 
 
 async def preview(request: Request) -> Response:
-    refused = _access_refused(request)
+    refused = access_refused(request)
     if refused is not None:
         return refused
     context = WebContext.of(request)

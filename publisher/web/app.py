@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from publisher.app import App, AppFactory
 from publisher.errors import StoreBusy
-from publisher.web import admin, archive, subscriptions, webhooks
+from publisher.web import admin, admin_figures, archive, clicks, subscriptions, webhooks
 from publisher.web.access_log import redact_path
 from publisher.web.apps import ThreadApps
 from publisher.web.context import Schedule, WebContext
@@ -89,10 +89,14 @@ def create_app(factory: AppFactory, schedule: Schedule) -> FeedsFirst:
         Route("/archive", lambda request: RedirectResponse("/archive/", status_code=308), methods=["GET"]),
         Route("/archive/{ref}", archive.archive_item, methods=["GET"]),
         Route("/archive/{ref}/{token}", archive.archive_private_item, methods=["GET"]),
+        Route("/r/{edition}/{article}/{signature}", clicks.click, methods=["GET", "HEAD"]),
         Route(WEBHOOK_PATH, webhooks.sendgrid_events, methods=["POST"]),
         Route("/admin/", admin.dashboard, methods=["GET"]),
         Route("/admin", lambda request: RedirectResponse("/admin/", status_code=308), methods=["GET"]),
         Route("/admin/preview/{slug}", admin.preview, methods=["GET"]),
+        Route("/admin/newsletters/{slug}", admin_figures.newsletter, methods=["GET"]),
+        Route("/admin/editions/{edition}", admin_figures.edition, methods=["GET"]),
+        Route("/admin/readers", admin_figures.readers, methods=["GET"]),
     ]
     middleware = [
         Middleware(

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from publisher.app import App
+from publisher.figures.clicks import fill_click_links
 from publisher.placeholders import RecipientValues, edition_placeholders
 from publisher.store.archive import ArchivedEdition, archived_edition_html, archived_editions
 from publisher.tokens import opens_edition
@@ -116,7 +117,8 @@ def _edition_page(app: App, edition_id: int, token: str | None) -> str | None:
         return None
     path = f"/archive/{edition_id}" + (f"/{token}" if token else "")
     placeholders = edition_placeholders(app.secrets, found.edition.newsletter, found.segment, found.content_key)
-    return placeholders.fill(found.html, _neutral_values(app, path), html=True)
+    html = fill_click_links(app, edition_id, placeholders, found.html, html=True)
+    return placeholders.fill(html, _neutral_values(app, path), html=True)
 
 
 def _may_open(app: App, edition: ArchivedEdition, token: str | None) -> bool:
