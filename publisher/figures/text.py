@@ -58,7 +58,7 @@ CSV_KEYS = (
 
 
 def percent(rate: float | None) -> str:
-    """0.9321 → « 93,2 % » (French style); None → « – »."""
+    """0.9321 → « 93,2 % » (French style); None → « – »."""
     return "–" if rate is None else f"{rate * 100:.1f} %".replace(".", ",")
 
 
@@ -66,7 +66,7 @@ def edition_lines(figures: EditionFigures, articles: bool) -> list[str]:
     """The figures of one edition for the terminal; ``articles`` adds its articles ranked by clicks."""
     data = figures.as_dict()
     lines = [
-        f"Édition {figures.id} · {figures.newsletter} ({figures.segment}) · {data['sent_at']} · « {figures.subject} »",
+        f"Édition {figures.id} · {figures.newsletter} ({figures.segment}) · {data['sent_at']} · « {figures.subject} »",
         "  " + " · ".join(f"{LABELS[key]} {data[key]}" for key in ("recipients", "accepted", "failed")),
         f"  {LABELS['delivered']} {data['delivered']} ({percent(data['delivered_rate'])}) · "
         + " · ".join(f"{LABELS[key]} {data[key]}" for key in ("deferred", "bounced_hard", "bounced_soft")),
@@ -78,9 +78,9 @@ def edition_lines(figures: EditionFigures, articles: bool) -> list[str]:
         f"{LABELS['prefetches']} {figures.prefetches}",
         "  " + " · ".join(f"{LABELS[key]} {data[key]}" for key in ("opens", "machine_opens")),
     ]
-    lines += [f"  échec « {reason or 'sans raison'} » : {count}" for reason, count in figures.failures]
+    lines += [f"  échec « {reason or 'sans raison'} » : {count}" for reason, count in figures.failures]
     if articles:
-        lines += ["  Articles par clics :"]
+        lines += ["  Articles par clics :"]
         lines += [f"  {article.clicks:>7}  {article.title or f'article {article.id}'}" for article in figures.articles]
     return lines
 
