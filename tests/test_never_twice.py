@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
 
+import pytest
 from support.apps import app_for
 from support.articles import store_articles
 from support.cli import invoke_cli
@@ -30,6 +31,14 @@ from publisher.store.subscribers import add_interests, remove_interests
 
 ARTICLE = re.compile(r"/actualites/(\d+)")
 CONSENT = "formulaire site,2026-06-10T09:46:21+02:00"
+
+
+@pytest.fixture(autouse=True)
+def articles_own_links(config_file: Path) -> None:
+    """These tests read which articles each reader got from the articles' own URLs in the
+    messages: no click links (track_clicks) in the way."""
+    for slug in ("hebdo", "mes-sujets"):
+        set_keys(config_file, f"newsletters.{slug}", track_clicks=False)
 
 
 def received(outbox: Path, newsletter: str = "hebdo") -> dict[str, Counter]:
